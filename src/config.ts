@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { config as loadDotenv } from 'dotenv';
+
+/** One setting: how it is parsed, what it expects in words (for the start-up error) and its default. */
+const int = (def: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'a positive integer')
+    .transform(Number)
+    .refine((n) => n > 0, 'a positive integer')
+    .default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], 'true or false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(def);
+const list = () =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .default([]);
+const optional = () =>
+  z
+    .string()
+    .transform((v) => v.trim() || undefined)
+    .optional();
+
+const MB = 1024 * 1024;
+
+/** Every setting hashsend reads, by its environment name. `.env.example` documents each one. */
+export const settingsSchema = z.object({
+  PORT: int(3000).refine((n) => n < 65536, 'a port number below 65536'),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: optional(),
+  API_KEY: optional(),
+  DATA_DIR: z.string().default('./data'),
+  SESSIONS_DIR: z.string().default('./sessions'),
+  REDIS_URL: optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'a pino level (fatal, error, warn, info, debug, trace, silent)').default('info'),
+  HTTP_PROXY: optional(),
+  HTTPS_PROXY: optional(),
+  NO_PROXY: optional(),
+  MEDIA_ALLOW_HOSTS: list(),
+  MEDIA_MAX_IMAGE_BYTES: int(5 * MB),
+  MEDIA_MAX_VIDEO_BYTES: int(16 * MB),
+  MEDIA_MAX_AUDIO_BYTES: int(16 * MB),
+  MEDIA_MAX_STICKER_BYTES: int(100 * 1024),
+  MEDIA_MAX_ANIMATED_STICKER_BYTES: int(500 * 1024),
+  MEDIA_MAX_DOCUMENT_BYTES: int(100 * MB),
+  MEDIA_CONNECT_TIMEOUT_MS: int(10_000),
+  MEDIA_HEADERS_TIMEOUT_MS: int(15_000),
+  MEDIA_BODY_TIMEOUT_MS: int(30_000),
+  MEDIA_MAX_REDIRECTS: z.string().regex(/^\d+$/, 'a whole number').transform(Number).default(5),
+  MEDIA_CACHE_BUST_PARAM: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a query parameter name').default('_hsfresh'),
+  MEDIA_BYPASS_PROXY: bool(true),
+  PUBLIC_MEDIA: bool(false),
+  DEFAULT_DRIVER: z.enum(['baileys', 'sandbox'], 'baileys or sandbox').default('baileys'),
+  QUEUE_MAX_AGE_MS: int(24 * 60 * 60 * 1000),
+  UPLOAD_CACHE_TTL_MS: int(6 * 60 * 60 * 1000),
+  AUTH_MAX_FAILURES: int(20),
+  AUTH_FAILURE_WINDOW_MS: int(60_000),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** The typed, frozen configuration every module receives from the composition root. */
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl?: string;
+  apiKey?: string;
+  dataDir: string;
+  sessionsDir: string;
+  redisUrl?: string;
+  logLevel: Settings['LOG_LEVEL'];
+  proxy: { http?: string; https?: string; noProxy?: string; bypassOnStale: boolean };
+  media: {
+    allowHosts: string[];
+    maxBytes: {
+      image: number;
+      video: number;
+      audio: number;
+      sticker: number;
+      animatedSticker: number;
+      document: number;
+    };
+    connectTimeoutMs: number;
+    headersTimeoutMs: number;
+    bodyTimeoutMs: number;
+    maxRedirects: number;
+    cacheBustParam: string;
+    publicMedia: boolean;
+  };
+  whatsapp: { defaultDriver: Settings['DEFAULT_DRIVER']; queueMaxAgeMs: number; uploadCacheTtlMs: number };
+  auth: { maxFailures: number; failureWindowMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses settings (process.env after `.env` by default); throws ConfigError listing every bad one. */
+export const loadConfig = (env: Record<string, string | undefined> = readEnv()): Config => {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0]);
+        return `${key} must be ${issue.message}, got ${JSON.stringify(env[key])}`;
+      }),
+    );
+  }
+  const s = parsed.data;
+  return Object.freeze({
+    port: s.PORT,
+    host: s.HOST,
+    publicUrl: s.PUBLIC_URL,
+    apiKey: s.API_KEY,
+    dataDir: s.DATA_DIR,
+    sessionsDir: s.SESSIONS_DIR,
+    redisUrl: s.REDIS_URL,
+    logLevel: s.LOG_LEVEL,
+    proxy: { http: s.HTTP_PROXY, https: s.HTTPS_PROXY, noProxy: s.NO_PROXY, bypassOnStale: s.MEDIA_BYPASS_PROXY },
+    media: {
+      allowHosts: s.MEDIA_ALLOW_HOSTS,
+      maxBytes: {
+        image: s.MEDIA_MAX_IMAGE_BYTES,
+        video: s.MEDIA_MAX_VIDEO_BYTES,
+        audio: s.MEDIA_MAX_AUDIO_BYTES,
+        sticker: s.MEDIA_MAX_STICKER_BYTES,
+        animatedSticker: s.MEDIA_MAX_ANIMATED_STICKER_BYTES,
+        document: s.MEDIA_MAX_DOCUMENT_BYTES,
+      },
+      connectTimeoutMs: s.MEDIA_CONNECT_TIMEOUT_MS,
+      headersTimeoutMs: s.MEDIA_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: s.MEDIA_BODY_TIMEOUT_MS,
+      maxRedirects: s.MEDIA_MAX_REDIRECTS,
+      cacheBustParam: s.MEDIA_CACHE_BUST_PARAM,
+      publicMedia: s.PUBLIC_MEDIA,
+    },
+    whatsapp: { defaultDriver: s.DEFAULT_DRIVER, queueMaxAgeMs: s.QUEUE_MAX_AGE_MS, uploadCacheTtlMs: s.UPLOAD_CACHE_TTL_MS },
+    auth: { maxFailures: s.AUTH_MAX_FAILURES, failureWindowMs: s.AUTH_FAILURE_WINDOW_MS },
+  });
+};
+
+const readEnv = () => {
+  loadDotenv({ quiet: true });
+  // Lower-case proxy variables are what curl and most tools honour; accept them too.
+  return {
+    ...process.env,
+    HTTP_PROXY: process.env.HTTP_PROXY ?? process.env.http_proxy,
+    HTTPS_PROXY: process.env.HTTPS_PROXY ?? process.env.https_proxy,
+    NO_PROXY: process.env.NO_PROXY ?? process.env.no_proxy,
+  };
+};
