@@ -1,0 +1,86 @@
+import type { Logger } from '../log.js';
+
+/** A session's state as the API reports it. */
+export type SessionState =
+  | 'starting'
+  | 'qr'
+  | 'connected'
+  | 'reconnecting'
+  | 'logged_out'
+  | 'conflict'
+  | 'needs_relink'
+  | 'stopped';
+
+/** How a media message is presented to the recipient. `voice` is audio sent as a push-to-talk note. */
+export type SendAs = 'image' | 'video' | 'audio' | 'voice' | 'document' | 'sticker';
+
+export interface OutboundText {
+  type: 'text';
+  text: string;
+}
+
+export interface OutboundMedia {
+  type: 'media';
+  as: SendAs;
+  /** The blob to send: its bytes must hash to this, and the driver checks it on the prepared message. */
+  sha256: string;
+  mimetype: string;
+  size: number;
+  caption?: string;
+  filename?: string;
+  /** 32 px JPEG preview as base64, when the media core made one. */
+  thumbnail?: string;
+}
+
+export interface SendRequest {
+  /** Ours, chosen before the first attempt: a retry after a crash reuses it, so the recipient sees one message. */
+  messageId: string;
+  /** A user or group JID (`4915123456789@s.whatsapp.net`, `1203…@g.us`). */
+  to: string;
+  content: OutboundText | OutboundMedia;
+}
+
+export interface SentRef {
+  /** WhatsApp's id of the message (equal to `messageId` for drivers that let us choose it). */
+  waMessageId: string;
+  /** The plaintext sha256 of the media as prepared for WhatsApp (what the hash guard compared). */
+  sentSha256?: string;
+}
+
+export type DriverEvent =
+  | { type: 'state'; state: SessionState; reason?: string; code?: number }
+  | { type: 'qr'; qr: string; expiresAt: string }
+  | { type: 'me'; id: string; name?: string }
+  | { type: 'receipt'; waMessageId: string; status: 'delivered' | 'read' };
+
+/** What a driver may read: blobs, verified against their hash as they are read. */
+export interface BlobReader {
+  read(sha256: string): Promise<Buffer>;
+}
+
+export interface DriverSessionOptions {
+  sessionId: string;
+  /** `SESSIONS_DIR/<id>`: the driver's own folder for credentials (0700, files 0600). */
+  dir: string;
+  log: Logger;
+  blobs: BlobReader;
+  onEvent(event: DriverEvent): void;
+}
+
+/** One WhatsApp session held by a driver. Errors a caller should see are HashsendErrors with stable codes. */
+export interface DriverSession {
+  /** Connects: restores credentials when linked, otherwise starts emitting `qr` events. */
+  start(): Promise<void>;
+  send(request: SendRequest): Promise<SentRef>;
+  /** Links by an 8-character code typed on the phone instead of a QR scan. */
+  requestPairingCode(phone: string): Promise<string>;
+  /** Unlinks on WhatsApp's side and removes the credentials. */
+  logout(): Promise<void>;
+  /** Closes the connection, keeping credentials. */
+  stop(): Promise<void>;
+}
+
+export interface Driver {
+  readonly name: string;
+  open(options: DriverSessionOptions): DriverSession;
+}
