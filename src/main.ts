@@ -1,0 +1,44 @@
+import type { AddressInfo } from 'node:net';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { createApp } from './app.js';
+
+/** `hashsend serve`: load config, start, and shut down cleanly on SIGTERM/SIGINT so no send is cut in half. */
+export const serve = async () => {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const line of err.problems) process.stderr.write(`hashsend: ${line}\n`);
+    process.exit(1);
+  }
+  const log = createLogger(config.logLevel);
+  const app = await createApp({ config, log });
+  const server = await app.start();
+  const { port } = server.address() as AddressInfo;
+  const url = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  if (app.apiKey.generated) {
+    // Printed once to the terminal, never to the log: it is a secret.
+    process.stdout.write(`\nhashsend generated an API key (kept in ${app.apiKey.file}, mode 0600):\n\n  ${app.apiKey.key}\n\n`);
+  }
+  log.info({ url }, 'hashsend listening');
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+};
+
+const isEntry = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/main.ts');
+if (isEntry) await serve();
