@@ -60,4 +60,13 @@ export interface MediaRecord {
 export type MediaRef =
   | { sha256: string; url?: undefined }
   | { url: string; sha256?: string }
-  | { upload: { path: string; declaredMimetype?: string; filename?: string; expectedSha256?: string } };
+  | { upload: UploadedFile };
+
+/** Bytes a caller sent, already written to a blob-store temp file and hashed while they streamed in. */
+export interface UploadedFile {
+  path: string;
+  sha256: string;
+  size: number;
+  declaredMimetype?: string;
+  filename?: string;
+}

@@ -1,0 +1,158 @@
+import { rm } from 'node:fs/promises';
+import { Router, type Request, type Response } from 'express';
+import busboy from 'busboy';
+import { z } from 'zod';
+import { HashsendError } from '../../errors.js';
+import type { Config } from '../../config.js';
+import type { BlobStore } from '../../media/blobs.js';
+import type { MediaResolver } from '../../media/resolver.js';
+import type { MediaChecker } from '../../media/check.js';
+import { maxBytesFor } from '../../media/inspect.js';
+import { normaliseSha256, SHA256_PATTERN } from '../../media/sha256.js';
+import { writeHashed } from '../../media/write-hashed.js';
+import type { UploadedFile } from '../../media/types.js';
+import { fromZodError } from '../errors.js';
+
+export const sha256Schema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits');
+export const httpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+export const mediaUrlRequestSchema = z.object({ url: httpUrlSchema, sha256: sha256Schema.optional() }).strict();
+
+export interface MediaRouteDeps {
+  resolver: MediaResolver;
+  blobs: BlobStore;
+  checker: MediaChecker;
+  limits: Config['media']['maxBytes'];
+}
+
+const parse = <T>(schema: z.ZodType<T>, value: unknown): T => {
+  const result = schema.safeParse(value);
+  if (!result.success) throw fromZodError(result.error);
+  return result.data;
+};
+
+/** Streams the request (raw body or the first file of a multipart form) into a blob temp file, hashed. */
+const receiveUpload = async (req: Request, { blobs, limits }: MediaRouteDeps): Promise<UploadedFile & { expectedSha256?: string }> => {
+  const headerSha = req.get('x-content-sha256');
+  const tmpPath = blobs.tempPath();
+  const cap = (head: Uint8Array, declared?: string) => maxBytesFor(head, declared, limits);
+  if (!req.is('multipart/form-data')) {
+    const declaredMimetype = req.get('content-type') || undefined;
+    const written = await writeHashed(req, { tmpPath, declaredMimetype, maxBytesFor: cap });
+    return { path: tmpPath, ...written, declaredMimetype, expectedSha256: headerSha };
+  }
+  return new Promise((resolve, reject) => {
+    const form = busboy({ headers: req.headers, limits: { files: 1, fields: 10 } });
+    const fields: Record<string, string> = {};
+    let upload: Promise<UploadedFile> | undefined;
+    form.on('field', (name, value) => (fields[name] = value));
+    form.on('file', (_name, stream, info) => {
+      const declaredMimetype = info.mimeType === 'application/octet-stream' ? undefined : info.mimeType;
+      upload = writeHashed(stream, { tmpPath, declaredMimetype, maxBytesFor: cap }).then((written) => ({
+        path: tmpPath,
+        ...written,
+        declaredMimetype,
+        filename: info.filename,
+      }));
+      upload.catch(() => stream.resume());
+    });
+    form.on('error', (err) => reject(new HashsendError('invalid_request', 400, `malformed multipart body: ${(err as Error).message}`)));
+    form.on('close', () => {
+      if (!upload) return reject(new HashsendError('invalid_request', 400, 'multipart body has no file part'));
+      upload.then((file) => resolve({ ...file, expectedSha256: headerSha ?? fields.sha256 }), reject);
+    });
+    req.pipe(form);
+  });
+};
+
+export const mediaRoutes = (deps: MediaRouteDeps) => {
+  const { resolver, blobs, checker } = deps;
+  const router = Router();
+
+  router.post('/media', async (req, res) => {
+    let resolved;
+    if (req.is('application/json')) {
+      const { url, sha256 } = parse(mediaUrlRequestSchema, req.body);
+      resolved = await resolver.resolve({ url, sha256 });
+    } else {
+      const upload = await receiveUpload(req, deps);
+      if (upload.expectedSha256 !== undefined) {
+        const expected = normaliseSha256(upload.expectedSha256);
+        if (expected !== upload.sha256) {
+          await rm(upload.path, { force: true });
+          throw new HashsendError('hash_mismatch', 422, 'the uploaded bytes do not hash to the sha256 you gave', {
+            expected,
+            received: upload.sha256,
+          });
+        }
+      }
+      resolved = await resolver.resolve({ upload });
+    }
+    res.status(resolved.created ? 201 : 200).json(resolved.record);
+  });
+
+  router.post('/media/check', async (req, res) => {
+    const { url, sha256 } = parse(mediaUrlRequestSchema, req.body);
+    res.json(await checker.check(url, { sha256 }));
+  });
+
+  router.get('/media/:sha256', async (req, res) => {
+    const record = await resolver.get(req.params.sha256);
+    if (!record) throw new HashsendError('media_not_found', 404, `no media with sha256 ${req.params.sha256}`);
+    res.json(record);
+  });
+
+  router.get('/media/:sha256/content', async (req, res) => {
+    await sendContent(req, res, req.params.sha256, deps);
+  });
+
+  router.delete('/media/:sha256', async (req, res) => {
+    if (!(await resolver.remove(req.params.sha256))) throw new HashsendError('media_not_found', 404, `no media with sha256 ${req.params.sha256}`);
+    res.status(204).end();
+  });
+
+  return router;
+};
+
+/** `/m/<sha256>.<ext>`: a content-addressed URL no cache can ever make stale, served without a key when enabled. */
+export const publicMediaRoutes = (deps: MediaRouteDeps) =>
+  Router().get('/m/:file', async (req, res) => {
+    const sha256 = req.params.file.split('.')[0].toLowerCase();
+    if (!SHA256_PATTERN.test(sha256)) throw new HashsendError('not_found', 404, 'no such media');
+    await sendContent(req, res, sha256, deps);
+  });
+
+const sendContent = async (req: Request, res: Response, sha256: string, { resolver, blobs }: MediaRouteDeps) => {
+  const record = await resolver.get(sha256);
+  if (!record) throw new HashsendError('media_not_found', 404, `no media with sha256 ${sha256}`);
+  res.setHeader('ETag', `"${record.sha256}"`);
+  res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('Content-Type', record.mimetype);
+  if (req.get('if-none-match') === `"${record.sha256}"`) {
+    res.status(304).end();
+    return;
+  }
+  const ranges = req.range(record.size, { combine: true });
+  if (ranges === -1) {
+    res.setHeader('Content-Range', `bytes */${record.size}`);
+    throw new HashsendError('range_not_satisfiable', 416, `range is outside the ${record.size}-byte file`);
+  }
+  const range = Array.isArray(ranges) && ranges.length === 1 ? ranges[0] : undefined;
+  if (range) {
+    res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${record.size}`);
+    res.setHeader('Content-Length', String(range.end - range.start + 1));
+  } else {
+    res.setHeader('Content-Length', String(record.size));
+  }
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  // A blob that no longer matches its name errors mid-stream and is evicted: the connection is cut, not completed.
+  const stream = blobs.createReadStream(record.sha256, range);
+  stream.on('error', (err) => {
+    req.log.error({ err, sha256: record.sha256 }, 'blob failed verification while streaming; evicted');
+    res.destroy(err);
+  });
+  stream.pipe(res);
+};

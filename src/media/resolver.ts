@@ -1,0 +1,138 @@
+import { rm } from 'node:fs/promises';
+import type Keyv from 'keyv';
+import type { Config } from '../config.js';
+import { HashsendError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { SendAs } from '../whatsapp/driver.js';
+import type { BlobStore } from './blobs.js';
+import { toJpeg, thumbnail } from './convert.js';
+import type { Fetcher } from './fetcher.js';
+import { inspectFile, maxBytesFor } from './inspect.js';
+import { normaliseSha256 } from './sha256.js';
+import type { MediaRecord, MediaRef, MediaSource } from './types.js';
+
+export interface Resolved {
+  record: MediaRecord;
+  /** False when the content was already held: nothing was fetched or stored. */
+  created: boolean;
+}
+
+export interface MediaResolver {
+  resolve(ref: MediaRef, options?: { as?: SendAs }): Promise<Resolved>;
+  get(sha256: string): Promise<MediaRecord | undefined>;
+  remove(sha256: string): Promise<boolean>;
+}
+
+export interface MediaResolverDeps {
+  limits: Config['media']['maxBytes'];
+  blobs: BlobStore;
+  fetcher: Fetcher;
+  /** Records by sha256, and `alias:<source sha256>` → the sha256 of its conversion. */
+  records: Keyv;
+  log: Logger;
+}
+
+/**
+ * Turns any media reference into a stored, inspected blob and its record. A hash we hold costs no network; a URL
+ * is always fetched fresh (a URL's bytes can change, its hash can't), unless its pinned hash is already held.
+ */
+export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: MediaResolverDeps): MediaResolver => {
+  const held = async (sha256: string): Promise<MediaRecord | undefined> => {
+    const target = (await records.get<string>(`alias:${sha256}`)) ?? sha256;
+    const record = await records.get<MediaRecord>(target);
+    if (!record) return undefined;
+    if (await blobs.has(record.sha256)) return record;
+    // The blob was evicted (it no longer matched its name): the record must not outlive it.
+    await records.delete(record.sha256);
+    return undefined;
+  };
+
+  /** Inspects bytes at a blob-store temp path, converts what WhatsApp won't take as is, and stores the result. */
+  const ingest = async (
+    tmpPath: string,
+    sha256: string,
+    declaredMimetype: string | undefined,
+    as: SendAs | undefined,
+    source: MediaSource | undefined,
+  ): Promise<Resolved> => {
+    try {
+      const existing = await held(sha256);
+      if (existing) return { record: existing, created: false };
+      const found = await inspectFile(tmpPath, { declaredMimetype, limits, as });
+      let stored = { path: tmpPath, sha256, size: found.size, mimetype: found.mimetype };
+      let converted: MediaRecord['converted'];
+      if (found.needsConversion === 'jpeg') {
+        const jpegPath = blobs.tempPath();
+        const jpeg = await toJpeg(tmpPath, jpegPath);
+        await inspectFile(jpegPath, { declaredMimetype: 'image/jpeg', limits, as: 'image' });
+        converted = { fromSha256: sha256, fromMimetype: found.mimetype };
+        stored = { path: jpegPath, sha256: jpeg.sha256, size: jpeg.size, mimetype: 'image/jpeg' };
+        log.info({ from: sha256, to: jpeg.sha256, fromMimetype: found.mimetype }, 'converted image to JPEG for WhatsApp');
+      }
+      const kind = converted ? 'image' : found.kind;
+      const record: MediaRecord = {
+        sha256: stored.sha256,
+        size: stored.size,
+        mimetype: stored.mimetype,
+        ...(declaredMimetype && declaredMimetype !== stored.mimetype ? { declaredMimetype } : {}),
+        kind,
+        ...(found.animated ? { animated: true } : {}),
+        ...(found.codec ? { codec: found.codec } : {}),
+        ...(converted ? { converted } : {}),
+        ...(kind === 'image' ? { thumbnail: await thumbnail(stored.path) } : {}),
+        ...(source ? { source } : {}),
+        createdAt: new Date().toISOString(),
+      };
+      await blobs.commit(stored.path, stored.sha256);
+      await records.set(record.sha256, record);
+      if (converted) await records.set(`alias:${sha256}`, record.sha256);
+      return { record, created: true };
+    } finally {
+      await rm(tmpPath, { force: true });
+    }
+  };
+
+  const resolveUrl = async (url: string, expectedSha256: string | undefined, as: SendAs | undefined) => {
+    if (expectedSha256) {
+      const existing = await held(expectedSha256);
+      if (existing) return { record: existing, created: false };
+    }
+    const tmpPath = blobs.tempPath();
+    const fetched = await fetcher.fetchFresh(url, {
+      expectedSha256,
+      tmpPath,
+      maxBytesFor: (head, declared) => maxBytesFor(head, declared, limits, as),
+    });
+    const resolved = await ingest(fetched.path, fetched.sha256, fetched.declaredMimetype, as, fetched.source);
+    if (!resolved.created) {
+      // Same content as before from a newer fetch: the record tells where and how it was last confirmed.
+      const record = { ...resolved.record, source: fetched.source };
+      await records.set(record.sha256, record);
+      return { record, created: false };
+    }
+    return resolved;
+  };
+
+  return {
+    async resolve(ref, { as } = {}) {
+      if ('upload' in ref) {
+        const { path, sha256, declaredMimetype } = ref.upload;
+        return ingest(path, sha256, declaredMimetype, as, undefined);
+      }
+      const pinned = ref.sha256 === undefined ? undefined : normaliseSha256(ref.sha256);
+      if (ref.url !== undefined) return resolveUrl(ref.url, pinned, as);
+      const record = pinned && (await held(pinned));
+      if (!record) throw new HashsendError('media_not_found', 404, `no media with sha256 ${pinned} is stored; upload it or give its url`);
+      return { record, created: false };
+    },
+    get: (sha256) => held(normaliseSha256(sha256)),
+    async remove(sha256) {
+      const record = await held(normaliseSha256(sha256));
+      if (!record) return false;
+      await blobs.remove(record.sha256);
+      await records.delete(record.sha256);
+      if (record.converted) await records.delete(`alias:${record.converted.fromSha256}`);
+      return true;
+    },
+  };
+};
