@@ -1,0 +1,71 @@
+/** What ended a connection, as the session saw it. */
+export interface Disconnect {
+  /** Baileys' `lastDisconnect.error.output.statusCode`; undefined when the network failed under it. */
+  statusCode?: number;
+  /** Whether the credentials hold a linked device (`creds.account`), i.e. a QR or code was accepted. */
+  linked: boolean;
+  /** 1 for the first reconnect after a good connection, counting up while reconnects keep failing. */
+  attempt: number;
+}
+
+export type ReconnectAction =
+  /** Connect again at once; with `wipe`, from fresh credentials (a new QR). */
+  | { action: 'restart-now'; wipe: boolean }
+  | { action: 'retry'; delayMs: number }
+  /** Do not reconnect: the operator must act. `wipe` removes the credentials first. */
+  | { action: 'stop'; state: 'logged_out' | 'conflict'; wipe: boolean; reason: string }
+  /** Not linked and nobody scanned in time: connect again only when the operator asks for a QR. */
+  | { action: 'wait-for-operator' };
+
+export interface BackoffOptions {
+  /** First retry delay before jitter. @default 1000 */
+  baseMs?: number;
+  /** No delay exceeds this. @default 60000 */
+  maxMs?: number;
+  /** A number in [0, 1): injectable so tests can pin the jitter. @default Math.random */
+  random?: () => number;
+}
+
+/**
+ * Capped exponential backoff with "equal jitter": the delay lies in [ceiling / 2, ceiling], where the ceiling
+ * doubles per attempt up to `maxMs`, so reconnecting sessions spread out yet never retry in a tight loop.
+ */
+export const backoffDelay = (attempt: number, { baseMs = 1000, maxMs = 60_000, random = Math.random }: BackoffOptions = {}) => {
+  const exponent = Math.min(Math.max(attempt, 1) - 1, 30);
+  const ceiling = Math.min(maxMs, baseMs * 2 ** exponent);
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+};
+
+/** Baileys' DisconnectReason codes that mean something other than "try again later". */
+const RESTART_REQUIRED = 515;
+const LOGGED_OUT = 401;
+const FORBIDDEN = 403;
+const CONNECTION_REPLACED = 440;
+const MULTIDEVICE_MISMATCH = 411;
+const TIMED_OUT = 408;
+
+/**
+ * Decides how a session reacts to a closed connection, per the table in BAILEYS.md. 408 is both "connection
+ * lost" and "QR refs exhausted": unlinked, it can only be the latter (or a login nobody completed), so the
+ * session waits for the operator instead of producing QR codes forever. Every other code, and none, is a
+ * transient failure (428, 500, 503, network loss) retried with backoff.
+ */
+export const decideReconnect = ({ statusCode, linked, attempt }: Disconnect, backoff?: BackoffOptions): ReconnectAction => {
+  switch (statusCode) {
+    case RESTART_REQUIRED:
+      return { action: 'restart-now', wipe: false };
+    case LOGGED_OUT:
+      return { action: 'stop', state: 'logged_out', wipe: true, reason: 'logged out from the phone' };
+    case FORBIDDEN:
+      return { action: 'stop', state: 'logged_out', wipe: false, reason: 'forbidden: the account is banned or restricted' };
+    case CONNECTION_REPLACED:
+      return { action: 'stop', state: 'conflict', wipe: false, reason: 'replaced by another connection of this session' };
+    case MULTIDEVICE_MISMATCH:
+      return { action: 'restart-now', wipe: true };
+    case TIMED_OUT:
+      if (!linked) return { action: 'wait-for-operator' };
+      return { action: 'retry', delayMs: backoffDelay(attempt, backoff) };
+    default:
+      return { action: 'retry', delayMs: backoffDelay(attempt, backoff) };
+  }
+};
