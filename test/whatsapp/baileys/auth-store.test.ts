@@ -116,6 +116,7 @@ test('missing creds beside key files is a NeedsRelinkError; with no key files it
 test('concurrent saves do not interleave: the file always parses and ends with the newest credentials', () =>
   withDir(async (dir) => {
     const store = await openAuthStore({ dir, log });
+    await store.saveCreds();
     const saves: Promise<void>[] = [];
     for (let i = 0; i < 40; i++) {
       // Large enough that an interleaved or partial write could not parse.
@@ -126,7 +127,7 @@ test('concurrent saves do not interleave: the file always parses and ends with t
       store.state.creds.nextPreKeyId = i;
       saves.push(store.saveCreds());
       // Read while saves are in flight: an atomic replace means whatever is there always parses.
-      if (i > 0 && i % 5 === 0) JSON.parse(await readFile(join(dir, CREDS_FILE), 'utf8'));
+      if (i % 5 === 0) JSON.parse(await readFile(join(dir, CREDS_FILE), 'utf8'));
     }
     await Promise.all(saves);
     const onDisk = JSON.parse(await readFile(join(dir, CREDS_FILE), 'utf8'), BufferJSON.reviver);
