@@ -1,0 +1,135 @@
+import { BlockList, isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { buildConnector } from 'undici';
+import { HashsendError, invalidRequest } from '../errors.js';
+
+/**
+ * Addresses a media URL may not reach unless the operator lists them in MEDIA_ALLOW_HOSTS: the machine itself,
+ * its private networks and the cloud metadata endpoints that live on link-local addresses.
+ */
+const blocked = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8], // "this network"; 0.0.0.0 reaches the local host on Linux
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10], // CGNAT
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16], // link-local, cloud metadata
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4], // multicast
+  ['240.0.0.0', 4], // reserved and broadcast
+] as const) {
+  blocked.addSubnet(net, prefix, 'ipv4');
+}
+for (const [net, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7], // unique local
+  ['fe80::', 10], // link-local
+  ['ff00::', 8], // multicast
+  ['64:ff9b::', 96], // NAT64 can reach any IPv4, private ones included
+] as const) {
+  blocked.addSubnet(net, prefix, 'ipv6');
+}
+
+/** The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d` or `::ffff:7f00:1`) IPv6 address. */
+const mappedIPv4 = (address: string): string | undefined => {
+  const m = /^::ffff:(?:0:)?([0-9a-f.:]+)$/i.exec(address);
+  if (!m) return undefined;
+  const tail = m[1];
+  if (isIP(tail) === 4) return tail;
+  const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(tail);
+  if (!hex) return undefined;
+  const [hi, lo] = [parseInt(hex[1], 16), parseInt(hex[2], 16)];
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+};
+
+const familyOf = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
+
+export interface SsrfGuardOptions {
+  /** Hostnames, IP addresses and CIDRs that may be reached although they are private (MEDIA_ALLOW_HOSTS). */
+  allowHosts: readonly string[];
+}
+
+export interface SsrfGuard {
+  /** Parses a media URL: `invalid_request` unless it is http(s). Does not resolve it. */
+  parse(url: string): URL;
+  /** The addresses of `hostname` that may be reached, in resolver order; `blocked_url` when none. */
+  resolve(hostname: string): Promise<string[]>;
+  /** An undici connector that resolves and checks each host at connect time, so DNS rebinding and every
+   * redirect hop are covered, and connects to the address it checked. */
+  connector(options: buildConnector.BuildOptions): buildConnector.connector;
+}
+
+export const createSsrfGuard = ({ allowHosts }: SsrfGuardOptions): SsrfGuard => {
+  const allowedNames = new Set<string>();
+  const allowed = new BlockList();
+  for (const entry of allowHosts.map((h) => h.trim().toLowerCase()).filter(Boolean)) {
+    const [address, prefix] = entry.replace(/^\[|\]$/g, '').split('/');
+    if (isIP(address) && prefix !== undefined) allowed.addSubnet(address, Number(prefix), familyOf(address));
+    else if (isIP(address)) allowed.addAddress(address, familyOf(address));
+    else allowedNames.add(entry);
+  }
+
+  const isAllowed = (address: string): boolean => {
+    const v4 = mappedIPv4(address);
+    if (v4) return isAllowed(v4);
+    const family = familyOf(address);
+    return allowed.check(address, family) || !blocked.check(address, family);
+  };
+
+  const refuse = (hostname: string, addresses: string[]) =>
+    new HashsendError(
+      'blocked_url',
+      400,
+      `${hostname} is or resolves to a private, loopback or link-local address (${addresses.join(', ')}); ` +
+        'list it in MEDIA_ALLOW_HOSTS to allow it',
+      { host: hostname, addresses },
+    );
+
+  const resolve = async (rawHostname: string): Promise<string[]> => {
+    const hostname = rawHostname.replace(/^\[|\]$/g, '').toLowerCase();
+    if (allowedNames.has(hostname)) return addressesOf(hostname);
+    const addresses = isIP(hostname) ? [hostname] : await addressesOf(hostname);
+    // Only permitted addresses are returned, and the connector dials one of them: a resolver answer that
+    // mixes public and private addresses cannot steer the connection to the private one.
+    const permitted = addresses.filter(isAllowed);
+    if (permitted.length === 0) throw refuse(hostname, addresses);
+    return permitted;
+  };
+
+  const parse = (url: string): URL => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw invalidRequest(`not a URL: ${JSON.stringify(url)}`, { url });
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw invalidRequest(`only http and https URLs can be fetched, got ${parsed.protocol}`, { url });
+    }
+    return parsed;
+  };
+
+  const connector = (options: buildConnector.BuildOptions): buildConnector.connector => {
+    const connect = buildConnector(options);
+    return (opts, callback) => {
+      resolve(opts.hostname).then(
+        ([address]) => connect({ ...opts, hostname: address }, callback),
+        (err: unknown) => callback(err as Error, null),
+      );
+    };
+  };
+
+  return { parse, resolve, connector };
+};
+
+const addressesOf = async (hostname: string): Promise<string[]> => {
+  try {
+    return (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
+  } catch (err) {
+    throw new HashsendError('fetch_failed', 502, `cannot resolve ${hostname}`, { host: hostname }, { cause: err });
+  }
+};
