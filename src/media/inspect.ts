@@ -109,7 +109,9 @@ const sniffHead = (head: Uint8Array): string | undefined => {
   if (head[0] === 0xff && head[1] !== undefined && (head[1] & 0xe0) === 0xe0) {
     return (head[1] & 0x16) === 0x10 ? 'audio/aac' : 'audio/mpeg';
   }
-  if (ascii(head, 0, '%PDF') || ascii(head, 0, 'PK\x03\x04')) return 'application/octet-stream';
+  // Common documents, recognised so that a media type declared on them does not lower their cap.
+  if (ascii(head, 0, '%PDF')) return 'application/pdf';
+  if (ascii(head, 0, 'PK\x03\x04')) return 'application/zip';
   return undefined;
 };
 
@@ -121,8 +123,10 @@ const webpAnimated = (head: Uint8Array): boolean | undefined => {
   if (head.length < 21) return undefined;
   if (ascii(head, 12, 'VP8X') && (head[20] & 0x02) !== 0) return true;
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  for (let at = 12; at + 8 <= head.length; at += 8 + view.getUint32(at + 4, true) + (view.getUint32(at + 4, true) & 1)) {
+  for (let at = 12; at + 8 <= head.length; ) {
     if (ascii(head, at, 'ANIM')) return true;
+    const size = view.getUint32(at + 4, true);
+    at += 8 + size + (size & 1); // chunks are padded to an even length
   }
   return false;
 };
@@ -147,9 +151,11 @@ const familyCap = (family: Family, limits: MediaLimits, mime: string, animated: 
     case 'image':
     case 'convertible':
       return limits.image;
-    case 'webp':
-      // Static WebP too big for a sticker is sent as a JPEG image instead (see classify).
-      return animated ? limits.animatedSticker : Math.max(limits.image, animated === false ? limits.sticker : limits.animatedSticker);
+    case 'webp': {
+      // A static WebP too big for a sticker is sent as a JPEG image instead (see classify).
+      if (animated) return limits.animatedSticker;
+      return Math.max(limits.image, animated === false ? limits.sticker : limits.animatedSticker);
+    }
     case 'isobmff':
       return mime === 'audio/mp4' ? limits.audio : Math.max(limits.video, limits.audio);
     case 'audio':
@@ -215,7 +221,8 @@ const classifyIsoBmff = async (path: string, mimetype: string, as: SendAs | unde
   if (as === 'image' || as === 'sticker') throw cannotBe(mimetype, as);
   // Past the video branch, a video track here means `as` asked for audio.
   if (!audio || video) {
-    throw as ? cannotBe(mimetype, as) : unsupported(`no video or audio track found in this ${mimetype} file`, { mimetype });
+    if (as) throw cannotBe(mimetype, as);
+    throw unsupported(`no video or audio track found in this ${mimetype} file`, { mimetype });
   }
   return { kind: 'audio', mimetype: 'audio/mp4' };
 };
@@ -265,7 +272,8 @@ export const inspectFile = async (path: string, options: InspectOptions): Promis
   if (size === 0) throw unsupported('the file is empty', { size });
   const sniffed = (await fileTypeFromFile(path))?.mime;
   // An unrecognised file is a document: its declared type names it, unless it claims to be media it is not.
-  const mimetype = sniffed ?? (declaredMimetype && !familyOfDeclared(declaredMimetype) ? declaredMimetype : 'application/octet-stream');
+  const namesDocument = declaredMimetype !== undefined && !familyOfDeclared(declaredMimetype);
+  const mimetype = sniffed ?? (namesDocument ? declaredMimetype : 'application/octet-stream');
   const classified = await classify(path, mimetype, size, options);
   const limit = capOf(classified.kind, options.limits, classified.animated);
   if (size > limit) {
