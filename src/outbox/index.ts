@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
+import type { OutboundMedia, OutboundText, SendRequest, SentRef, SessionState } from '../whatsapp/driver.js';
+import type { SessionEvent } from '../whatsapp/sessions.js';
+import { createMessageStore } from './message-store.js';
+import { STATUS_RANK, type MessageRecord } from './types.js';
+import { createSessionWorker, type SessionWorker } from './worker.js';
+
+export type { MessageRecord, MessageStatus } from './types.js';
+
+/** What the outbox needs of the session manager. */
+export interface OutboxSessions {
+  list(): { id: string }[];
+  get(id: string): { state: SessionState };
+  has(id: string): boolean;
+  send(id: string, request: SendRequest): Promise<SentRef>;
+  subscribe(listener: (event: SessionEvent) => void): () => void;
+}
+
+export interface OutboxOptions {
+  store: Store;
+  sessions: OutboxSessions;
+  log: Logger;
+  /** A message not sent within this age fails as `expired`. */
+  maxAgeMs: number;
+  /** First retry delay after a transient failure; doubles per attempt, capped at a minute. */
+  retryBaseMs: number;
+  maxAttempts: number;
+}
+
+export interface EnqueueRequest {
+  sessionId: string;
+  to: string;
+  content: OutboundText | OutboundMedia;
+  media?: MessageRecord['media'];
+}
+
+/** In the form Baileys uses (`3EB0…`), so the id we choose is one WhatsApp clients expect. */
+const newMessageId = () => `3EB0${randomBytes(10).toString('hex').toUpperCase()}`;
+
+/**
+ * The durable send queue: a message is stored before the caller hears 202, then sent by its session's worker.
+ * After a restart each worker resumes from its session's cursor, so nothing accepted is lost or sent twice.
+ */
+export const createOutbox = ({ store, sessions, log, maxAgeMs, retryBaseMs, maxAttempts }: OutboxOptions) => {
+  const messages = createMessageStore(store);
+  const workers = new Map<string, SessionWorker>();
+  const outboxLog = log.child({ component: 'outbox' });
+
+  const worker = (sessionId: string) => {
+    let w = workers.get(sessionId);
+    if (!w) {
+      w = createSessionWorker({
+        sessionId,
+        messages,
+        send: sessions.send,
+        state: (id) => (sessions.has(id) ? sessions.get(id).state : undefined),
+        log: outboxLog.child({ sessionId }),
+        maxAgeMs,
+        retryBaseMs,
+        maxAttempts,
+      });
+      workers.set(sessionId, w);
+    }
+    return w;
+  };
+
+  const onReceipt = async (sessionId: string, waMessageId: string, status: 'delivered' | 'read') => {
+    const id = (await messages.get(waMessageId)) ? waMessageId : await messages.byWaId(sessionId, waMessageId);
+    if (!id) return;
+    const at = new Date().toISOString();
+    await messages.update(id, (r) => {
+      if (r.sessionId !== sessionId || r.status === 'failed') return undefined;
+      return {
+        ...r,
+        status: STATUS_RANK[r.status] >= STATUS_RANK[status] ? r.status : status,
+        deliveredAt: r.deliveredAt ?? at,
+        ...(status === 'read' ? { readAt: r.readAt ?? at } : {}),
+      };
+    });
+  };
+
+  const unsubscribe = sessions.subscribe((event) => {
+    if (event.type === 'state') worker(event.session.id).sessionChanged();
+    if (event.type === 'receipt') {
+      onReceipt(event.sessionId, event.waMessageId, event.status).catch((err) => outboxLog.error({ err }, 'receipt not recorded'));
+    }
+    if (event.type === 'deleted') {
+      const w = workers.get(event.sessionId);
+      workers.delete(event.sessionId);
+      void w?.abandon({ code: 'session_deleted', message: 'the session was deleted before the message was sent' });
+    }
+  });
+
+  return {
+    /** Resumes every session's queue where the last run left it. */
+    start() {
+      for (const { id } of sessions.list()) worker(id).sessionChanged();
+    },
+
+    async enqueue({ sessionId, to, content, media }: EnqueueRequest): Promise<MessageRecord> {
+      const now = new Date().toISOString();
+      const record = await messages.append({
+        id: newMessageId(),
+        sessionId,
+        to,
+        type: content.type,
+        content,
+        status: 'queued',
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+        ...(media ? { media } : {}),
+      });
+      worker(sessionId).push(record.id);
+      return record;
+    },
+
+    get: messages.get,
+    list: (sessionId: string, page: { limit: number; before?: number }) => messages.list(sessionId, page),
+    expiresAt: (record: MessageRecord) => new Date(Date.parse(record.createdAt) + maxAgeMs).toISOString(),
+
+    /** Stops taking new work; resolves when every worker has finished what it was doing. */
+    async stop() {
+      unsubscribe();
+      await Promise.all([...workers.values()].map((w) => w.stop()));
+    },
+  };
+};
+
+export type Outbox = ReturnType<typeof createOutbox>;

@@ -1,0 +1,122 @@
+import type { Store } from '../store/index.js';
+import type { MessageRecord } from './types.js';
+
+/**
+ * Messages and, per session, their order. Keyv cannot iterate on SQLite, so each session keeps an explicit index:
+ * ids in chunks of CHUNK (`idx:<session>:<n>`), the number of the last chunk (`idxhead:<session>`), and the
+ * position of the first message not yet finished (`cursor:<session>`), where dispatch resumes after a restart.
+ */
+const CHUNK = 100;
+const msgKey = (id: string) => `msg:${id}`;
+const chunkKey = (sessionId: string, n: number) => `idx:${sessionId}:${n}`;
+const headKey = (sessionId: string) => `idxhead:${sessionId}`;
+const cursorKey = (sessionId: string) => `cursor:${sessionId}`;
+const waKey = (sessionId: string, waMessageId: string) => `wa:${sessionId}:${waMessageId}`;
+
+interface SessionIndex {
+  head: number;
+  last: string[];
+  /** Chunk writes in order: each holds every id appended so far. */
+  writes: Promise<unknown>;
+}
+
+export const createMessageStore = (store: Store) => {
+  const indexes = new Map<string, Promise<SessionIndex>>();
+  const locks = new Map<string, Promise<unknown>>();
+
+  const chunk = async (sessionId: string, n: number) => ((await store.get(chunkKey(sessionId, n))) as string[] | undefined) ?? [];
+  const index = (sessionId: string) => {
+    let loaded = indexes.get(sessionId);
+    if (!loaded) {
+      loaded = (async () => {
+        const head = ((await store.get(headKey(sessionId))) as number | undefined) ?? 0;
+        return { head, last: await chunk(sessionId, head), writes: Promise.resolve() };
+      })();
+      indexes.set(sessionId, loaded);
+    }
+    return loaded;
+  };
+  const idsAt = async (sessionId: string, from: number, to: number) => {
+    const ids: string[] = [];
+    for (let n = Math.floor(from / CHUNK); n * CHUNK < to; n++) {
+      const inChunk = await chunk(sessionId, n);
+      inChunk.forEach((id, i) => {
+        const pos = n * CHUNK + i;
+        if (pos >= from && pos < to) ids.push(id);
+      });
+    }
+    return ids;
+  };
+
+  const api = {
+    get: async (id: string) => (await store.get(msgKey(id))) as MessageRecord | undefined,
+
+    async count(sessionId: string) {
+      const i = await index(sessionId);
+      return i.head * CHUNK + i.last.length;
+    },
+
+    /** Persists the record and appends it to its session's order; resolves once both are stored. */
+    async append(record: Omit<MessageRecord, 'position'>): Promise<MessageRecord> {
+      const i = await index(record.sessionId);
+      if (i.last.length === CHUNK) {
+        i.head += 1;
+        i.last = [];
+        const head = i.head;
+        i.writes = i.writes.then(() => store.set(headKey(record.sessionId), head));
+      }
+      const full: MessageRecord = { ...record, position: i.head * CHUNK + i.last.length };
+      i.last.push(full.id);
+      const ids = [...i.last];
+      const n = i.head;
+      // The record first: an id in the index always has its record.
+      await store.set(msgKey(full.id), full);
+      const write = i.writes.then(() => store.set(chunkKey(record.sessionId, n), ids));
+      i.writes = write;
+      await write;
+      return full;
+    },
+
+    /** Applies `change` to the stored record, one change at a time per message. */
+    update(id: string, change: (record: MessageRecord) => MessageRecord | undefined): Promise<MessageRecord | undefined> {
+      const run = (locks.get(id) ?? Promise.resolve()).then(async () => {
+        const current = await api.get(id);
+        const next = current && change(current);
+        if (!next) return current;
+        next.updatedAt = new Date().toISOString();
+        await store.set(msgKey(id), next);
+        return next;
+      });
+      const settled = run.catch(() => undefined);
+      locks.set(id, settled);
+      void settled.then(() => locks.get(id) === settled && locks.delete(id));
+      return run;
+    },
+
+    /** Newest first; `before` is a position (exclusive), as returned in `nextCursor`. */
+    async list(sessionId: string, { limit, before }: { limit: number; before?: number }) {
+      const total = await api.count(sessionId);
+      const to = Math.min(before ?? total, total);
+      const from = Math.max(0, to - limit);
+      const ids = (await idsAt(sessionId, from, to)).reverse();
+      const items = (await Promise.all(ids.map(api.get))).filter((r): r is MessageRecord => !!r);
+      return { items, nextCursor: from > 0 ? from : null };
+    },
+
+    /** The records from `from` on, in queue order: what a restarted worker looks through. */
+    async from(sessionId: string, from: number) {
+      const ids = await idsAt(sessionId, from, await api.count(sessionId));
+      return (await Promise.all(ids.map(api.get))).filter((r): r is MessageRecord => !!r);
+    },
+
+    getCursor: async (sessionId: string) => ((await store.get(cursorKey(sessionId))) as number | undefined) ?? 0,
+    setCursor: (sessionId: string, position: number) => store.set(cursorKey(sessionId), position),
+
+    /** For drivers whose WhatsApp id is not ours (none today): receipts name WhatsApp's id. */
+    mapWaId: (sessionId: string, waMessageId: string, id: string) => store.set(waKey(sessionId, waMessageId), id),
+    byWaId: async (sessionId: string, waMessageId: string) => (await store.get(waKey(sessionId, waMessageId))) as string | undefined,
+  };
+  return api;
+};
+
+export type MessageStore = ReturnType<typeof createMessageStore>;

@@ -1,0 +1,163 @@
+import { isHashsendError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { SendRequest, SentRef, SessionState } from '../whatsapp/driver.js';
+import type { MessageStore } from './message-store.js';
+import { STATUS_RANK, isFinished, type MessageRecord } from './types.js';
+
+export interface WorkerOptions {
+  sessionId: string;
+  messages: MessageStore;
+  send(sessionId: string, request: SendRequest): Promise<SentRef>;
+  state(sessionId: string): SessionState | undefined;
+  log: Logger;
+  maxAgeMs: number;
+  retryBaseMs: number;
+  maxAttempts: number;
+}
+
+/** 5xx, timeouts and rate limits may pass on a later try; a 4xx (bad media, bad recipient) never will. */
+const retryable = (err: unknown) => !isHashsendError(err) || err.status >= 500 || err.status === 408 || err.status === 429;
+const errorOf = (err: unknown) =>
+  isHashsendError(err) ? { code: err.code, message: err.message } : { code: 'send_failed', message: err instanceof Error ? err.message : String(err) };
+
+/**
+ * Sends one session's messages in the order they were accepted, one at a time. It waits while the session is not
+ * connected, retries what may pass later with capped exponential backoff, and fails a message for good on a
+ * permanent error, after `maxAttempts`, or when it has waited longer than `maxAgeMs` (`expired`).
+ */
+export const createSessionWorker = ({ sessionId, messages, send, state, log, maxAgeMs, retryBaseMs, maxAttempts }: WorkerOptions) => {
+  let pending: string[] = [];
+  let loaded = false;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let waitingFor: 'session' | 'backoff' | undefined;
+
+  const pause = (ms: number, reason: 'session' | 'backoff') =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        waitingFor = undefined;
+        resolve();
+      }
+      wake = done;
+      waitingFor = reason;
+    });
+
+  const fail = (id: string, error: { code: string; message: string }) =>
+    messages.update(id, (r) => (isFinished(r.status) ? undefined : { ...r, status: 'failed', error }));
+
+  /** Moves the restart point past finished messages at the head of the queue. */
+  const finishHead = async (record: MessageRecord) => {
+    pending.shift();
+    await messages.setCursor(sessionId, record.position + 1);
+  };
+
+  const load = async () => {
+    const cursor = await messages.getCursor(sessionId);
+    const found: string[] = [];
+    for (const r of await messages.from(sessionId, cursor)) {
+      if (!isFinished(r.status)) found.push(r.id);
+      // A message that was `sending` when the process stopped goes again with the same id: WhatsApp shows it once.
+      if (r.status === 'sending') log.info({ messageId: r.id }, 'retrying a message that was being sent at the last stop');
+    }
+    // Messages pushed while this was reading come after the stored ones, once.
+    pending = [...found, ...pending.filter((id) => !found.includes(id))];
+    loaded = true;
+  };
+
+  const attempt = async (record: MessageRecord) => {
+    const sending = await messages.update(record.id, (r) => ({ ...r, status: 'sending', attempts: r.attempts + 1 }));
+    if (!sending) return;
+    try {
+      const ref = await send(sessionId, { messageId: record.id, to: record.to, content: record.content });
+      if (ref.waMessageId !== record.id) await messages.mapWaId(sessionId, ref.waMessageId, record.id);
+      const done = await messages.update(record.id, (r) => ({
+        ...r,
+        status: STATUS_RANK[r.status] > STATUS_RANK.sent ? r.status : 'sent',
+        waMessageId: ref.waMessageId,
+        sentAt: new Date().toISOString(),
+        error: undefined,
+        ...(r.media ? { media: { ...r.media, ...(ref.sentSha256 ? { sentSha256: ref.sentSha256 } : {}) } } : {}),
+      }));
+      if (done) await finishHead(done);
+    } catch (err) {
+      const error = errorOf(err);
+      const waitForSession = isHashsendError(err) && err.code === 'session_not_connected';
+      if (!waitForSession && (!retryable(err) || sending.attempts >= maxAttempts)) {
+        log.warn({ messageId: record.id, code: error.code }, 'message failed');
+        await fail(record.id, error);
+        return finishHead(record);
+      }
+      await messages.update(record.id, (r) => ({ ...r, status: 'queued', error }));
+      if (!waitForSession) {
+        const backoff = Math.min(retryBaseMs * 2 ** (sending.attempts - 1), 60_000);
+        log.info({ messageId: record.id, code: error.code, backoff }, 'send failed; retrying');
+        await pause(backoff * (0.8 + Math.random() * 0.4), 'backoff');
+      }
+    }
+  };
+
+  const run = async () => {
+    if (!loaded) await load();
+    while (!stopped && pending.length) {
+      const record = await messages.get(pending[0]);
+      if (!record || isFinished(record.status)) {
+        if (record) await finishHead(record);
+        else pending.shift();
+        continue;
+      }
+      const age = Date.now() - Date.parse(record.createdAt);
+      if (age >= maxAgeMs) {
+        await fail(record.id, { code: 'expired', message: `not sent within ${maxAgeMs} ms (session was ${state(sessionId) ?? 'gone'})` });
+        await finishHead(record);
+        continue;
+      }
+      if (state(sessionId) !== 'connected') {
+        await pause(maxAgeMs - age, 'session');
+        continue;
+      }
+      await attempt(record);
+    }
+  };
+
+  const ensureRunning = () => {
+    if (stopped || running) return;
+    running = run()
+      .catch((err) => log.error({ err, sessionId }, 'outbox worker stopped on an error'))
+      .finally(() => {
+        running = undefined;
+        // Work that arrived while the loop was finishing.
+        if (!stopped && pending.length) ensureRunning();
+      });
+  };
+
+  return {
+    push(id: string) {
+      pending.push(id);
+      ensureRunning();
+    },
+    /** The session changed state: a worker waiting for it looks again now; one in backoff keeps its pace. */
+    sessionChanged() {
+      if (waitingFor === 'session') wake?.();
+      ensureRunning();
+    },
+    /** Fails everything still waiting, e.g. when the session is deleted. */
+    async abandon(error: { code: string; message: string }) {
+      stopped = true;
+      wake?.();
+      await running;
+      if (!loaded) await load();
+      for (const id of pending.splice(0)) await fail(id, error);
+    },
+    async stop() {
+      stopped = true;
+      wake?.();
+      await running;
+    },
+  };
+};
+
+export type SessionWorker = ReturnType<typeof createSessionWorker>;

@@ -1,0 +1,311 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { HashsendError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
+import type { BlobReader, Driver, DriverEvent, DriverSession, SendRequest, SentRef, SessionState } from './driver.js';
+import { acquireOwner } from './owner-lock.js';
+
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export interface SessionInfo {
+  id: string;
+  driver: string;
+  state: SessionState;
+  /** The linked account: its JID, phone number and push name, once linked. */
+  me?: { id: string; phone: string; name?: string };
+  lastError?: { reason: string; code?: number; at: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type SessionEvent =
+  | { type: 'state'; session: SessionInfo }
+  | { type: 'qr'; sessionId: string; qr: string; expiresAt: string }
+  | { type: 'receipt'; sessionId: string; waMessageId: string; status: 'delivered' | 'read' }
+  | { type: 'deleted'; sessionId: string };
+
+interface Meta {
+  id: string;
+  driver: string;
+  createdAt: string;
+  me?: { id: string; name?: string };
+  lastError?: SessionInfo['lastError'];
+}
+
+interface Entry {
+  meta: Meta;
+  state: SessionState;
+  updatedAt: string;
+  qr?: { qr: string; expiresAt: string };
+  driver?: DriverSession;
+  release?: () => Promise<void>;
+  /** Bumped on each (re)open, so events from a session already replaced are ignored. */
+  generation: number;
+  /** Lifecycle operations on one session run one after another. */
+  ops: Promise<unknown>;
+}
+
+export interface SessionManagerOptions {
+  sessionsDir: string;
+  store: Store;
+  drivers: Record<string, Driver>;
+  defaultDriver: string;
+  blobs: BlobReader;
+  log: Logger;
+  /** How long `qr()` and `pairingCode()` wait for a session to show its first QR. @default 15_000 */
+  linkWaitMs?: number;
+}
+
+const IDS_KEY = 'ids';
+const metaKey = (id: string) => `session:${id}`;
+const notFound = (id: string) => new HashsendError('session_not_found', 404, `no session "${id}"`);
+const phoneOf = (jid: string) => jid.split('@')[0].split(':')[0];
+
+/**
+ * Owns every WhatsApp session of this process: creates, restores at start-up, tracks state, QR and account, runs
+ * lifecycle operations one at a time per session, and fans driver events out to subscribers (SSE, the outbox).
+ */
+export const createSessionManager = ({ sessionsDir, store, drivers, defaultDriver, blobs, log, linkWaitMs = 15_000 }: SessionManagerOptions) => {
+  const entries = new Map<string, Entry>();
+  const listeners = new Set<(event: SessionEvent) => void>();
+  let ids: string[] = [];
+
+  const emit = (event: SessionEvent) => {
+    for (const listener of listeners) listener(event);
+  };
+  const info = (e: Entry): SessionInfo => ({
+    id: e.meta.id,
+    driver: e.meta.driver,
+    state: e.state,
+    ...(e.meta.me ? { me: { id: e.meta.me.id, phone: phoneOf(e.meta.me.id), ...(e.meta.me.name ? { name: e.meta.me.name } : {}) } } : {}),
+    ...(e.meta.lastError ? { lastError: e.meta.lastError } : {}),
+    createdAt: e.meta.createdAt,
+    updatedAt: e.updatedAt,
+  });
+  const entryOf = (id: string) => {
+    const e = entries.get(id);
+    if (!e) throw notFound(id);
+    return e;
+  };
+  const serial = <T>(e: Entry, op: () => Promise<T>): Promise<T> => {
+    const run = e.ops.then(op, op);
+    e.ops = run.catch(() => undefined);
+    return run;
+  };
+  const saveMeta = (e: Entry) => store.set(metaKey(e.meta.id), e.meta);
+  const setState = (e: Entry, state: SessionState) => {
+    e.state = state;
+    e.updatedAt = new Date().toISOString();
+    if (state !== 'qr') e.qr = undefined;
+    emit({ type: 'state', session: info(e) });
+  };
+
+  const onDriverEvent = (e: Entry, generation: number, event: DriverEvent) => {
+    if (e.generation !== generation) return;
+    switch (event.type) {
+      case 'state':
+        if (event.reason && event.state !== 'connected') {
+          e.meta.lastError = { reason: event.reason, ...(event.code ? { code: event.code } : {}), at: new Date().toISOString() };
+          void saveMeta(e);
+        }
+        if (event.state === 'logged_out' && e.meta.me) {
+          delete e.meta.me;
+          void saveMeta(e);
+        }
+        return setState(e, event.state);
+      case 'qr':
+        if (e.state !== 'qr') setState(e, 'qr');
+        e.qr = { qr: event.qr, expiresAt: event.expiresAt };
+        return emit({ type: 'qr', sessionId: e.meta.id, ...e.qr });
+      case 'me':
+        e.meta.me = { id: event.id, ...(event.name ? { name: event.name } : {}) };
+        void saveMeta(e);
+        return;
+      case 'receipt':
+        return emit({ type: 'receipt', sessionId: e.meta.id, waMessageId: event.waMessageId, status: event.status });
+    }
+  };
+
+  const open = async (e: Entry) => {
+    const driver = drivers[e.meta.driver];
+    const dir = path.join(sessionsDir, e.meta.id);
+    if (!driver) {
+      e.meta.lastError = { reason: `driver "${e.meta.driver}" is not available in this build`, at: new Date().toISOString() };
+      return setState(e, 'stopped');
+    }
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    e.release ??= await acquireOwner(dir);
+    const generation = ++e.generation;
+    setState(e, 'starting');
+    e.driver = driver.open({
+      sessionId: e.meta.id,
+      dir,
+      log: log.child({ sessionId: e.meta.id, driver: driver.name }),
+      blobs,
+      onEvent: (event) => onDriverEvent(e, generation, event),
+    });
+    try {
+      await e.driver.start();
+    } catch (err) {
+      log.error({ err, sessionId: e.meta.id }, 'session failed to start');
+      e.meta.lastError = { reason: err instanceof Error ? err.message : String(err), at: new Date().toISOString() };
+      setState(e, 'stopped');
+    }
+  };
+
+  const close = async (e: Entry) => {
+    e.generation++;
+    const current = e.driver;
+    e.driver = undefined;
+    await current?.stop();
+  };
+
+  /** Resolves once the session shows a QR (or is linked): an idle session is started again first. */
+  const awaitLinkable = async (e: Entry) => {
+    if (e.state === 'connected') return;
+    if (e.state === 'qr' && e.qr && Date.parse(e.qr.expiresAt) > Date.now()) return;
+    if (!['starting', 'reconnecting', 'qr'].includes(e.state)) {
+      await serial(e, async () => {
+        await close(e);
+        await open(e);
+      });
+    }
+    if (e.state === 'qr' && e.qr) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        listeners.delete(listener);
+        if (err) reject(err);
+        else resolve();
+      };
+      const listener = (event: SessionEvent) => {
+        if (event.type === 'qr' && event.sessionId === e.meta.id) done();
+        if (event.type === 'state' && event.session.id === e.meta.id && !['starting', 'reconnecting', 'qr'].includes(event.session.state)) done();
+        if (event.type === 'deleted' && event.sessionId === e.meta.id) done(notFound(e.meta.id));
+      };
+      const timer = setTimeout(() => done(new HashsendError('qr_timeout', 504, 'the session did not show a QR code in time')), linkWaitMs);
+      listeners.add(listener);
+    });
+  };
+
+  const notAwaiting = (e: Entry) =>
+    new HashsendError('not_awaiting_qr', 409, `session "${e.meta.id}" is ${e.state}, not waiting for a QR scan`, { state: e.state });
+
+  return {
+    /** Opens every known session, as it was before the last stop. */
+    async restore() {
+      ids = ((await store.get(IDS_KEY)) as string[] | undefined) ?? [];
+      for (const id of ids) {
+        const meta = (await store.get(metaKey(id))) as Meta | undefined;
+        if (!meta) continue;
+        const e: Entry = { meta, state: 'stopped', updatedAt: new Date().toISOString(), generation: 0, ops: Promise.resolve() };
+        entries.set(id, e);
+        await serial(e, () => open(e)).catch((err) => log.error({ err, sessionId: id }, 'session could not be restored'));
+      }
+    },
+
+    async create({ id = `s${randomBytes(5).toString('hex')}`, driver = defaultDriver }: { id?: string; driver?: string } = {}) {
+      if (!SESSION_ID_PATTERN.test(id)) throw new HashsendError('invalid_request', 400, 'session id: 1-64 letters, digits, "_" or "-"');
+      if (!drivers[driver]) {
+        throw new HashsendError('unknown_driver', 400, `unknown driver "${driver}"; available: ${Object.keys(drivers).join(', ')}`);
+      }
+      if (entries.has(id)) throw new HashsendError('session_exists', 409, `session "${id}" already exists`);
+      const e: Entry = {
+        meta: { id, driver, createdAt: new Date().toISOString() },
+        state: 'stopped',
+        updatedAt: new Date().toISOString(),
+        generation: 0,
+        ops: Promise.resolve(),
+      };
+      entries.set(id, e);
+      await saveMeta(e);
+      ids = [...ids, id];
+      await store.set(IDS_KEY, ids);
+      await serial(e, () => open(e));
+      return info(e);
+    },
+
+    list: () => [...entries.values()].map(info),
+    get: (id: string) => info(entryOf(id)),
+    has: (id: string) => entries.has(id),
+
+    async qr(id: string) {
+      const e = entryOf(id);
+      if (e.state === 'connected') throw notAwaiting(e);
+      await awaitLinkable(e);
+      if (!e.qr) throw notAwaiting(e);
+      return { ...e.qr };
+    },
+
+    async pairingCode(id: string, phone: string) {
+      const e = entryOf(id);
+      if (e.state === 'connected') throw new HashsendError('already_linked', 409, `session "${id}" is already linked`);
+      await awaitLinkable(e);
+      if (!e.driver || e.state !== 'qr') throw notAwaiting(e);
+      return e.driver.requestPairingCode(phone);
+    },
+
+    async logout(id: string) {
+      const e = entryOf(id);
+      await serial(e, async () => {
+        await e.driver?.logout();
+        await close(e);
+        delete e.meta.me;
+        await saveMeta(e);
+        setState(e, 'logged_out');
+      });
+      return info(e);
+    },
+
+    async remove(id: string) {
+      const e = entryOf(id);
+      await serial(e, async () => {
+        await e.driver?.logout().catch((err) => log.warn({ err, sessionId: id }, 'logout during delete failed; removing credentials anyway'));
+        await close(e);
+        await e.release?.();
+        await rm(path.join(sessionsDir, id), { recursive: true, force: true });
+        entries.delete(id);
+        ids = ids.filter((x) => x !== id);
+        await store.set(IDS_KEY, ids);
+        await store.delete(metaKey(id));
+      });
+      emit({ type: 'deleted', sessionId: id });
+    },
+
+    /** The driver session itself, for driver-specific controls (the sandbox's link and deliveries). */
+    driverSession(id: string) {
+      return entryOf(id).driver;
+    },
+
+    async send(id: string, request: SendRequest): Promise<SentRef> {
+      const e = entryOf(id);
+      if (e.state !== 'connected' || !e.driver) {
+        throw new HashsendError('session_not_connected', 503, `session "${id}" is ${e.state}`);
+      }
+      return e.driver.send(request);
+    },
+
+    /** Calls `listener` with every event until the returned function is called. */
+    subscribe(listener: (event: SessionEvent) => void) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+
+    /** Stops every session, keeping its credentials: the next start restores them. */
+    async stop() {
+      await Promise.allSettled(
+        [...entries.values()].map((e) =>
+          serial(e, async () => {
+            await close(e);
+            await e.release?.();
+            e.release = undefined;
+          }),
+        ),
+      );
+    },
+  };
+};
+
+export type SessionManager = ReturnType<typeof createSessionManager>;
