@@ -56,6 +56,8 @@ export const settingsSchema = z.object({
   PUBLIC_MEDIA: bool(false),
   DEFAULT_DRIVER: z.enum(['baileys', 'sandbox'], 'baileys or sandbox').default('baileys'),
   QUEUE_MAX_AGE_MS: int(24 * 60 * 60 * 1000),
+  QUEUE_RETRY_BASE_MS: int(1000),
+  QUEUE_MAX_ATTEMPTS: int(8),
   UPLOAD_CACHE_TTL_MS: int(6 * 60 * 60 * 1000),
   AUTH_MAX_FAILURES: int(20),
   AUTH_FAILURE_WINDOW_MS: int(60_000),
@@ -91,7 +93,14 @@ export interface Config {
     cacheBustParam: string;
     publicMedia: boolean;
   };
-  whatsapp: { defaultDriver: Settings['DEFAULT_DRIVER']; queueMaxAgeMs: number; uploadCacheTtlMs: number };
+  whatsapp: {
+    defaultDriver: Settings['DEFAULT_DRIVER'];
+    queueMaxAgeMs: number;
+    /** First delay before retrying a send that failed transiently; doubles per attempt. */
+    queueRetryBaseMs: number;
+    queueMaxAttempts: number;
+    uploadCacheTtlMs: number;
+  };
   auth: { maxFailures: number; failureWindowMs: number };
 }
 
@@ -141,7 +150,13 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
       cacheBustParam: s.MEDIA_CACHE_BUST_PARAM,
       publicMedia: s.PUBLIC_MEDIA,
     },
-    whatsapp: { defaultDriver: s.DEFAULT_DRIVER, queueMaxAgeMs: s.QUEUE_MAX_AGE_MS, uploadCacheTtlMs: s.UPLOAD_CACHE_TTL_MS },
+    whatsapp: {
+      defaultDriver: s.DEFAULT_DRIVER,
+      queueMaxAgeMs: s.QUEUE_MAX_AGE_MS,
+      queueRetryBaseMs: s.QUEUE_RETRY_BASE_MS,
+      queueMaxAttempts: s.QUEUE_MAX_ATTEMPTS,
+      uploadCacheTtlMs: s.UPLOAD_CACHE_TTL_MS,
+    },
     auth: { maxFailures: s.AUTH_MAX_FAILURES, failureWindowMs: s.AUTH_FAILURE_WINDOW_MS },
   });
 };
