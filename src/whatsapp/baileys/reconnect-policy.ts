@@ -4,6 +4,8 @@ export interface Disconnect {
   statusCode?: number;
   /** Whether the credentials hold a linked device (`creds.account`), i.e. a QR or code was accepted. */
   linked: boolean;
+  /** Whether this connection showed a QR code: only then can a 408 mean "QR refs exhausted". */
+  qrShown: boolean;
   /** 1 for the first reconnect after a good connection, counting up while reconnects keep failing. */
   attempt: number;
 }
@@ -43,16 +45,20 @@ const FORBIDDEN = 403;
 const CONNECTION_REPLACED = 440;
 const MULTIDEVICE_MISMATCH = 411;
 const TIMED_OUT = 408;
+const MAX_IMMEDIATE_RESTARTS = 3;
 
 /**
  * Decides how a session reacts to a closed connection, per the table in BAILEYS.md. 408 is both "connection
- * lost" and "QR refs exhausted": unlinked, it can only be the latter (or a login nobody completed), so the
- * session waits for the operator instead of producing QR codes forever. Every other code, and none, is a
+ * lost" and "QR refs exhausted": unlinked after showing QR codes, it is the latter, so the session waits for
+ * the operator instead of producing QR codes forever; before any QR it is a network failure like any other
+ * (Baileys maps refused and timed-out connects to 408 too). Every other code, and none, is a
  * transient failure (428, 500, 503, network loss) retried with backoff.
  */
-export const decideReconnect = ({ statusCode, linked, attempt }: Disconnect, backoff?: BackoffOptions): ReconnectAction => {
+export const decideReconnect = ({ statusCode, linked, qrShown, attempt }: Disconnect, backoff?: BackoffOptions): ReconnectAction => {
   switch (statusCode) {
     case RESTART_REQUIRED:
+      // Normal once after pairing; a server that keeps asking gets backoff rather than a tight loop.
+      if (attempt > MAX_IMMEDIATE_RESTARTS) return { action: 'retry', delayMs: backoffDelay(attempt, backoff) };
       return { action: 'restart-now', wipe: false };
     case LOGGED_OUT:
       return { action: 'stop', state: 'logged_out', wipe: true, reason: 'logged out from the phone' };
@@ -63,7 +69,7 @@ export const decideReconnect = ({ statusCode, linked, attempt }: Disconnect, bac
     case MULTIDEVICE_MISMATCH:
       return { action: 'restart-now', wipe: true };
     case TIMED_OUT:
-      if (!linked) return { action: 'wait-for-operator' };
+      if (!linked && qrShown) return { action: 'wait-for-operator' };
       return { action: 'retry', delayMs: backoffDelay(attempt, backoff) };
     default:
       return { action: 'retry', delayMs: backoffDelay(attempt, backoff) };

@@ -6,42 +6,46 @@ const pinned = (r: number) => ({ random: () => r });
 
 test('515 restart required reconnects at once, linked or not', () => {
   for (const linked of [true, false]) {
-    assert.deepEqual(decideReconnect({ statusCode: 515, linked, attempt: 1 }), { action: 'restart-now', wipe: false });
+    assert.deepEqual(decideReconnect({ statusCode: 515, linked, qrShown: false, attempt: 1 }), { action: 'restart-now', wipe: false });
   }
 });
 
 test('401 logged out stops with the credentials wiped', () => {
-  const a = decideReconnect({ statusCode: 401, linked: true, attempt: 1 });
+  const a = decideReconnect({ statusCode: 401, linked: true, qrShown: false, attempt: 1 });
   assert.equal(a.action, 'stop');
   assert.ok(a.action === 'stop' && a.state === 'logged_out' && a.wipe);
 });
 
 test('403 forbidden stops as logged_out with the reason, keeping credentials', () => {
-  const a = decideReconnect({ statusCode: 403, linked: true, attempt: 1 });
+  const a = decideReconnect({ statusCode: 403, linked: true, qrShown: false, attempt: 1 });
   assert.ok(a.action === 'stop' && a.state === 'logged_out' && !a.wipe);
   assert.match(a.reason, /forbidden/);
 });
 
 test('440 connection replaced stops in conflict, keeping credentials', () => {
-  const a = decideReconnect({ statusCode: 440, linked: true, attempt: 1 });
+  const a = decideReconnect({ statusCode: 440, linked: true, qrShown: false, attempt: 1 });
   assert.ok(a.action === 'stop' && a.state === 'conflict' && !a.wipe);
 });
 
 test('411 multidevice mismatch wipes and relinks at once', () => {
-  assert.deepEqual(decideReconnect({ statusCode: 411, linked: true, attempt: 1 }), { action: 'restart-now', wipe: true });
+  assert.deepEqual(decideReconnect({ statusCode: 411, linked: true, qrShown: false, attempt: 1 }), { action: 'restart-now', wipe: true });
 });
 
 test('408 while not linked (QR refs exhausted) waits for the operator', () => {
-  assert.deepEqual(decideReconnect({ statusCode: 408, linked: false, attempt: 1 }), { action: 'wait-for-operator' });
+  assert.deepEqual(decideReconnect({ statusCode: 408, linked: false, qrShown: true, attempt: 1 }), { action: 'wait-for-operator' });
+});
+
+test('408 before any QR was shown is a network failure: backoff, not a wait', () => {
+  assert.deepEqual(decideReconnect({ statusCode: 408, linked: false, qrShown: false, attempt: 2 }, pinned(0)), { action: 'retry', delayMs: 1000 });
 });
 
 test('408 while linked, 428, 500, 503 and network loss back off', () => {
   for (const statusCode of [408, 428, 500, 503, undefined]) {
-    const a = decideReconnect({ statusCode, linked: true, attempt: 3 }, pinned(0));
+    const a = decideReconnect({ statusCode, linked: true, qrShown: false, attempt: 3 }, pinned(0));
     assert.deepEqual(a, { action: 'retry', delayMs: 2000 }, `code ${statusCode}`);
   }
   for (const statusCode of [428, 500, 503, undefined]) {
-    const a = decideReconnect({ statusCode, linked: false, attempt: 1 }, pinned(0));
+    const a = decideReconnect({ statusCode, linked: false, qrShown: true, attempt: 1 }, pinned(0));
     assert.equal(a.action, 'retry', `unlinked, code ${statusCode}`);
   }
 });
@@ -69,4 +73,9 @@ test('default random spreads delays across the window', () => {
   const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(5)));
   assert.ok(delays.size > 1);
   for (const d of delays) assert.ok(d >= 8000 && d <= 16000);
+});
+
+test('a server that keeps asking for restarts gets backoff after three', () => {
+  assert.equal(decideReconnect({ statusCode: 515, linked: true, qrShown: false, attempt: 3 }).action, 'restart-now');
+  assert.deepEqual(decideReconnect({ statusCode: 515, linked: true, qrShown: false, attempt: 4 }, pinned(0)), { action: 'retry', delayMs: 4000 });
 });
