@@ -176,19 +176,38 @@ const formatJid = (jid) => {
 
 const formatMe = (me) => (me.phone ? `+${String(me.phone).replace(/^\+/, '')}` : formatJid(me.id));
 
-const hashCell = (media) => {
+/**
+ * The hash of what went out (or of the blob queued to go). "verified" once the driver's hash guard saw the sent
+ * bytes hash to the blob's; "converted" when the blob was made from a source file with another hash.
+ */
+const hashCell = (media, status) => {
   if (!media || (!media.sha256 && !media.sentSha256)) return h('span', { class: 'muted' }, '—');
-  const sent = media.sentSha256 ?? media.sha256;
-  const converted = media.sentSha256 && media.sha256 && media.sentSha256 !== media.sha256;
-  const title = converted ? `source sha256 ${media.sha256}\nsent sha256 ${media.sentSha256}` : `sha256 ${sent}`;
+  const shown = media.sentSha256 ?? media.sha256;
+  const verified = media.sentSha256 && media.sentSha256 === media.sha256 && ['sent', 'delivered', 'read'].includes(status);
+  const mismatch = media.sentSha256 && media.sha256 && media.sentSha256 !== media.sha256;
+  const converted = media.sourceSha256 && media.sourceSha256 !== media.sha256;
+  const title = [
+    media.sourceSha256 && `source ${media.sourceSha256}`,
+    media.sha256 && `queued ${media.sha256}`,
+    media.sentSha256 && `sent   ${media.sentSha256}`,
+  ].filter(Boolean).join('\n');
   return h(
     'span',
     { class: 'hash', title },
-    h('code', { class: 'hash-value', dataset: { sha256: sent } }, `${sent.slice(0, 12)}…`),
-    media.sentSha256 && !converted ? h('span', { class: 'hash-ok', title: 'sent bytes verified against the source hash' }, '✓ verified') : null,
-    converted ? h('span', { class: 'hash-conv' }, 'converted') : null,
-    h('button', { type: 'button', class: 'icon-btn', 'aria-label': `Copy sha256 ${sent}`, onclick: () => copy(sent, 'sha256 copied') }, copyIcon()),
+    h('code', { class: 'hash-value', dataset: { sha256: shown } }, `${shown.slice(0, 16)}…`),
+    verified ? h('span', { class: 'hash-ok', title: 'the sent bytes hash to the queued blob' }, '✓ verified') : null,
+    mismatch ? h('span', { class: 'hash-bad' }, 'mismatch') : null,
+    converted ? h('span', { class: 'hash-conv', title: `converted from ${media.sourceSha256}` }, 'converted') : null,
+    h('button', { type: 'button', class: 'icon-btn', 'aria-label': `Copy sha256 ${shown}`, onclick: () => copy(shown, 'sha256 copied') }, copyIcon()),
   );
+};
+
+/** What the message is: its kind, and a glimpse of its text, caption or file name. */
+const contentCell = (m) => {
+  const content = m.content && typeof m.content === 'object' ? m.content : {};
+  const kind = content.as ?? m.type ?? (m.media ? 'media' : 'text');
+  const preview = content.text ?? content.caption ?? content.filename ?? '';
+  return [h('span', { class: 'kind' }, kind), preview ? h('span', { class: 'preview', title: preview }, preview) : null];
 };
 
 const copyIcon = () => {
@@ -630,7 +649,7 @@ const renderDetail = () => {
   const phone = phoneInput?.value ?? '';
   const phoneFocused = document.activeElement === phoneInput;
 
-  body.replaceChildren(headerCard(s), linkCard(s), messagesCard());
+  body.replaceChildren(...[headerCard(s), linkCard(s), messagesCard()].filter(Boolean));
   const newPhone = body.querySelector('#pair-phone');
   if (newPhone) {
     newPhone.value = phone;
@@ -771,7 +790,7 @@ const messagesBody = () => {
     h(
       'table',
       { class: 'messages' },
-      h('thead', {}, h('tr', {}, ['Time', 'To', 'Type', 'Status', 'Content sha256'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['Time', 'To', 'Content', 'Status', 'sha256'].map((t) => h('th', { scope: 'col', class: t === 'Content' ? 'col-content' : false }, t)))),
       h(
         'tbody',
         {},
@@ -781,9 +800,9 @@ const messagesBody = () => {
             { dataset: { messageId: m.id } },
             h('td', { class: 'nowrap', title: m.createdAt ?? '' }, formatTime(m.createdAt)),
             h('td', { class: 'nowrap' }, formatJid(m.to)),
-            h('td', {}, m.type ?? (m.media ? 'media' : 'text')),
+            h('td', { class: 'col-content' }, contentCell(m)),
             h('td', {}, statusBadge(m.status), m.status === 'failed' && m.error ? h('span', { class: 'fail-code', title: m.error.message ?? '' }, m.error.code ?? '') : null),
-            h('td', {}, hashCell(m.media)),
+            h('td', {}, hashCell(m.media, m.status)),
           ),
         ),
       ),
