@@ -1,10 +1,24 @@
 import type { Server } from 'node:http';
+import path from 'node:path';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createStoreFactory } from './store/index.js';
 import { ensureApiKey } from './api-key.js';
 import { createHttpApp } from './http/app.js';
 import { healthRoutes } from './http/routes/health.js';
+import { createBlobStore } from './media/blobs.js';
+import { createFetcher } from './media/fetcher.js';
+import { createMediaResolver } from './media/resolver.js';
+import { createSandboxDriver } from './whatsapp/sandbox/driver.js';
+import { createBaileysDriver } from './whatsapp/baileys/index.js';
+import { createSessionManager } from './whatsapp/sessions.js';
+import { createOutbox } from './outbox/index.js';
+import { idempotency } from './http/idempotency.js';
+import { createOpenApiDocument } from './http/openapi.js';
+import { sessionRoutes, describeSessionRoutes } from './http/routes/sessions.js';
+import { sandboxRoutes, describeSandboxRoutes } from './http/routes/sandbox.js';
+import { messageRoutes, describeMessageRoutes } from './http/routes/messages.js';
+import { docsRoutes } from './http/routes/docs.js';
 
 export interface AppOptions {
   config: Config;
@@ -20,30 +34,72 @@ export const createApp = async ({ config, log }: AppOptions) => {
   const stores = await createStoreFactory({ dataDir: config.dataDir, redisUrl: config.redisUrl });
   const apiKey = await ensureApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
 
+  const blobs = createBlobStore({ dir: path.join(config.dataDir, 'blobs'), log });
+  const fetcher = createFetcher({ media: config.media, proxy: config.proxy, log });
+  const resolver = createMediaResolver({ limits: config.media.maxBytes, blobs, fetcher, records: stores.namespace('media'), log });
+
+  const sessions = createSessionManager({
+    sessionsDir: config.sessionsDir,
+    store: stores.namespace('sessions'),
+    drivers: {
+      sandbox: createSandboxDriver(),
+      baileys: createBaileysDriver({ log, uploadCacheTtlMs: config.whatsapp.uploadCacheTtlMs }),
+    },
+    defaultDriver: config.whatsapp.defaultDriver,
+    blobs,
+    log,
+  });
+  const outbox = createOutbox({
+    store: stores.namespace('outbox'),
+    sessions,
+    log,
+    maxAgeMs: config.whatsapp.queueMaxAgeMs,
+    retryBaseMs: config.whatsapp.queueRetryBaseMs,
+    maxAttempts: config.whatsapp.queueMaxAttempts,
+  });
+  const openapi = createOpenApiDocument([describeSessionRoutes, describeSandboxRoutes, describeMessageRoutes], {
+    version: '0.1.0',
+    serverUrl: config.publicUrl,
+  });
+
   const http = createHttpApp({
     log,
     auth: { apiKey: apiKey.key, maxFailures: config.auth.maxFailures, failureWindowMs: config.auth.failureWindowMs },
     health: healthRoutes({ isReady: () => ready }),
-    open: [],
-    api: [],
+    open: [docsRoutes({ document: openapi })],
+    api: [
+      sessionRoutes({ sessions }),
+      sandboxRoutes({ sessions }),
+      messageRoutes({ sessions, outbox, media: resolver, idempotency: idempotency({ store: stores.namespace('idempotency') }) }),
+    ],
   });
 
   let server: Server | undefined;
   return {
     apiKey,
     http,
+    sessions,
     /** Listens, then restores what was running; `/readyz` answers 200 once that is done. */
     async start(): Promise<Server> {
       server = await new Promise<Server>((resolve, reject) => {
         const s = http.listen(config.port, config.host, () => resolve(s)).once('error', reject);
       });
+      await sessions.restore();
+      outbox.start();
       ready = true;
       return server;
     },
     async stop() {
       ready = false;
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-      server?.closeAllConnections();
+      const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      // Event streams never end by themselves: requests in flight get a moment, then what is left is cut.
+      const cut = setTimeout(() => server?.closeAllConnections(), 1000);
+      await closed;
+      clearTimeout(cut);
+      // The outbox waits for sends in flight; stopping the sessions ends any that would never answer.
+      const drained = outbox.stop();
+      await sessions.stop();
+      await drained;
       await stores.close();
     },
   };

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { createApp } from './app.js';
+import { printQrsToTerminal } from './whatsapp/terminal-qr.js';
 
 /** `hashsend serve`: load config, start, and shut down cleanly on SIGTERM/SIGINT so no send is cut in half. */
 export const serve = async () => {
@@ -23,6 +24,11 @@ export const serve = async () => {
     process.stdout.write(`\nhashsend generated an API key (kept in ${app.apiKey.file}, mode 0600):\n\n  ${app.apiKey.key}\n\n`);
   }
   log.info({ url }, 'hashsend listening');
+  if (app.sessions.list().length === 0) {
+    // First start: a session to link straight away, its QR right here in the terminal.
+    printQrsToTerminal({ sessionId: 'default', pageUrl: `${url}/`, subscribe: app.sessions.subscribe, write: (t) => process.stdout.write(t) });
+    await app.sessions.create({ id: 'default' });
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -15,7 +15,7 @@ export interface SessionInfo {
   state: SessionState;
   /** The linked account: its JID, phone number and push name, once linked. */
   me?: { id: string; phone: string; name?: string };
-  lastError?: { reason: string; code?: number; at: string };
+  lastError?: { message: string; code?: number; at: string };
   createdAt: string;
   updatedAt: string;
 }
@@ -107,7 +107,7 @@ export const createSessionManager = ({ sessionsDir, store, drivers, defaultDrive
     switch (event.type) {
       case 'state':
         if (event.reason && event.state !== 'connected') {
-          e.meta.lastError = { reason: event.reason, ...(event.code ? { code: event.code } : {}), at: new Date().toISOString() };
+          e.meta.lastError = { message: event.reason, ...(event.code ? { code: event.code } : {}), at: new Date().toISOString() };
           void saveMeta(e);
         }
         if (event.state === 'logged_out' && e.meta.me) {
@@ -132,7 +132,7 @@ export const createSessionManager = ({ sessionsDir, store, drivers, defaultDrive
     const driver = drivers[e.meta.driver];
     const dir = path.join(sessionsDir, e.meta.id);
     if (!driver) {
-      e.meta.lastError = { reason: `driver "${e.meta.driver}" is not available in this build`, at: new Date().toISOString() };
+      e.meta.lastError = { message: `driver "${e.meta.driver}" is not available in this build`, at: new Date().toISOString() };
       return setState(e, 'stopped');
     }
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -150,7 +150,7 @@ export const createSessionManager = ({ sessionsDir, store, drivers, defaultDrive
       await e.driver.start();
     } catch (err) {
       log.error({ err, sessionId: e.meta.id }, 'session failed to start');
-      e.meta.lastError = { reason: err instanceof Error ? err.message : String(err), at: new Date().toISOString() };
+      e.meta.lastError = { message: err instanceof Error ? err.message : String(err), at: new Date().toISOString() };
       setState(e, 'stopped');
     }
   };
@@ -272,6 +272,12 @@ export const createSessionManager = ({ sessionsDir, store, drivers, defaultDrive
         await store.delete(metaKey(id));
       });
       emit({ type: 'deleted', sessionId: id });
+    },
+
+    /** The QR showing now, if the session is waiting for a scan. */
+    currentQr(id: string) {
+      const e = entryOf(id);
+      return e.state === 'qr' && e.qr ? { ...e.qr } : undefined;
     },
 
     /** The driver session itself, for driver-specific controls (the sandbox's link and deliveries). */

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { HashsendError } from '../errors.js';
+import type { Store } from '../store/index.js';
+
+interface Saved {
+  fingerprint: string;
+  status: number;
+  body: unknown;
+}
+
+/** JSON with sorted keys: the same body written in another key order is the same request. */
+const canonical = (value: unknown): string =>
+  Array.isArray(value)
+    ? `[${value.map(canonical).join(',')}]`
+    : value && typeof value === 'object'
+      ? `{${Object.keys(value)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+          .join(',')}}`
+      : JSON.stringify(value ?? null);
+
+export interface IdempotencyOptions {
+  store: Store;
+  /** How long a key is remembered. @default 86_400_000 (24 h) */
+  ttlMs?: number;
+}
+
+/**
+ * `Idempotency-Key`: the first successful answer to a key is stored and replayed for a repeat of the same request,
+ * so a retried POST sends nothing more; the same key on a different request is `409 idempotency_conflict`.
+ * Error answers are not stored: a retry after a refusal (a stale file, a session not found) is tried afresh.
+ * Requests with one key run one at a time, so a retry racing its original waits for the original's answer.
+ */
+export const idempotency = ({ store, ttlMs = 86_400_000 }: IdempotencyOptions): RequestHandler => {
+  const inFlight = new Map<string, Promise<void>>();
+  return async function idempotency(req, res, next) {
+    const key = req.get('idempotency-key');
+    if (key === undefined) return next();
+    if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+      return next(new HashsendError('invalid_request', 400, 'Idempotency-Key must be 1-255 visible ASCII characters'));
+    }
+    const storeKey = `idem:${key}`;
+    const fingerprint = createHash('sha256').update(`${req.method} ${req.baseUrl}${req.path}\n${canonical(req.body)}`).digest('hex');
+
+    while (inFlight.has(storeKey)) await inFlight.get(storeKey);
+    const saved = (await store.get(storeKey)) as Saved | undefined;
+    if (saved) {
+      if (saved.fingerprint !== fingerprint) {
+        return next(new HashsendError('idempotency_conflict', 409, 'this Idempotency-Key was used for a different request'));
+      }
+      res.setHeader('Idempotent-Replayed', 'true');
+      return res.status(saved.status).json(saved.body);
+    }
+
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    inFlight.set(storeKey, mine);
+    let saving: Promise<unknown> = Promise.resolve();
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      void saving.finally(() => {
+        if (inFlight.get(storeKey) === mine) inFlight.delete(storeKey);
+        release();
+      });
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+    const send = res.json.bind(res);
+    res.json = (body: unknown) => {
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        saving = store.set(storeKey, { fingerprint, status: res.statusCode, body } satisfies Saved, ttlMs);
+      }
+      return send(body);
+    };
+    next();
+  };
+};

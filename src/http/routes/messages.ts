@@ -1,0 +1,264 @@
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { HashsendError } from '../../errors.js';
+import type { MediaKind, MediaRecord, MediaRef } from '../../media/types.js';
+import type { MessageRecord, Outbox } from '../../outbox/index.js';
+import type { OutboundMedia, SendAs } from '../../whatsapp/driver.js';
+import { toJid } from '../../whatsapp/recipient.js';
+import type { SessionManager } from '../../whatsapp/sessions.js';
+import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
+import { parse } from '../validate.js';
+
+/** The media core as the send route uses it: any reference in, a stored and verified record out. */
+export interface MediaResolving {
+  resolve(ref: MediaRef, options?: { as?: SendAs }): Promise<{ record: MediaRecord; created: boolean }>;
+}
+
+const SEND_AS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
+const sha256 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits');
+const to = z.string().min(1).max(128).meta({
+  description: 'A phone number in international form (`+4915123456789`), a user JID or a group JID (`…@g.us`)',
+  example: '+4915123456789',
+});
+
+export const mediaRefSchema = z
+  .union([
+    z.object({ sha256 }).strict(),
+    z.object({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), sha256: sha256.optional() }).strict(),
+  ])
+  .meta({
+    id: 'MediaRef',
+    description: 'Media held already (`sha256`), or a URL fetched fresh; a pinned `sha256` beside the URL must match what is fetched.',
+    example: { url: 'https://cdn.example.com/menu.pdf', sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' },
+  });
+
+export const textMessageSchema = z
+  .object({ to, text: z.string().min(1).max(65_536) })
+  .strict()
+  .meta({ id: 'TextMessage', example: { to: '+4915123456789', text: 'Your order has shipped' } });
+
+export const mediaMessageSchema = z
+  .object({
+    to,
+    media: mediaRefSchema,
+    caption: z.string().max(1024).optional(),
+    filename: z.string().min(1).max(255).optional(),
+    as: z.enum(SEND_AS).optional().meta({ description: 'How the recipient sees it; by default from the sniffed kind' }),
+  })
+  .strict()
+  .meta({
+    id: 'MediaMessage',
+    example: { to: '+4915123456789', media: { url: 'https://cdn.example.com/menu.pdf' }, caption: 'Our menu', as: 'document' },
+  });
+
+const statusSchema = z.enum(['queued', 'sending', 'sent', 'delivered', 'read', 'failed']);
+export const messageSchema = z
+  .object({
+    id: z.string(),
+    sessionId: z.string(),
+    to: z.string(),
+    type: z.enum(['text', 'media']),
+    status: statusSchema,
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    waMessageId: z.string().nullable(),
+    attempts: z.number(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    sentAt: z.string().nullable(),
+    deliveredAt: z.string().nullable(),
+    readAt: z.string().nullable(),
+    media: z
+      .object({
+        sha256: z.string().meta({ description: 'The blob queued for sending' }),
+        sentSha256: z.string().optional().meta({ description: 'What the hash guard saw leave' }),
+        sourceSha256: z.string().optional().meta({ description: 'The content as given, when it was converted' }),
+      })
+      .optional(),
+  })
+  .meta({
+    id: 'Message',
+    example: {
+      id: '3EB0A1B2C3D4E5F60718',
+      sessionId: 'default',
+      to: '4915123456789@s.whatsapp.net',
+      type: 'media',
+      status: 'delivered',
+      waMessageId: '3EB0A1B2C3D4E5F60718',
+      attempts: 1,
+      createdAt: '2025-01-01T10:00:00.000Z',
+      updatedAt: '2025-01-01T10:00:01.200Z',
+      sentAt: '2025-01-01T10:00:00.900Z',
+      deliveredAt: '2025-01-01T10:00:01.200Z',
+      readAt: null,
+      media: { sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', sentSha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' },
+    },
+  });
+
+export const acceptedSchema = z
+  .object({
+    id: z.string(),
+    status: z.literal('queued'),
+    sessionId: z.string(),
+    sessionState: z.string(),
+    waitsForSession: z.boolean().meta({ description: 'True when the session is not connected: the message waits in its queue' }),
+    expiresAt: z.string().meta({ description: 'When a message still waiting fails as `expired`' }),
+    to: z.string(),
+    type: z.enum(['text', 'media']),
+    createdAt: z.string(),
+    media: messageSchema.shape.media,
+  })
+  .meta({
+    id: 'Accepted',
+    example: {
+      id: '3EB0A1B2C3D4E5F60718',
+      status: 'queued',
+      sessionId: 'default',
+      sessionState: 'connected',
+      waitsForSession: false,
+      expiresAt: '2025-01-02T10:00:00.000Z',
+      to: '4915123456789@s.whatsapp.net',
+      type: 'text',
+      createdAt: '2025-01-01T10:00:00.000Z',
+    },
+  });
+
+export const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().regex(/^\d+$/, 'a cursor from nextCursor').optional(),
+});
+
+const DEFAULT_AS: Record<MediaKind, SendAs> = { image: 'image', video: 'video', audio: 'audio', sticker: 'sticker', document: 'document' };
+
+export const messageView = (m: MessageRecord) => ({
+  id: m.id,
+  sessionId: m.sessionId,
+  to: m.to,
+  type: m.type,
+  status: m.status,
+  ...(m.status === 'failed' && m.error ? { error: m.error } : {}),
+  waMessageId: m.waMessageId ?? null,
+  attempts: m.attempts,
+  createdAt: m.createdAt,
+  updatedAt: m.updatedAt,
+  sentAt: m.sentAt ?? null,
+  deliveredAt: m.deliveredAt ?? null,
+  readAt: m.readAt ?? null,
+  ...(m.media ? { media: m.media } : {}),
+});
+
+export interface MessageRouteDeps {
+  sessions: SessionManager;
+  outbox: Outbox;
+  media: MediaResolving;
+  /** Applied to the send route: `Idempotency-Key`. */
+  idempotency: RequestHandler;
+}
+
+export const messageRoutes = ({ sessions, outbox, media, idempotency }: MessageRouteDeps) =>
+  Router()
+    .post('/sessions/:id/messages', idempotency, async (req, res) => {
+      const sessionId = String(req.params.id);
+      sessions.get(sessionId);
+      const body: unknown = req.body;
+      const isMedia = !!body && typeof body === 'object' && 'media' in body;
+      let enqueued: MessageRecord;
+      if (!isMedia) {
+        const { to, text } = parse(textMessageSchema, body);
+        enqueued = await outbox.enqueue({ sessionId, to: toJid(to), content: { type: 'text', text } });
+      } else {
+        const m = parse(mediaMessageSchema, body);
+        const jid = toJid(m.to);
+        const ref: MediaRef = 'url' in m.media ? { url: m.media.url, sha256: m.media.sha256?.toLowerCase() } : { sha256: m.media.sha256.toLowerCase() };
+        // Resolved before the answer: a stale, mismatched, too large or unsupported file fails this request.
+        const { record } = await media.resolve(ref, m.as ? { as: m.as } : undefined);
+        const content: OutboundMedia = {
+          type: 'media',
+          as: m.as ?? DEFAULT_AS[record.kind],
+          sha256: record.sha256,
+          mimetype: record.mimetype,
+          size: record.size,
+          ...(m.caption ? { caption: m.caption } : {}),
+          ...(m.filename ? { filename: m.filename } : {}),
+          ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
+        };
+        const sourceSha256 = record.converted?.fromSha256;
+        enqueued = await outbox.enqueue({ sessionId, to: jid, content, media: { sha256: record.sha256, ...(sourceSha256 ? { sourceSha256 } : {}) } });
+      }
+      // Read after enqueueing: the state a waiting message is waiting on.
+      const { state } = sessions.get(sessionId);
+      res.status(202).json({
+        id: enqueued.id,
+        status: 'queued',
+        sessionId,
+        sessionState: state,
+        waitsForSession: state !== 'connected',
+        expiresAt: outbox.expiresAt(enqueued),
+        to: enqueued.to,
+        type: enqueued.type,
+        createdAt: enqueued.createdAt,
+        ...(enqueued.media ? { media: enqueued.media } : {}),
+      });
+    })
+    .get('/messages/:id', async (req, res) => {
+      const message = await outbox.get(req.params.id);
+      if (!message) throw new HashsendError('message_not_found', 404, `no message "${req.params.id.slice(0, 64)}"`);
+      res.json(messageView(message));
+    })
+    .get('/sessions/:id/messages', async (req, res) => {
+      sessions.get(req.params.id);
+      const { limit, cursor } = parse(listQuerySchema, req.query, 'query');
+      const page = await outbox.list(req.params.id, { limit, ...(cursor ? { before: Number(cursor) } : {}) });
+      res.json({ items: page.items.map(messageView), nextCursor: page.nextCursor === null ? null : String(page.nextCursor) });
+    });
+
+export const describeMessageRoutes: DescribeRoutes = (r) => {
+  const tags = ['Messages'];
+  r.registerPath({
+    method: 'post',
+    path: '/api/sessions/{id}/messages',
+    tags,
+    summary: 'Send a text or media message',
+    description:
+      'Media is resolved before the answer, so a stale, mismatched, too large or unsupported file fails this request with the media core\'s error. The message is stored, then sent by the session\'s queue in order; when the session is not connected it waits (`waitsForSession`) until `expiresAt`. With `Idempotency-Key`, a repeat of the request gets the first answer and sends nothing more.',
+    request: {
+      params: sessionIdParam,
+      headers: z.object({ 'Idempotency-Key': z.string().optional().meta({ example: 'order-1042-shipped' }) }),
+      body: { content: { 'application/json': { schema: z.union([textMessageSchema, mediaMessageSchema]) } } },
+    },
+    responses: {
+      202: json(acceptedSchema, 'Accepted and queued'),
+      ...errors({
+        400: ['invalid_request', 'invalid_recipient', 'blocked_url'],
+        404: ['session_not_found', 'not_found'],
+        409: ['idempotency_conflict', 'stale_media'],
+        413: ['too_large'],
+        422: ['hash_mismatch', 'unsupported_media'],
+        502: ['fetch_failed'],
+        504: ['fetch_timeout'],
+      }),
+      ...authErrors,
+    },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/api/messages/{id}',
+    tags,
+    summary: 'A message and its status',
+    description: '`queued` → `sending` → `sent` → `delivered` → `read`, or `failed` with an error code (e.g. `expired`, `hash_mismatch`).',
+    request: { params: z.object({ id: z.string().meta({ example: '3EB0A1B2C3D4E5F60718' }) }) },
+    responses: { 200: json(messageSchema, 'The message'), ...errors({ 404: ['message_not_found'] }), ...authErrors },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/api/sessions/{id}/messages',
+    tags,
+    summary: "A session's recent messages",
+    description: 'Newest first. Pass `nextCursor` back as `cursor` for the page after; it is null on the last page.',
+    request: { params: sessionIdParam, query: listQuerySchema },
+    responses: {
+      200: json(z.object({ items: z.array(messageSchema), nextCursor: z.string().nullable() }), 'A page of messages'),
+      ...errors({ 400: ['invalid_request'], 404: ['session_not_found'] }),
+      ...authErrors,
+    },
+  });
+};

@@ -1,0 +1,229 @@
+import { Router, type Response } from 'express';
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import { HashsendError } from '../../errors.js';
+import type { SessionEvent, SessionInfo, SessionManager } from '../../whatsapp/sessions.js';
+import { SESSION_ID_PATTERN } from '../../whatsapp/sessions.js';
+import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
+import { parse } from '../validate.js';
+
+const STATES = ['starting', 'qr', 'connected', 'reconnecting', 'logged_out', 'conflict', 'needs_relink', 'stopped'] as const;
+
+export const sessionSchema = z
+  .object({
+    id: z.string(),
+    driver: z.string(),
+    state: z.enum(STATES),
+    me: z.object({ id: z.string(), phone: z.string(), name: z.string().optional() }).optional(),
+    lastError: z.object({ message: z.string(), code: z.number().optional(), at: z.string() }).optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({
+    id: 'Session',
+    example: {
+      id: 'default',
+      driver: 'baileys',
+      state: 'connected',
+      me: { id: '4915123456789@s.whatsapp.net', phone: '4915123456789', name: 'Shop' },
+      createdAt: '2025-01-01T10:00:00.000Z',
+      updatedAt: '2025-01-01T10:01:00.000Z',
+    },
+  });
+
+export const createSessionSchema = z
+  .object({
+    id: z.string().regex(SESSION_ID_PATTERN, '1-64 letters, digits, "_" or "-"').optional(),
+    driver: z.string().optional().meta({ description: '`baileys` (a real WhatsApp number) or `sandbox` (no phone; for tests)' }),
+  })
+  .strict()
+  .meta({ id: 'CreateSession', example: { id: 'shop', driver: 'sandbox' } });
+
+export const qrSchema = z
+  .object({ qr: z.string(), expiresAt: z.string() })
+  .meta({ id: 'Qr', example: { qr: '2@Xk3…,Lw9…,b2F…,Q1c…', expiresAt: '2025-01-01T10:00:20.000Z' } });
+
+export const pairingRequestSchema = z
+  .object({ phone: z.string().regex(/^\+?\d{7,15}$/, 'a phone number in international form, digits only') })
+  .strict()
+  .meta({ id: 'PairingCodeRequest', example: { phone: '+4915123456789' } });
+
+const QR_TYPES = ['application/json', 'image/png', 'image/svg+xml', 'text/plain'];
+
+const sendQr = async (res: Response, accept: string | false, qr: { qr: string; expiresAt: string }) => {
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-QR-Expires-At', qr.expiresAt);
+  if (accept === 'image/png') return res.type('png').send(await QRCode.toBuffer(qr.qr, { type: 'png', width: 320, margin: 2 }));
+  if (accept === 'image/svg+xml') return res.type('image/svg+xml').send(await QRCode.toString(qr.qr, { type: 'svg', margin: 2 }));
+  if (accept === 'text/plain') return res.type('text/plain').send(await QRCode.toString(qr.qr, { type: 'terminal', small: true }));
+  return res.json(qr);
+};
+
+/** One SSE frame; `data` is JSON on one line, so no frame can be split by a newline inside it. */
+const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+const streamEvents = (res: Response, manager: SessionManager, session: SessionInfo) => {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-store',
+    Connection: 'keep-alive',
+    // nginx would otherwise hold events back in its buffer.
+    'X-Accel-Buffering': 'no',
+  });
+  res.write(frame('state', session));
+  const forward = (event: SessionEvent) => {
+    if (event.type === 'state' && event.session.id === session.id) res.write(frame('state', event.session));
+    if (event.type === 'qr' && event.sessionId === session.id) res.write(frame('qr', { qr: event.qr, expiresAt: event.expiresAt }));
+    if (event.type === 'receipt' && event.sessionId === session.id) res.write(frame('receipt', { waMessageId: event.waMessageId, status: event.status }));
+    if (event.type === 'deleted' && event.sessionId === session.id) {
+      res.write(frame('deleted', { id: session.id }));
+      res.end();
+    }
+  };
+  const unsubscribe = manager.subscribe(forward);
+  // A comment now and then keeps proxies from closing an idle stream.
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  res.on('close', () => {
+    clearInterval(keepAlive);
+    unsubscribe();
+  });
+};
+
+export const sessionRoutes = ({ sessions }: { sessions: SessionManager }) =>
+  Router()
+    .post('/sessions', async (req, res) => {
+      res.status(201).json(await sessions.create(parse(createSessionSchema, req.body)));
+    })
+    .get('/sessions', (_req, res) => {
+      res.json({ items: sessions.list() });
+    })
+    .get('/sessions/:id', (req, res) => {
+      res.json(sessions.get(req.params.id));
+    })
+    .get('/sessions/:id/qr', async (req, res) => {
+      const accept = req.accepts(QR_TYPES);
+      if (!accept) throw new HashsendError('not_acceptable', 406, `the QR comes as ${QR_TYPES.join(', ')}`);
+      await sendQr(res, accept, await sessions.qr(req.params.id));
+    })
+    .post('/sessions/:id/pairing-code', async (req, res) => {
+      sessions.get(req.params.id);
+      const { phone } = parse(pairingRequestSchema, req.body);
+      res.json({ code: await sessions.pairingCode(req.params.id, phone.replace(/^\+/, '')) });
+    })
+    .post('/sessions/:id/logout', async (req, res) => {
+      res.json(await sessions.logout(req.params.id));
+    })
+    .delete('/sessions/:id', async (req, res) => {
+      await sessions.remove(req.params.id);
+      res.status(204).end();
+    })
+    .get('/sessions/:id/events', (req, res) => {
+      streamEvents(res, sessions, sessions.get(req.params.id));
+      const qr = sessions.currentQr(req.params.id);
+      if (qr) res.write(frame('qr', qr));
+    });
+
+const notFound = errors({ 404: ['session_not_found'] });
+
+export const describeSessionRoutes: DescribeRoutes = (r) => {
+  const tags = ['Sessions'];
+  r.registerPath({
+    method: 'post',
+    path: '/api/sessions',
+    tags,
+    summary: 'Create a session',
+    description: 'Starts it at once: a new session shows a QR code to scan (or asks for a pairing code).',
+    request: { body: { content: { 'application/json': { schema: createSessionSchema } } } },
+    responses: {
+      201: json(sessionSchema, 'Created', { id: 'shop', driver: 'sandbox', state: 'qr', createdAt: '2025-01-01T10:00:00.000Z', updatedAt: '2025-01-01T10:00:00.000Z' }),
+      ...errors({ 400: ['invalid_request', 'unknown_driver'], 409: ['session_exists'] }),
+      ...authErrors,
+    },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/api/sessions',
+    tags,
+    summary: 'List sessions',
+    responses: { 200: json(z.object({ items: z.array(sessionSchema) }), 'Every session with its state'), ...authErrors },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/api/sessions/{id}',
+    tags,
+    summary: 'Get a session',
+    description: 'Its state, the linked number and name once linked, and the last error.',
+    request: { params: sessionIdParam },
+    responses: { 200: json(sessionSchema, 'The session'), ...notFound, ...authErrors },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/api/sessions/{id}/qr',
+    tags,
+    summary: 'The QR code to link the session',
+    description:
+      'By `Accept`: JSON `{ qr, expiresAt }` (default), `image/png`, `image/svg+xml`, or `text/plain` for a terminal. A stopped or logged-out session is started again and its first QR returned.',
+    request: { params: sessionIdParam },
+    responses: {
+      200: {
+        description: 'The current QR code',
+        content: {
+          'application/json': { schema: qrSchema },
+          'image/png': { schema: z.string().meta({ format: 'binary' }) },
+          'image/svg+xml': { schema: z.string() },
+          'text/plain': { schema: z.string() },
+        },
+      },
+      ...errors({ 404: ['session_not_found'], 406: ['not_acceptable'], 409: ['not_awaiting_qr'], 504: ['qr_timeout'] }),
+      ...authErrors,
+    },
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/api/sessions/{id}/pairing-code',
+    tags,
+    summary: 'Link by a code typed on the phone',
+    description: 'On the phone: Linked devices → Link with phone number instead, then type the code.',
+    request: { params: sessionIdParam, body: { content: { 'application/json': { schema: pairingRequestSchema } } } },
+    responses: {
+      200: json(z.object({ code: z.string() }), 'The 8-character code', { code: 'K7QW2M9D' }),
+      ...errors({ 400: ['invalid_request'], 404: ['session_not_found'], 409: ['already_linked', 'not_awaiting_qr'] }),
+      ...authErrors,
+    },
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/api/sessions/{id}/logout',
+    tags,
+    summary: 'Log out',
+    description: 'Unlinks the number on WhatsApp and removes the credentials; the session stays, `logged_out`, ready to link again.',
+    request: { params: sessionIdParam },
+    responses: { 200: json(sessionSchema, 'The session, logged out'), ...notFound, ...authErrors },
+  });
+  r.registerPath({
+    method: 'delete',
+    path: '/api/sessions/{id}',
+    tags,
+    summary: 'Delete a session',
+    description: 'Logs out, removes the credentials and forgets the session; messages still queued fail with `session_deleted`.',
+    request: { params: sessionIdParam },
+    responses: { 204: { description: 'Deleted' }, ...notFound, ...authErrors },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/api/sessions/{id}/events',
+    tags,
+    summary: 'Live session events (server-sent events)',
+    description:
+      'The first event is `state` with the session as it is now (then `qr` if one is showing). Afterwards: `state` on every change, `qr` for each new code, `receipt` for delivered/read messages, `deleted` before the stream ends.',
+    request: { params: sessionIdParam },
+    responses: {
+      200: {
+        description: 'An endless event stream',
+        content: { 'text/event-stream': { schema: z.string(), example: 'event: state\ndata: {"id":"default","state":"qr",…}\n\nevent: qr\ndata: {"qr":"2@…","expiresAt":"…"}\n\n' } },
+      },
+      ...notFound,
+      ...authErrors,
+    },
+  });
+};
