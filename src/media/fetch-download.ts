@@ -58,15 +58,16 @@ const contentLength = (headers: Dispatcher.ResponseData['headers']): number | un
  */
 export const download = async (opts: DownloadOptions): Promise<Download> => {
   let sink: HashingSink | undefined;
+  // The body being read; destroyed on failure so that the connection is released, not left paused.
+  let body: Dispatcher.ResponseData['body'] | undefined;
   try {
-    const first = await requestFollowingRedirects(opts);
-    const { response, url, route } = first;
+    const { response, url, route } = await requestFollowingRedirects(opts);
+    body = response.body;
     let reading = readCacheSignals(response.headers);
     let validators = validatorsOf(response.headers);
     let declaredMimetype = header(response.headers, 'content-type');
     sink = await HashingSink.open(opts.tmpPath, opts.maxBytesFor, declaredMimetype);
     const resumable = header(response.headers, 'accept-ranges') !== 'none';
-    let body = response.body;
     let remaining = contentLength(response.headers);
     let resumed = 0;
     let restarted = 0;
@@ -114,6 +115,7 @@ export const download = async (opts: DownloadOptions): Promise<Download> => {
       restarted,
     };
   } catch (err) {
+    body?.destroy();
     await sink?.close();
     await rm(opts.tmpPath, { force: true });
     throw toHashsendError(err, opts);

@@ -26,7 +26,10 @@ const canConnect = (port: number): Promise<boolean> =>
  * Waits until something accepts connections on the port, polling until the deadline; `alive` lets the caller
  * fail fast when the program it started has already exited.
  */
-export const waitForPort = async (port: number, { timeoutMs = 15_000, alive = () => true } = {}): Promise<void> => {
+export const waitForPort = async (
+  port: number,
+  { timeoutMs = 15_000, alive = () => true }: { timeoutMs?: number; alive?: () => boolean } = {},
+): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await canConnect(port)) return;

@@ -47,6 +47,17 @@ export interface Origin {
 
 const CHUNK = 64 * 1024;
 
+const drained = (res: ServerResponse) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+
 /** A loopback origin server whose files a test can replace under the same URL and make misbehave. */
 export const startOrigin = async (): Promise<Origin> => {
   const files = new Map<string, File>();
@@ -64,12 +75,7 @@ export const startOrigin = async (): Promise<Origin> => {
     for (let at = 0; at < Math.min(body.length, limit) && !res.destroyed; at += CHUNK) {
       const chunk = body.subarray(at, Math.min(at + CHUNK, limit, body.length));
       count(name, chunk.length);
-      if (!res.write(chunk)) {
-        await new Promise<void>((resolve) => {
-          res.once('drain', resolve);
-          res.once('close', resolve);
-        });
-      }
+      if (!res.write(chunk)) await drained(res);
     }
   };
 
