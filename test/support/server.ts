@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from './free-port.js';
+
+export interface StartedServer {
+  url: string;
+  apiKey: string;
+  dataDir: string;
+  sessionsDir: string;
+  /** Everything the process wrote to stdout and stderr, across restarts. */
+  output(): string;
+  /** Sends the signal and waits for the process to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the process again on the same port and folders; waits for `/readyz`. */
+  restart(): Promise<void>;
+  /** Stops the process (SIGTERM) and removes its folders. */
+  close(): Promise<void>;
+  /** `fetch` against the server with the API key. */
+  api(route: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * hashsend as a child process (`node --import tsx src/main.ts`) with its own temp DATA_DIR and SESSIONS_DIR, on a
+ * free loopback port, the sandbox driver by default. Resolves once `/readyz` answers 200.
+ */
+export const startServer = async (env: Record<string, string> = {}): Promise<StartedServer> => {
+  const root = await mkdtemp(path.join(tmpdir(), 'hashsend-test-'));
+  const port = await freePort();
+  const apiKey = env.API_KEY ?? 'test-key-0123456789';
+  const url = `http://127.0.0.1:${port}`;
+  const dataDir = path.join(root, 'data');
+  const sessionsDir = path.join(root, 'sessions');
+  let out = '';
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const launch = async () => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        API_KEY: apiKey,
+        DATA_DIR: dataDir,
+        SESSIONS_DIR: sessionsDir,
+        DEFAULT_DRIVER: 'sandbox',
+        LOG_LEVEL: 'info',
+        QUEUE_RETRY_BASE_MS: '50',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    let alive = true;
+    exited = new Promise((resolve) => proc.once('exit', () => ((alive = false), resolve())));
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (!alive) throw new Error(`hashsend exited during start-up:\n${out.slice(-3000)}`);
+      const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+      if (ready) return;
+      if (Date.now() > deadline) throw new Error(`hashsend not ready after 20 s:\n${out.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+
+  await launch();
+  return {
+    url,
+    apiKey,
+    dataDir,
+    sessionsDir,
+    output: () => out,
+    kill,
+    restart: launch,
+    async close() {
+      await kill('SIGTERM');
+      await rm(root, { recursive: true, force: true });
+    },
+    api(route, { json, headers, ...init } = {}) {
+      return fetch(`${url}${route}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(headers as Record<string, string> | undefined),
+        },
+        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+      });
+    },
+  };
+};
+
+/** Polls `check` until it returns a value (not undefined), or fails with `what` after the deadline. */
+export const waitFor = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
