@@ -44,15 +44,7 @@ export const idempotency = ({ store, ttlMs = 86_400_000 }: IdempotencyOptions): 
     const fingerprint = createHash('sha256').update(`${req.method} ${req.baseUrl}${req.path}\n${canonical(req.body)}`).digest('hex');
 
     while (inFlight.has(storeKey)) await inFlight.get(storeKey);
-    const saved = (await store.get(storeKey)) as Saved | undefined;
-    if (saved) {
-      if (saved.fingerprint !== fingerprint) {
-        return next(new HashsendError('idempotency_conflict', 409, 'this Idempotency-Key was used for a different request'));
-      }
-      res.setHeader('Idempotent-Replayed', 'true');
-      return res.status(saved.status).json(saved.body);
-    }
-
+    // Claimed before the first await below, so a concurrent repeat waits for this request's answer.
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
     inFlight.set(storeKey, mine);
@@ -66,6 +58,22 @@ export const idempotency = ({ store, ttlMs = 86_400_000 }: IdempotencyOptions): 
         release();
       });
     };
+
+    let saved: Saved | undefined;
+    try {
+      saved = (await store.get(storeKey)) as Saved | undefined;
+    } catch (err) {
+      finish();
+      throw err;
+    }
+    if (saved) {
+      finish();
+      if (saved.fingerprint !== fingerprint) {
+        return next(new HashsendError('idempotency_conflict', 409, 'this Idempotency-Key was used for a different request'));
+      }
+      res.setHeader('Idempotent-Replayed', 'true');
+      return res.status(saved.status).json(saved.body);
+    }
     res.once('finish', finish);
     res.once('close', finish);
     const send = res.json.bind(res);
