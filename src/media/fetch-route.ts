@@ -55,9 +55,10 @@ export const createRouter = ({ proxy, guard, connectTimeoutMs, ca }: RouterOptio
     return { dispatcher: proxyAgent(uri), via: redact(uri) };
   };
 
-  const close = async () => {
-    await Promise.all([direct.close(), ...[...proxies.values()].map((a) => a.close())]);
-  };
+  // Idempotent: the composition root and a test may both close it.
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= Promise.all([direct.close(), ...[...proxies.values()].map((a) => a.close())]).then(() => undefined));
 
   return { route, close };
 };

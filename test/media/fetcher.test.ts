@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import type { Fetcher } from '../../src/media/fetcher.js';
@@ -63,6 +68,14 @@ const staleFile = async (warm: (path: string) => Promise<void>) => {
   await warm(`/${name}`);
   origin.put(name, fresh);
   return { name, old, fresh };
+};
+
+const until = async (condition: () => Promise<boolean>, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    assert.ok(Date.now() < deadline, 'condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 };
 
 const warmThrough = (base: string) => async (path: string) => {
@@ -176,6 +189,35 @@ describe('proxy settings', () => {
     const got = await f.fetchFresh(`${origin.url}/noproxy.bin`, fetchOpts(tmp.path()));
     assert.equal(got.source.attempts[0].via, 'direct');
     assert.doesNotMatch(await squid.accessLog(), /noproxy\.bin/);
+  });
+
+  it('https targets go through a CONNECT tunnel', async () => {
+    const dir = await tempDir();
+    const [key, cert] = [dir.path(), dir.path()];
+    await promisify(execFile)('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
+    ]);
+    const body = content();
+    const tlsOrigin = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
+    });
+    await new Promise<void>((resolve) => tlsOrigin.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = `https://127.0.0.1:${(tlsOrigin.address() as AddressInfo).port}/secure.bin`;
+      const f = fetcherWith({ proxy: { https: squid.proxyUrl, bypassOnStale: false }, ca: await readFile(cert, 'utf8') });
+      const got = await f.fetchFresh(target, fetchOpts(tmp.path(), { expectedSha256: sha256(body) }));
+      assert.equal(got.sha256, sha256(body));
+      assert.equal(got.source.attempts[0].via, squid.proxyUrl);
+      // Squid logs a tunnel when it closes.
+      await f.close();
+      const connect = new RegExp(`CONNECT 127\\.0\\.0\\.1:${(tlsOrigin.address() as AddressInfo).port}`);
+      await until(async () => connect.test(await squid.accessLog()));
+    } finally {
+      tlsOrigin.closeAllConnections();
+      await new Promise((resolve) => tlsOrigin.close(resolve));
+      await dir.remove();
+    }
   });
 });
 
