@@ -19,6 +19,7 @@ import { sessionRoutes, describeSessionRoutes } from './http/routes/sessions.js'
 import { sandboxRoutes, describeSandboxRoutes } from './http/routes/sandbox.js';
 import { messageRoutes, describeMessageRoutes } from './http/routes/messages.js';
 import { docsRoutes } from './http/routes/docs.js';
+import { webRoutes } from './http/routes/web.js';
 
 export interface AppOptions {
   config: Config;
@@ -66,7 +67,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
     log,
     auth: { apiKey: apiKey.key, maxFailures: config.auth.maxFailures, failureWindowMs: config.auth.failureWindowMs },
     health: healthRoutes({ isReady: () => ready }),
-    open: [docsRoutes({ document: openapi })],
+    open: [webRoutes(), docsRoutes({ document: openapi })],
     api: [
       sessionRoutes({ sessions }),
       sandboxRoutes({ sessions }),

@@ -254,7 +254,6 @@ const state = {
   messages: [],
   nextCursor: undefined,
   qrUrl: undefined,
-  qrExpiresAt: undefined,
   pairingCode: undefined,
   live: 'off',
   stream: undefined,
@@ -398,15 +397,15 @@ const loadSession = async () => {
   const id = state.selectedId;
   const session = await api(sessionPath(id));
   if (id !== state.selectedId) return;
-  applySession(session);
+  applySession(session, { replace: true });
 };
 
 /** Merges what we learnt about the selected session and redraws what depends on its state. */
-const applySession = (patch) => {
+const applySession = (patch, { replace = false } = {}) => {
   const before = state.session?.state;
-  state.session = { ...(state.session ?? {}), ...patch };
+  state.session = replace ? patch : { ...(state.session ?? {}), ...patch };
   const index = state.sessions.findIndex((s) => s.id === state.session.id);
-  if (index >= 0) state.sessions[index] = { ...state.sessions[index], ...patch };
+  if (index >= 0) state.sessions[index] = replace ? patch : { ...state.sessions[index], ...patch };
   const now = state.session.state;
   if (now === 'qr' && (before !== 'qr' || !state.qrUrl)) loadQr().catch(reportError);
   if (now !== 'qr') releaseQr();
@@ -425,7 +424,8 @@ const loadQr = async () => {
   try {
     const res = await api(sessionPath(id, '/qr'), { accept: 'image/svg+xml' });
     const blob = await res.blob();
-    if (id !== state.selectedId) return;
+    // Linked (or switched away) while the image was on its way: it is no longer the code to scan.
+    if (id !== state.selectedId || state.session?.state !== 'qr') return;
     releaseQr();
     state.qrUrl = URL.createObjectURL(blob);
   } catch (err) {
@@ -439,7 +439,6 @@ const loadQr = async () => {
 const releaseQr = () => {
   if (state.qrUrl) URL.revokeObjectURL(state.qrUrl);
   state.qrUrl = undefined;
-  state.qrExpiresAt = undefined;
 };
 
 const loadMessages = async ({ more = false } = {}) => {
@@ -510,24 +509,23 @@ const parseData = (data) => {
   }
 };
 
-const handleEvent = (id, type, raw) => {
+const handleEvent = (id, name, raw) => {
   if (id !== state.selectedId) return;
   const data = parseData(raw);
   const payload = data && typeof data === 'object' ? data : {};
+  // Unnamed events may carry their kind in the data instead.
+  const type = name === 'message' && typeof payload.type === 'string' ? payload.type : name;
   if (type === 'qr' || typeof payload.qr === 'string') {
-    state.qrExpiresAt = payload.expiresAt;
-    loadQr().catch(reportError);
+    // Entering the qr state loads the image itself; otherwise this is a new code replacing the old one.
     if (state.session?.state !== 'qr') applySession({ state: 'qr' });
+    else loadQr().catch(reportError);
     return;
   }
   if (type === 'state' || type === 'session' || typeof payload.state === 'string') {
-    const patch = payload.session && typeof payload.session === 'object' ? payload.session : payload;
-    const { state: nextState, me, lastError, reason } = patch;
-    applySession({
-      ...(nextState ? { state: nextState } : {}),
-      ...(me ? { me } : {}),
-      ...(lastError !== undefined ? { lastError } : reason && nextState !== 'connected' ? { lastError: { message: reason } } : {}),
-    });
+    const session = payload.session && typeof payload.session === 'object' ? payload.session : payload;
+    // The event carries the whole session: what it no longer has (me, lastError) is gone.
+    if (session.id === id && typeof session.state === 'string') applySession(session, { replace: true });
+    else if (typeof session.state === 'string') applySession({ state: session.state });
     return;
   }
   if (type === 'deleted') {
@@ -620,7 +618,7 @@ const requestPairingCode = async (event) => {
   const phone = form.querySelector('input').value.replace(/[\s()-]/g, '');
   const error = form.querySelector('.form-error');
   const button = form.querySelector('button');
-  if (!/^\+?\d{6,15}$/.test(phone)) return showFormError(error, new Error('Enter the number in international form, digits only, e.g. +4915123456789.'));
+  if (!/^\+?\d{7,15}$/.test(phone)) return showFormError(error, new Error('Enter the number in international form, digits only, e.g. +4915123456789.'));
   showFormError(error, undefined);
   button.disabled = true;
   try {
