@@ -108,7 +108,7 @@ const openSandboxSession = (
     clearTimeout(qrTimer);
     if (state.me) onEvent({ type: 'me', id: state.me.id, name: state.me.name });
     onEvent({ type: 'state', state: 'connected' });
-    for (const d of state.deliveries) scheduleReceipts(d);
+    for (const d of state.deliveries) if (d.acknowledgedAt) scheduleReceipts(d);
   };
 
   const hang = () =>
@@ -165,19 +165,19 @@ const openSandboxSession = (
         if (failure.mode === 'error') throw new HashsendError(failure.code, failure.status, `sandbox: injected failure ${failure.code}`);
       }
       const seen = state.deliveries.find((d) => d.messageId === request.messageId);
-      if (seen) {
-        seen.sendAttempts += 1;
-        await persist();
-      } else {
-        const delivery = await deliver(request);
-        state.deliveries.push(delivery);
-        await persist();
-        scheduleReceipts(delivery);
-      }
-      if (failure?.mode === 'hang_after_delivery') return hang();
-      const delivered = seen ?? state.deliveries[state.deliveries.length - 1];
+      if (seen) seen.sendAttempts += 1;
+      const delivery = seen ?? (await deliver(request));
+      if (!seen) state.deliveries.push(delivery);
+      // `hang_after_delivery`: the recipient has it but the answer is lost, like a crash between WhatsApp's ack
+      // and our bookkeeping.
+      const lost = failure?.mode === 'hang_after_delivery';
+      const firstAck = !lost && !delivery.acknowledgedAt;
+      if (firstAck) delivery.acknowledgedAt = new Date().toISOString();
+      await persist();
+      if (lost) return hang();
+      if (firstAck) scheduleReceipts(delivery);
       const ref: SentRef = { waMessageId: request.messageId };
-      if (delivered.sha256) ref.sentSha256 = delivered.sha256;
+      if (delivery.sha256) ref.sentSha256 = delivery.sha256;
       return ref;
     },
 

@@ -25,6 +25,8 @@ export interface SandboxDelivery {
   /** How many times a send with this message id arrived; a phone shows one message whatever this says. */
   sendAttempts: number;
   receivedAt: string;
+  /** When a send of it was answered; receipts follow only an answered send, as WhatsApp's follow its server ack. */
+  acknowledgedAt?: string;
   deliveredAt?: string;
   readAt?: string;
 }
