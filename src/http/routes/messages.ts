@@ -229,7 +229,7 @@ export const describeMessageRoutes: DescribeRoutes = (r) => {
       202: json(acceptedSchema, 'Accepted and queued'),
       ...errors({
         400: ['invalid_request', 'invalid_recipient', 'blocked_url'],
-        404: ['session_not_found', 'not_found'],
+        404: ['session_not_found', 'media_not_found'],
         409: ['idempotency_conflict', 'stale_media'],
         413: ['too_large'],
         422: ['hash_mismatch', 'unsupported_media'],

@@ -1,0 +1,81 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { startServer, waitFor, type StartedServer } from '../support/server.js';
+import { startOrigin, type Origin } from '../support/origin.js';
+import { startNginx, type RunningCache } from '../support/caches.js';
+import { makeJpeg } from '../support/media-fixtures.js';
+
+let server: StartedServer;
+let origin: Origin;
+let cache: RunningCache;
+before(async () => {
+  [server, origin] = await Promise.all([startServer({ MEDIA_ALLOW_HOSTS: '127.0.0.1' }), startOrigin()]);
+  cache = await startNginx(origin.url, 'path');
+  await server.api('/api/sessions', { method: 'POST', json: { id: 'shop' } });
+  await server.api('/api/sessions/shop/sandbox/link', { method: 'POST', json: {} });
+});
+after(async () => {
+  await Promise.all([server.close(), origin.close(), cache.stop()]);
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const send = (body: unknown) => server.api('/api/sessions/shop/messages', { method: 'POST', json: body });
+const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+interface Message {
+  status: string;
+  media?: { sha256: string; sentSha256?: string };
+}
+const delivered = (id: string) =>
+  waitFor(`delivery of ${id}`, async () => {
+    const m = (await (await server.api(`/api/messages/${id}`)).json()) as Message;
+    return ['delivered', 'read'].includes(m.status) ? m : undefined;
+  });
+const deliveredSha = async (id: string) => {
+  const items = ((await (await server.api('/api/sessions/shop/sandbox/deliveries')).json()) as { items: { messageId: string; sha256?: string }[] }).items;
+  return items.find((d) => d.messageId === id)?.sha256;
+};
+
+test('by URL with a pinned hash, then by sha256 alone: the recipient gets exactly those bytes', async () => {
+  const photo = await makeJpeg({ seed: 7 });
+  origin.put('photo.jpg', photo, { contentType: 'image/jpeg', cacheControl: 'no-store' });
+  const byUrl = await send({ to: '+4915123456789', media: { url: `${origin.url}/photo.jpg`, sha256: sha(photo) }, caption: 'New menu' });
+  assert.equal(byUrl.status, 202);
+  const first = (await byUrl.json()) as { id: string; media: { sha256: string } };
+  assert.equal(first.media.sha256, sha(photo));
+  const m = await delivered(first.id);
+  assert.deepEqual(m.media, { sha256: sha(photo), sentSha256: sha(photo) });
+  assert.equal(await deliveredSha(first.id), sha(photo));
+
+  const requestsBefore = origin.requests.length;
+  const byHash = await send({ to: '+4915100000002', media: { sha256: sha(photo).toUpperCase() }, as: 'document', filename: 'menu.jpg' });
+  assert.equal(byHash.status, 202);
+  const second = (await byHash.json()) as { id: string };
+  await delivered(second.id);
+  assert.equal(await deliveredSha(second.id), sha(photo));
+  assert.equal(origin.requests.length, requestsBefore, 'a held hash costs no fetch');
+});
+
+test('refused before queueing: a pinned hash the URL does not have, an unknown sha256, a stale cached copy', async () => {
+  const listBefore = ((await (await server.api('/api/sessions/shop/messages?limit=100')).json()) as { items: unknown[] }).items.length;
+  const other = await makeJpeg({ seed: 8 });
+  origin.put('other.jpg', other, { contentType: 'image/jpeg', cacheControl: 'no-store' });
+  const mismatch = await send({ to: '+4915123456789', media: { url: `${origin.url}/other.jpg`, sha256: 'ab'.repeat(32) } });
+  assert.deepEqual([mismatch.status, await errorCode(mismatch)], [422, 'hash_mismatch']);
+
+  const unknown = await send({ to: '+4915123456789', media: { sha256: 'cd'.repeat(32) } });
+  assert.deepEqual([unknown.status, await errorCode(unknown)], [404, 'media_not_found']);
+
+  // A cache that keys on the path alone keeps the old file whatever the query string says.
+  const v1 = await makeJpeg({ seed: 9 });
+  origin.put('menu.jpg', v1, { contentType: 'image/jpeg' });
+  const warm = await send({ to: '+4915123456789', media: { url: `${cache.url}/menu.jpg` } });
+  assert.equal(warm.status, 202);
+  await delivered(((await warm.json()) as { id: string }).id);
+  origin.put('menu.jpg', await makeJpeg({ seed: 10 }), { contentType: 'image/jpeg' });
+  const stale = await send({ to: '+4915123456789', media: { url: `${cache.url}/menu.jpg` } });
+  assert.deepEqual([stale.status, await errorCode(stale)], [409, 'stale_media']);
+
+  const listAfter = ((await (await server.api('/api/sessions/shop/messages?limit=100')).json()) as { items: unknown[] }).items.length;
+  assert.equal(listAfter, listBefore + 1, 'only the warm-up send was queued');
+});
