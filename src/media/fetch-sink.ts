@@ -8,8 +8,10 @@ export const SNIFF_BYTES = 4100;
 /** Decides the size cap from the first bytes (empty before any arrived) and the declared Content-Type. */
 export type MaxBytesFor = (head: Uint8Array, declaredMimetype?: string) => number;
 
-/** Writes happen in batches this large: fewer syscalls than one per socket read, and bounded memory. */
+/** Writes happen in batches this large: fewer syscalls than one per socket read. */
 const WRITE_BATCH = 1024 * 1024;
+/** Bytes handed to the disk but not yet written; reading waits beyond this, which bounds memory. */
+const MAX_IN_FLIGHT = 4 * WRITE_BATCH;
 
 const tooLarge = (limit: number, seen: { received?: number; contentLength?: number }) =>
   new HashsendError(
@@ -33,6 +35,9 @@ export class HashingSink {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private written = 0;
+  /** The chain of writes in flight: the socket is read and hashed while the disk writes the last batch. */
+  private writing: Promise<unknown> = Promise.resolve();
+  private inFlight = 0;
   /** The total the origin announced (Content-Length), when it did. */
   private expected: number | undefined;
   received = 0;
@@ -73,11 +78,13 @@ export class HashingSink {
     this.hash.update(chunk);
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= WRITE_BATCH) await this.flush();
+    if (this.pendingBytes >= WRITE_BATCH) this.flush();
+    if (this.inFlight > MAX_IN_FLIGHT) await this.writing;
   }
 
   /** Starts again from zero: the resource changed under a resumed download. */
   async restart(declaredMimetype?: string): Promise<void> {
+    await this.writing;
     await this.file.truncate(0);
     this.reset(declaredMimetype);
   }
@@ -86,12 +93,14 @@ export class HashingSink {
   async finish(): Promise<{ sha256: string; size: number }> {
     if (!this.sniffed) this.sniff();
     if (this.received > this.cap) throw tooLarge(this.cap, { received: this.received });
-    await this.flush();
+    this.flush();
+    await this.writing;
     await this.file.close();
     return { sha256: this.hash.digest('hex'), size: this.received };
   }
 
   async close(): Promise<void> {
+    await this.writing.catch(() => undefined);
     await this.file.close().catch(() => undefined);
   }
 
@@ -104,6 +113,7 @@ export class HashingSink {
     this.pending = [];
     this.pendingBytes = 0;
     this.written = 0;
+    this.inFlight = 0;
     this.received = 0;
     this.expected = undefined;
     this.cap = this.maxBytesFor(new Uint8Array(0), declaredMimetype);
@@ -115,12 +125,19 @@ export class HashingSink {
     this.head = [];
   }
 
-  private async flush() {
+  private flush() {
     if (this.pendingBytes === 0) return;
-    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const [buffers, bytes, position] = [this.pending, this.pendingBytes, this.written];
     this.pending = [];
     this.pendingBytes = 0;
-    await this.file.write(data, 0, data.length, this.written);
-    this.written += data.length;
+    this.written += bytes;
+    this.inFlight += bytes;
+    const write = this.writing.then(async () => {
+      await this.file.writev(buffers, position);
+      this.inFlight -= bytes;
+    });
+    // Marked handled here; the failure still surfaces where `writing` is awaited.
+    write.catch(() => undefined);
+    this.writing = write;
   }
 }
