@@ -419,7 +419,27 @@ const applySession = (patch, { replace = false } = {}) => {
   renderDetail();
 };
 
+let qrLoad;
+let qrAgain = false;
+/** One QR request at a time; a new code announced meanwhile is fetched right after, once. */
 const loadQr = async () => {
+  if (qrLoad) {
+    qrAgain = true;
+    return qrLoad;
+  }
+  qrLoad = fetchQr();
+  try {
+    await qrLoad;
+  } finally {
+    qrLoad = undefined;
+  }
+  if (qrAgain) {
+    qrAgain = false;
+    await loadQr();
+  }
+};
+
+const fetchQr = async () => {
   const id = state.selectedId;
   try {
     const res = await api(sessionPath(id, '/qr'), { accept: 'image/svg+xml' });
