@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { startServer, type StartedServer } from '../support/server.js';
+import { startServer, waitFor, type StartedServer } from '../support/server.js';
 import { openEventStream } from '../support/sse.js';
 
 let server: StartedServer;
@@ -21,12 +21,14 @@ const errorCode = async (res: Response) => ((await res.json()) as { error: { cod
 
 describe('sessions', () => {
   test('first start made a default session, waiting for its QR', async () => {
-    const res = await server.api('/api/sessions/default');
-    assert.equal(res.status, 200);
-    const body = (await res.json()) as { state: string; driver: string };
+    // main creates it right after listening, so it may come a moment after /readyz.
+    const body = await waitFor('the default session', async () => {
+      const res = await server.api('/api/sessions/default');
+      return res.status === 200 ? ((await res.json()) as { state: string; driver: string }) : undefined;
+    });
     assert.equal(body.driver, 'sandbox');
     assert.equal(body.state, 'qr');
-    assert.match(server.output(), /Scan with WhatsApp[\s\S]*▄[\s\S]*operator page: http:\/\/127\.0\.0\.1:\d+\//);
+    await waitFor('the QR in the terminal', async () => (/Scan with WhatsApp[\s\S]*▄[\s\S]*operator page: http:\/\/127\.0\.0\.1:\d+\//.test(server.output()) ? true : undefined));
   });
 
   test('create, list, get; its folder is owner-only', async () => {
