@@ -18,7 +18,7 @@ const STATE_LABELS = {
 const STATE_HINTS = {
   starting: 'Opening the connection to WhatsApp…',
   reconnecting: 'The connection dropped; trying again with backoff.',
-  logged_out: 'This device was unlinked. Log in again to get a new QR code.',
+  logged_out: 'This number was unlinked. Link again to get a new QR code.',
   conflict: 'Another client took over this session. It stays stopped until you restart it.',
   needs_relink: 'The stored credentials are missing or unreadable. Link the number again.',
   stopped: 'The session is stopped; its credentials are kept.',

@@ -53,7 +53,7 @@ describe('operator page', () => {
     assert.equal(again.statusCode, 304);
   });
 
-  it('links a sandbox session live, without a reload, and lists a message sent through the API', async () => {
+  it('links a sandbox session live, without a reload, and lists a message sent through the API', async (t) => {
     const page = await browser.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -88,6 +88,11 @@ describe('operator page', () => {
     });
     await page.locator('.session-state [data-state="qr"]').waitFor();
 
+    // A pairing code, for linking by typing instead of scanning.
+    await page.getByLabel('Phone number').fill('+49 151 2345678');
+    await page.getByRole('button', { name: 'Get code' }).click();
+    assert.match(await page.locator('#pairing-code').innerText(), /^[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+
     const linked = await api('POST', '/api/sessions/desk/sandbox/link', {});
     assert.ok(linked.status < 300, `sandbox link answered ${linked.status} ${JSON.stringify(linked.body)}`);
     await page.locator('.session-state [data-state="connected"]').waitFor();
@@ -112,6 +117,11 @@ describe('operator page', () => {
 
     const screenshot = join(tmpdir(), 'hashsend-operator-page.png');
     await page.screenshot({ path: screenshot, fullPage: true });
+    t.diagnostic(`screenshot: ${screenshot}`);
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.locator('.session-state [data-state="logged_out"]').waitFor();
+    assert.equal((await api('GET', '/api/sessions/desk')).body.state, 'logged_out');
     assert.equal(await page.evaluate(() => 'loadedOnce' in window), true, 'everything happened without a reload');
     assert.deepEqual(pageErrors, []);
     await page.close();
