@@ -19,6 +19,8 @@ import { sessionRoutes, describeSessionRoutes } from './http/routes/sessions.js'
 import { sandboxRoutes, describeSandboxRoutes } from './http/routes/sandbox.js';
 import { messageRoutes, describeMessageRoutes } from './http/routes/messages.js';
 import { docsRoutes } from './http/routes/docs.js';
+import { mediaRoutes, publicMediaRoutes, describeMediaRoutes } from './http/routes/media.js';
+import { createChecker } from './media/check.js';
 import { webRoutes } from './http/routes/web.js';
 
 export interface AppOptions {
@@ -38,6 +40,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
   const blobs = createBlobStore({ dir: path.join(config.dataDir, 'blobs'), log });
   const fetcher = createFetcher({ media: config.media, proxy: config.proxy, log });
   const resolver = createMediaResolver({ limits: config.media.maxBytes, blobs, fetcher, records: stores.namespace('media'), log });
+  const media = { resolver, blobs, checker: createChecker({ config, log, fetcher, tempPath: blobs.tempPath }), limits: config.media.maxBytes };
 
   const sessions = createSessionManager({
     sessionsDir: config.sessionsDir,
@@ -58,7 +61,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
     retryBaseMs: config.whatsapp.queueRetryBaseMs,
     maxAttempts: config.whatsapp.queueMaxAttempts,
   });
-  const openapi = createOpenApiDocument([describeSessionRoutes, describeSandboxRoutes, describeMessageRoutes], {
+  const openapi = createOpenApiDocument([describeMediaRoutes, describeSessionRoutes, describeSandboxRoutes, describeMessageRoutes], {
     version: '0.1.0',
     serverUrl: config.publicUrl,
   });
@@ -67,8 +70,9 @@ export const createApp = async ({ config, log }: AppOptions) => {
     log,
     auth: { apiKey: apiKey.key, maxFailures: config.auth.maxFailures, failureWindowMs: config.auth.failureWindowMs },
     health: healthRoutes({ isReady: () => ready }),
-    open: [webRoutes(), docsRoutes({ document: openapi })],
+    open: [webRoutes(), docsRoutes({ document: openapi }), ...(config.media.publicMedia ? [publicMediaRoutes(media)] : [])],
     api: [
+      mediaRoutes(media),
       sessionRoutes({ sessions }),
       sandboxRoutes({ sessions }),
       messageRoutes({ sessions, outbox, media: resolver, idempotency: idempotency({ store: stores.namespace('idempotency') }) }),
@@ -101,6 +105,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
       const drained = outbox.stop();
       await sessions.stop();
       await drained;
+      await fetcher.close();
       await stores.close();
     },
   };

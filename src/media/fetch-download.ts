@@ -34,6 +34,9 @@ export interface Download extends CacheReading {
   declaredMimetype?: string;
   etag?: string;
   lastModified?: string;
+  /** The answer's `Cache-Control` and `Accept-Ranges`, which `hashsend check` reports. */
+  cacheControl?: string;
+  acceptRanges?: string;
   /** How often a cut-off body was resumed with a Range request. */
   resumed: number;
   /** How often it started again from zero because the file changed meanwhile. */
@@ -111,6 +114,8 @@ export const download = async (opts: DownloadOptions): Promise<Download> => {
       size,
       declaredMimetype,
       ...validators,
+      cacheControl: header(response.headers, 'cache-control'),
+      acceptRanges: header(response.headers, 'accept-ranges'),
       resumed,
       restarted,
     };

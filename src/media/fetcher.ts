@@ -141,6 +141,10 @@ const attemptOf = (got: Download, strategy: Strategy): FetchAttempt => ({
   cacheSignals: got.cacheSignals,
   cacheVerdict: got.cacheVerdict,
   sha256: got.sha256,
+  ...(got.cacheControl ? { cacheControl: got.cacheControl } : {}),
+  ...(got.acceptRanges ? { acceptRanges: got.acceptRanges } : {}),
+  ...(got.etag ? { etag: got.etag } : {}),
+  ...(got.lastModified ? { lastModified: got.lastModified } : {}),
 });
 
 const failedAttempt = (url: URL, strategy: Strategy, via: string, err: HashsendError): FetchAttempt => ({

@@ -14,6 +14,11 @@ export interface FetchAttempt {
   /** `hit` (came from a cache), `miss` (from the origin just now), `unknown` (no signal). */
   cacheVerdict: 'hit' | 'miss' | 'unknown';
   sha256?: string;
+  /** The answer's own headers that say how it may be cached and resumed. */
+  cacheControl?: string;
+  acceptRanges?: string;
+  etag?: string;
+  lastModified?: string;
   error?: string;
 }
 

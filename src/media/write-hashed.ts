@@ -1,55 +1,23 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
-import { HashsendError } from '../errors.js';
-
-/** file-type needs at most this many bytes to recognise any format it knows. */
-export const SNIFF_BYTES = 4100;
+import { HashingSink, type MaxBytesFor } from './fetch-sink.js';
 
 export interface WriteHashedOptions {
   tmpPath: string;
   declaredMimetype?: string;
-  /** The size cap for what the first bytes turn out to be (called once with up to SNIFF_BYTES). */
-  maxBytesFor(head: Uint8Array, declaredMimetype?: string): number;
+  maxBytesFor: MaxBytesFor;
 }
 
-const tooLarge = (limit: number, received: number) =>
-  new HashsendError('too_large', 413, `upload is larger than the ${limit}-byte limit for its kind`, { limit, received });
-
 /**
- * Streams bytes a caller sends into a temp file while hashing them, in one pass and constant memory. Stops at the
- * cap of the sniffed kind without reading on; on any failure the temp file is gone, so no partial blob remains.
+ * Streams bytes a caller uploads into a temp file through the same sink a download uses: hashed in one pass,
+ * in bounded memory, stopped at the cap of the sniffed kind without reading on. On failure the file is gone.
  */
-export const writeHashed = async (source: AsyncIterable<Uint8Array>, options: WriteHashedOptions) => {
-  const { tmpPath, declaredMimetype, maxBytesFor } = options;
-  const hash = createHash('sha256');
-  const out = createWriteStream(tmpPath, { flags: 'wx', mode: 0o600 });
-  let size = 0;
-  let limit = Infinity;
-  let head: Buffer[] | undefined = [];
-  const settle = (chunks: Buffer[]) => {
-    limit = maxBytesFor(Buffer.concat(chunks), declaredMimetype);
-    head = undefined;
-  };
+export const writeHashed = async (source: AsyncIterable<Uint8Array>, { tmpPath, declaredMimetype, maxBytesFor }: WriteHashedOptions) => {
+  const sink = await HashingSink.open(tmpPath, maxBytesFor, declaredMimetype);
   try {
-    for await (const chunk of source) {
-      size += chunk.byteLength;
-      if (head) {
-        head.push(Buffer.from(chunk));
-        if (size >= SNIFF_BYTES) settle(head);
-      }
-      if (size > limit) throw tooLarge(limit, size);
-      hash.update(chunk);
-      if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
-    }
-    if (head) settle(head);
-    if (size > limit) throw tooLarge(limit, size);
-    out.end();
-    await finished(out);
-    return { sha256: hash.digest('hex'), size };
+    for await (const chunk of source) await sink.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    return await sink.finish();
   } catch (err) {
-    out.destroy();
+    await sink.close();
     await rm(tmpPath, { force: true });
     throw err;
   }

@@ -11,11 +11,9 @@ import { maxBytesFor } from '../../media/inspect.js';
 import { normaliseSha256, SHA256_PATTERN } from '../../media/sha256.js';
 import { writeHashed } from '../../media/write-hashed.js';
 import type { UploadedFile } from '../../media/types.js';
-import { fromZodError } from '../errors.js';
-
-export const sha256Schema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits');
-export const httpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
-export const mediaUrlRequestSchema = z.object({ url: httpUrlSchema, sha256: sha256Schema.optional() }).strict();
+import { parse } from '../validate.js';
+import { checkReportSchema, mediaRecordSchema, mediaUrlRequestSchema } from '../media-schemas.js';
+import { authErrors, errors, json, type DescribeRoutes } from '../openapi.js';
 
 export interface MediaRouteDeps {
   resolver: MediaResolver;
@@ -23,12 +21,6 @@ export interface MediaRouteDeps {
   checker: MediaChecker;
   limits: Config['media']['maxBytes'];
 }
-
-const parse = <T>(schema: z.ZodType<T>, value: unknown): T => {
-  const result = schema.safeParse(value);
-  if (!result.success) throw fromZodError(result.error);
-  return result.data;
-};
 
 /** Streams the request (raw body or the first file of a multipart form) into a blob temp file, hashed. */
 const receiveUpload = async (req: Request, { blobs, limits }: MediaRouteDeps): Promise<UploadedFile & { expectedSha256?: string }> => {
@@ -155,4 +147,82 @@ const sendContent = async (req: Request, res: Response, sha256: string, { resolv
     res.destroy(err);
   });
   stream.pipe(res);
+};
+
+const sha256Param = z.object({ sha256: z.string().meta({ description: 'sha256 of the media, 64 hex digits' }) });
+const mediaNotFound = errors({ 404: ['media_not_found'] });
+
+export const describeMediaRoutes: DescribeRoutes = (r) => {
+  const tags = ['Media'];
+  r.registerPath({
+    method: 'post',
+    path: '/api/media',
+    tags,
+    summary: 'Store media: fetch a URL fresh, or upload the bytes',
+    description:
+      'JSON `{ url, sha256? }` fetches the URL past caches and verifies a pinned hash; a pinned hash already held costs no request. ' +
+      'Any other body is an upload: the raw bytes, or the first file of a multipart form (optional `X-Content-Sha256` header or `sha256` field is verified).',
+    request: {
+      body: {
+        content: {
+          'application/json': { schema: mediaUrlRequestSchema },
+          'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) },
+          'multipart/form-data': { schema: z.object({ file: z.string().meta({ format: 'binary' }), sha256: z.string().optional() }) },
+        },
+      },
+    },
+    responses: {
+      201: json(mediaRecordSchema, 'Stored now'),
+      200: json(mediaRecordSchema, 'Already held: nothing was stored'),
+      ...errors({
+        400: ['invalid_request', 'blocked_url'],
+        409: ['stale_media'],
+        413: ['too_large'],
+        422: ['hash_mismatch', 'unsupported_media'],
+        502: ['fetch_failed'],
+        504: ['fetch_timeout'],
+      }),
+      ...authErrors,
+    },
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/api/media/check',
+    tags,
+    summary: 'Run the troubleshooting checklist on a URL',
+    description: 'Status, declared vs sniffed type, size against the kind limit, caching headers and signals, validators, ranges, cache busting, versioning, sha256. Stores nothing.',
+    request: { body: { content: { 'application/json': { schema: mediaUrlRequestSchema } } } },
+    responses: { 200: json(checkReportSchema, 'The checklist; `wouldSend` says whether hashsend would send it now'), ...errors({ 400: ['invalid_request'] }), ...authErrors },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/api/media/{sha256}',
+    tags,
+    summary: 'The media record',
+    request: { params: sha256Param },
+    responses: { 200: json(mediaRecordSchema, 'The record'), ...mediaNotFound, ...errors({ 400: ['invalid_request'] }), ...authErrors },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/api/media/{sha256}/content',
+    tags,
+    summary: 'The bytes, verified as they stream',
+    description: '`ETag` is the hash and the answer is immutable; `Range` is honoured.',
+    request: { params: sha256Param },
+    responses: {
+      200: { description: 'The bytes', content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } } },
+      206: { description: 'The requested range' },
+      ...mediaNotFound,
+      ...errors({ 416: ['range_not_satisfiable'] }),
+      ...authErrors,
+    },
+  });
+  r.registerPath({
+    method: 'delete',
+    path: '/api/media/{sha256}',
+    tags,
+    summary: 'Forget the media and its blob',
+    request: { params: sha256Param },
+    responses: { 204: { description: 'Removed' }, ...mediaNotFound, ...authErrors },
+  });
 };

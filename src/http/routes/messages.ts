@@ -8,6 +8,7 @@ import { toJid } from '../../whatsapp/recipient.js';
 import type { SessionManager } from '../../whatsapp/sessions.js';
 import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
 import { parse } from '../validate.js';
+import { mediaRefSchema } from '../media-schemas.js';
 
 /** The media core as the send route uses it: any reference in, a stored and verified record out. */
 export interface MediaResolving {
@@ -15,22 +16,10 @@ export interface MediaResolving {
 }
 
 const SEND_AS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
-const sha256 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits');
 const to = z.string().min(1).max(128).meta({
   description: 'A phone number in international form (`+4915123456789`), a user JID or a group JID (`…@g.us`)',
   example: '+4915123456789',
 });
-
-export const mediaRefSchema = z
-  .union([
-    z.object({ sha256 }).strict(),
-    z.object({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), sha256: sha256.optional() }).strict(),
-  ])
-  .meta({
-    id: 'MediaRef',
-    description: 'Media held already (`sha256`), or a URL fetched fresh; a pinned `sha256` beside the URL must match what is fetched.',
-    example: { url: 'https://cdn.example.com/menu.pdf', sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' },
-  });
 
 export const textMessageSchema = z
   .object({ to, text: z.string().min(1).max(65_536) })

@@ -1,0 +1,180 @@
+import { rm } from 'node:fs/promises';
+import type { Config } from '../config.js';
+import { isHashsendError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { BlobStore } from './blobs.js';
+import { createFetcher, type Fetcher } from './fetcher.js';
+import { inspectFile, maxBytesFor } from './inspect.js';
+import { normaliseSha256 } from './sha256.js';
+import type { FetchAttempt, MediaKind } from './types.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
+
+export interface CheckItem {
+  check: string;
+  status: CheckStatus;
+  detail: string;
+}
+
+export interface CheckReport {
+  url: string;
+  /** True when hashsend would send this URL's media now: fresh, verified, within its kind's limit. */
+  wouldSend: boolean;
+  items: CheckItem[];
+  sha256?: string;
+  mimetype?: string;
+  declaredMimetype?: string;
+  kind?: MediaKind;
+  size?: number;
+  limit?: number;
+  error?: { code: string; message: string };
+  attempts: FetchAttempt[];
+}
+
+export interface MediaChecker {
+  check(url: string, options?: { sha256?: string }): Promise<CheckReport>;
+  format(report: CheckReport): string;
+}
+
+export interface CheckerDeps {
+  config: Config;
+  log: Logger;
+  /** The server's own; the CLI makes one. */
+  fetcher?: Fetcher;
+  /** Where temp files go; the CLI uses the OS temp dir. */
+  tempPath?: BlobStore['tempPath'];
+}
+
+/** A version in the query string is one that caches keyed on the path alone ignore. */
+const QUERY_VERSION = /[?&](v|ver|version|rev|hash|t|ts|cb|_)=/i;
+const PATH_VERSION = /[./_-][0-9a-f]{8,64}[./_-]|\/v\d+\//i;
+
+/** The seed article's troubleshooting checklist, run against a URL: what `hashsend check` prints. */
+export const createChecker = ({ config, log, fetcher = createFetcher({ media: config.media, proxy: config.proxy, log }), tempPath }: CheckerDeps): MediaChecker => {
+  const limits = config.media.maxBytes;
+  const newTemp = tempPath ?? (() => `${process.env.TMPDIR ?? '/tmp'}/hashsend-check-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+
+  /** One fetch, reporting failure as data rather than throwing: a refused URL is a finding, not a crash. */
+  const attempt = async (url: string, expectedSha256?: string) => {
+    const tmpPath = newTemp();
+    try {
+      const result = await fetcher.fetchFresh(url, { expectedSha256, tmpPath, maxBytesFor: (head, declared) => maxBytesFor(head, declared, limits) });
+      return { result, tmpPath };
+    } catch (err) {
+      if (!isHashsendError(err)) throw err;
+      return { error: err, tmpPath, attempts: (err.details?.attempts as FetchAttempt[] | undefined) ?? [] };
+    }
+  };
+
+  return {
+    async check(url, { sha256 } = {}) {
+      const pinned = sha256 === undefined ? undefined : normaliseSha256(sha256);
+      const items: CheckItem[] = [];
+      const add = (check: string, status: CheckStatus, detail: string) => items.push({ check, status, detail });
+      const report: CheckReport = { url, wouldSend: false, items, attempts: [] };
+      const first = await attempt(url, pinned);
+      try {
+        if (first.error) {
+          report.error = { code: first.error.code, message: first.error.message };
+          report.attempts = first.attempts ?? [];
+          add('fetch', 'fail', `${first.error.code}: ${first.error.message}`);
+        } else {
+          const { result } = first;
+          report.attempts = result.source.attempts;
+          Object.assign(report, { sha256: result.sha256, size: result.size, declaredMimetype: result.declaredMimetype });
+          add('fetch', 'ok', `HTTP ${result.source.attempts.at(-1)?.status} in ${result.source.attempts.length} request(s)`);
+          try {
+            const found = await inspectFile(first.tmpPath, { declaredMimetype: result.declaredMimetype, limits });
+            const limit = found.kind === 'sticker' && found.animated ? limits.animatedSticker : limits[found.kind];
+            Object.assign(report, { mimetype: found.mimetype, kind: found.kind, limit });
+            const declared = result.declaredMimetype?.split(';')[0].trim();
+            add(
+              'content type',
+              declared === found.mimetype ? 'ok' : 'warn',
+              declared === found.mimetype
+                ? found.mimetype
+                : `declared ${declared ?? '(none)'}, the bytes are ${found.mimetype}: hashsend goes by the bytes; clients that trust the header may refuse it`,
+            );
+            add('size', 'ok', `${result.size} bytes, ${found.kind} limit ${limit}`);
+            if (found.needsConversion) add('format', 'info', `${found.mimetype} is converted to JPEG before sending`);
+          } catch (err) {
+            if (!isHashsendError(err)) throw err;
+            report.error = { code: err.code, message: err.message };
+            add(err.code === 'too_large' ? 'size' : 'content type', 'fail', `${err.code}: ${err.message}`);
+          }
+          add(
+            'freshness',
+            result.source.obtainedBy === 'plain' ? 'ok' : 'warn',
+            result.source.obtainedBy === 'plain'
+              ? `${result.source.freshness} (the first request was not answered by a cache)`
+              : `a cache held an older copy; fresh bytes were reached ${result.source.obtainedBy}`,
+          );
+          if (pinned) add('sha256', 'ok', `matches the pinned ${pinned}`);
+        }
+        const plain = report.attempts[0];
+        if (plain) {
+          add('cache-control', plain.cacheControl ? 'info' : 'warn', plain.cacheControl ?? 'none sent: caches decide for themselves how long to keep the file');
+          add('cache signals', plain.cacheVerdict === 'hit' ? 'warn' : 'ok', describeSignals(plain));
+          const validator = plain.etag ?? plain.lastModified;
+          add('validators', validator ? 'ok' : 'warn', validator ? `ETag ${plain.etag ?? '-'}, Last-Modified ${plain.lastModified ?? '-'}` : 'no ETag or Last-Modified: an interrupted download cannot be resumed safely');
+          add('ranges', plain.acceptRanges === 'bytes' ? 'ok' : 'warn', plain.acceptRanges === 'bytes' ? 'Accept-Ranges: bytes' : 'no Accept-Ranges: bytes; large files cannot be resumed');
+        }
+        const busted = report.attempts.find((a) => a.strategy === 'cache-busted') ?? (await probeBusted(url, fetcher, config, attempt));
+        if (busted) {
+          add(
+            'cache busting',
+            busted.cacheVerdict === 'hit' ? 'fail' : 'ok',
+            busted.cacheVerdict === 'hit'
+              ? 'a request with a unique query string was still answered from a cache: it keys on the path alone; version the path instead'
+              : 'a request with a unique query string reaches the origin',
+          );
+        }
+        if (QUERY_VERSION.test(url)) add('versioning', 'warn', 'the version is in the query string, which some CDNs ignore; put it in the path (banner.3f9a1c2e.jpg)');
+        else if (PATH_VERSION.test(new URL(url).pathname)) add('versioning', 'ok', 'the path carries a version');
+        else add('versioning', 'info', 'the path has no version: a replaced file keeps its URL, so caches may serve the old one');
+        if (report.sha256) add('sha256', 'info', report.sha256);
+        report.wouldSend = !items.some((i) => i.status === 'fail');
+        return report;
+      } finally {
+        await rm(first.tmpPath, { force: true });
+      }
+    },
+    format,
+  };
+};
+
+/** Asks for the URL made unique, only to see whether such a request reaches the origin. */
+const probeBusted = async (
+  url: string,
+  _fetcher: Fetcher,
+  config: Config,
+  attempt: (url: string) => Promise<{ result?: { source: { attempts: FetchAttempt[] } }; attempts?: FetchAttempt[]; tmpPath: string }>,
+): Promise<FetchAttempt | undefined> => {
+  let busted: URL;
+  try {
+    busted = new URL(url);
+  } catch {
+    return undefined;
+  }
+  busted.searchParams.set(config.media.cacheBustParam, `check${Date.now().toString(36)}`);
+  const probe = await attempt(busted.href);
+  await rm(probe.tmpPath, { force: true });
+  return (probe.result?.source.attempts ?? probe.attempts ?? [])[0];
+};
+
+const describeSignals = (a: FetchAttempt) => {
+  const signals = Object.entries(a.cacheSignals).map(([k, v]) => `${k}: ${v}`);
+  const verdict = { hit: 'answered by a cache', miss: 'from the origin', unknown: 'no cache signal' }[a.cacheVerdict];
+  return signals.length ? `${verdict} (${signals.join('; ')})` : verdict;
+};
+
+const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', info: '    ' };
+
+const format = (report: CheckReport): string => {
+  const width = Math.max(...report.items.map((i) => i.check.length));
+  const lines = report.items.map((i) => `${MARK[i.status]}  ${i.check.padEnd(width)}  ${i.detail}`);
+  const verdict = report.wouldSend
+    ? 'would send: fresh and within limits'
+    : `would NOT send${report.error ? `: ${report.error.code}` : ''}`;
+  return `${report.url}\n\n${lines.join('\n')}\n\n${verdict}\n`;
+};
