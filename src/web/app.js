@@ -103,7 +103,7 @@ const api = async (path, { method = 'GET', body, accept = 'application/json', si
 };
 
 const sessionPath = (id, rest = '') => `/api/sessions/${encodeURIComponent(id)}${rest}`;
-const listOf = (body) => (Array.isArray(body) ? body : Array.isArray(body?.items) ? body.items : Array.isArray(body?.sessions) ? body.sessions : []);
+const listOf = (body) => (Array.isArray(body?.items) ? body.items : []);
 
 /**
  * Server-sent events over fetch: EventSource cannot send the Authorization header. Calls `onEvent(type, data)`
@@ -256,6 +256,8 @@ const state = {
   qrUrl: undefined,
   pairingCode: undefined,
   live: 'off',
+  /** The session this page is deleting, so its own `deleted` event is not news. */
+  deleting: undefined,
   stream: undefined,
   pollTimer: undefined,
 };
@@ -529,37 +531,28 @@ const parseData = (data) => {
   }
 };
 
-const handleEvent = (id, name, raw) => {
+/**
+ * The events of `GET /api/sessions/:id/events`: `state` (the whole session), `qr` (a new code), `receipt`
+ * (a message delivered or read), `deleted`. Anything else may concern messages, so they are fetched again.
+ */
+const handleEvent = (id, type, raw) => {
   if (id !== state.selectedId) return;
   const data = parseData(raw);
   const payload = data && typeof data === 'object' ? data : {};
-  // Unnamed events may carry their kind in the data instead.
-  const type = name === 'message' && typeof payload.type === 'string' ? payload.type : name;
-  if (type === 'qr' || typeof payload.qr === 'string') {
+  if (type === 'state' && payload.id === id && typeof payload.state === 'string') {
+    // The event is the whole session: what it no longer has (me, lastError) is gone.
+    applySession(payload, { replace: true });
+  } else if (type === 'qr') {
     // Entering the qr state loads the image itself; otherwise this is a new code replacing the old one.
     if (state.session?.state !== 'qr') applySession({ state: 'qr' });
     else loadQr().catch(reportError);
-    return;
-  }
-  if (type === 'state' || type === 'session' || typeof payload.state === 'string') {
-    const session = payload.session && typeof payload.session === 'object' ? payload.session : payload;
-    // The event carries the whole session: what it no longer has (me, lastError) is gone.
-    if (session.id === id && typeof session.state === 'string') applySession(session, { replace: true });
-    else if (typeof session.state === 'string') applySession({ state: session.state });
-    return;
-  }
-  if (type === 'deleted') {
+  } else if (type === 'deleted') {
     state.sessions = state.sessions.filter((s) => s.id !== id);
-    toast(`Session ${id} was deleted`);
+    if (state.deleting !== id) toast(`Session ${id} was deleted elsewhere`);
     selectSession(undefined);
-    return;
+  } else {
+    scheduleMessagesRefresh();
   }
-  if (type === 'me' && payload.id) {
-    applySession({ me: { id: payload.id, name: payload.name } });
-    return;
-  }
-  if (type === 'ping' || type === 'hello' || type === 'ready') return;
-  scheduleMessagesRefresh();
 };
 
 let messagesRefresh;
@@ -609,12 +602,13 @@ const logout = (button) =>
 const remove = (button) => {
   const id = state.selectedId;
   if (!confirm(`Delete session “${id}”? It is logged out and its credentials are removed.`)) return;
+  state.deleting = id;
   return runAction(
     button,
     async () => {
       await api(sessionPath(id), { method: 'DELETE' });
       state.sessions = state.sessions.filter((s) => s.id !== id);
-      selectSession(undefined);
+      if (state.selectedId === id) selectSession(undefined);
     },
     `Session ${id} deleted`,
   );

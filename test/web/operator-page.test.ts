@@ -122,6 +122,12 @@ describe('operator page', () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.locator('.session-state [data-state="logged_out"]').waitFor();
     assert.equal((await api('GET', '/api/sessions/desk')).body.state, 'logged_out');
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete session' }).click();
+    await page.getByText('Select a session').waitFor();
+    assert.equal(await page.locator('.session-item[data-session-id="desk"]').count(), 0);
+    assert.equal((await api('GET', '/api/sessions/desk')).status, 404);
     assert.equal(await page.evaluate(() => 'loadedOnce' in window), true, 'everything happened without a reload');
     assert.deepEqual(pageErrors, []);
     await page.close();
