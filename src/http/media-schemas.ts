@@ -4,6 +4,24 @@ import { z } from 'zod';
 export const sha256Schema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits');
 export const httpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
+/** The error codes resolving a media reference can give, by status, for the routes that resolve one. */
+export const MEDIA_RESOLUTION_ERRORS: Record<number, string[]> = {
+  400: ['invalid_request', 'blocked_url'],
+  404: ['media_not_found'],
+  409: ['stale_media'],
+  413: ['too_large'],
+  422: ['hash_mismatch', 'unsupported_media'],
+  502: ['fetch_failed'],
+  504: ['fetch_timeout'],
+};
+
+/** MEDIA_RESOLUTION_ERRORS with a route's own codes added to the statuses they share. */
+export const withMediaResolutionErrors = (own: Record<number, string[]>): Record<number, string[]> => {
+  const merged: Record<number, string[]> = { ...MEDIA_RESOLUTION_ERRORS };
+  for (const [status, codes] of Object.entries(own)) merged[Number(status)] = [...codes, ...(merged[Number(status)] ?? [])];
+  return merged;
+};
+
 const EXAMPLE_SHA = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
 
 export const mediaRefSchema = z

@@ -119,7 +119,7 @@ export const createChecker = ({ config, log, fetcher = createFetcher({ media: co
           add('validators', validator ? 'ok' : 'warn', validator ? `ETag ${plain.etag ?? '-'}, Last-Modified ${plain.lastModified ?? '-'}` : 'no ETag or Last-Modified: an interrupted download cannot be resumed safely');
           add('ranges', plain.acceptRanges === 'bytes' ? 'ok' : 'warn', plain.acceptRanges === 'bytes' ? 'Accept-Ranges: bytes' : 'no Accept-Ranges: bytes; large files cannot be resumed');
         }
-        const busted = report.attempts.find((a) => a.strategy === 'cache-busted') ?? (await probeBusted(url, fetcher, config, attempt));
+        const busted = report.attempts.find((a) => a.strategy === 'cache-busted') ?? (await probeBusted(url, config.media.cacheBustParam, attempt));
         if (busted) {
           add(
             'cache busting',
@@ -146,8 +146,7 @@ export const createChecker = ({ config, log, fetcher = createFetcher({ media: co
 /** Asks for the URL made unique, only to see whether such a request reaches the origin. */
 const probeBusted = async (
   url: string,
-  _fetcher: Fetcher,
-  config: Config,
+  cacheBustParam: string,
   attempt: (url: string) => Promise<{ result?: { source: { attempts: FetchAttempt[] } }; attempts?: FetchAttempt[]; tmpPath: string }>,
 ): Promise<FetchAttempt | undefined> => {
   let busted: URL;
@@ -156,7 +155,7 @@ const probeBusted = async (
   } catch {
     return undefined;
   }
-  busted.searchParams.set(config.media.cacheBustParam, `check${Date.now().toString(36)}`);
+  busted.searchParams.set(cacheBustParam, `check${Date.now().toString(36)}`);
   const probe = await attempt(busted.href);
   await rm(probe.tmpPath, { force: true });
   return (probe.result?.source.attempts ?? probe.attempts ?? [])[0];

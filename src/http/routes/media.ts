@@ -12,7 +12,7 @@ import { normaliseSha256, SHA256_PATTERN } from '../../media/sha256.js';
 import { writeHashed } from '../../media/write-hashed.js';
 import type { UploadedFile } from '../../media/types.js';
 import { parse } from '../validate.js';
-import { checkReportSchema, mediaRecordSchema, mediaUrlRequestSchema } from '../media-schemas.js';
+import { checkReportSchema, MEDIA_RESOLUTION_ERRORS, mediaRecordSchema, mediaUrlRequestSchema } from '../media-schemas.js';
 import { authErrors, errors, json, type DescribeRoutes } from '../openapi.js';
 
 export interface MediaRouteDeps {
@@ -57,7 +57,7 @@ const receiveUpload = async (req: Request, { blobs, limits }: MediaRouteDeps): P
 };
 
 export const mediaRoutes = (deps: MediaRouteDeps) => {
-  const { resolver, blobs, checker } = deps;
+  const { resolver, checker } = deps;
   const router = Router();
 
   router.post('/media', async (req, res) => {
@@ -174,14 +174,7 @@ export const describeMediaRoutes: DescribeRoutes = (r) => {
     responses: {
       201: json(mediaRecordSchema, 'Stored now'),
       200: json(mediaRecordSchema, 'Already held: nothing was stored'),
-      ...errors({
-        400: ['invalid_request', 'blocked_url'],
-        409: ['stale_media'],
-        413: ['too_large'],
-        422: ['hash_mismatch', 'unsupported_media'],
-        502: ['fetch_failed'],
-        504: ['fetch_timeout'],
-      }),
+      ...errors(MEDIA_RESOLUTION_ERRORS),
       ...authErrors,
     },
   });

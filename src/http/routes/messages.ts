@@ -1,19 +1,15 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { HashsendError } from '../../errors.js';
-import type { MediaKind, MediaRecord, MediaRef } from '../../media/types.js';
+import type { MediaKind, MediaRef } from '../../media/types.js';
 import type { MessageRecord, Outbox } from '../../outbox/index.js';
 import type { OutboundMedia, SendAs } from '../../whatsapp/driver.js';
 import { toJid } from '../../whatsapp/recipient.js';
 import type { SessionManager } from '../../whatsapp/sessions.js';
 import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
 import { parse } from '../validate.js';
-import { mediaRefSchema } from '../media-schemas.js';
-
-/** The media core as the send route uses it: any reference in, a stored and verified record out. */
-export interface MediaResolving {
-  resolve(ref: MediaRef, options?: { as?: SendAs }): Promise<{ record: MediaRecord; created: boolean }>;
-}
+import type { MediaResolver } from '../../media/resolver.js';
+import { mediaRefSchema, withMediaResolutionErrors } from '../media-schemas.js';
 
 const SEND_AS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
 const to = z.string().min(1).max(128).meta({
@@ -138,7 +134,7 @@ export const messageView = (m: MessageRecord) => ({
 export interface MessageRouteDeps {
   sessions: SessionManager;
   outbox: Outbox;
-  media: MediaResolving;
+  media: Pick<MediaResolver, 'resolve'>;
   /** Applied to the send route: `Idempotency-Key`. */
   idempotency: RequestHandler;
 }
@@ -216,15 +212,7 @@ export const describeMessageRoutes: DescribeRoutes = (r) => {
     },
     responses: {
       202: json(acceptedSchema, 'Accepted and queued'),
-      ...errors({
-        400: ['invalid_request', 'invalid_recipient', 'blocked_url'],
-        404: ['session_not_found', 'media_not_found'],
-        409: ['idempotency_conflict', 'stale_media'],
-        413: ['too_large'],
-        422: ['hash_mismatch', 'unsupported_media'],
-        502: ['fetch_failed'],
-        504: ['fetch_timeout'],
-      }),
+      ...errors(withMediaResolutionErrors({ 400: ['invalid_recipient'], 404: ['session_not_found'], 409: ['idempotency_conflict'] })),
       ...authErrors,
     },
   });
