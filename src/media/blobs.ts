@@ -6,14 +6,11 @@ import { Transform, type Readable } from 'node:stream';
 import { HashsendError, invalidRequest, notFound } from '../errors.js';
 import type { BlobReader } from '../whatsapp/driver.js';
 import type { Logger } from '../log.js';
-
-const SHA256 = /^[0-9a-f]{64}$/;
-
-export const isSha256 = (value: unknown): value is string => typeof value === 'string' && SHA256.test(value);
+import { SHA256_PATTERN } from './sha256.js';
 
 /** Refuses anything but 64 lowercase hex digits, before the string gets near a path. */
-export const assertSha256 = (value: unknown): string => {
-  if (!isSha256(value)) throw invalidRequest('sha256 must be 64 lowercase hex digits', { sha256: value });
+const assertSha256 = (value: string): string => {
+  if (!SHA256_PATTERN.test(value)) throw invalidRequest('sha256 must be 64 lowercase hex digits', { sha256: value });
   return value;
 };
 
