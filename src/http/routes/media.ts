@@ -66,7 +66,12 @@ export const mediaRoutes = (deps: MediaRouteDeps) => {
       const { url, sha256 } = parse(mediaUrlRequestSchema, req.body);
       resolved = await resolver.resolve({ url, sha256 });
     } else {
-      const upload = await receiveUpload(req, deps);
+      const upload = await receiveUpload(req, deps).catch((err: unknown) => {
+        // An upload refused mid-body (too large) leaves the rest unread on the socket: a client that reused the
+        // connection would send its next request into that leftover and wait for a reset. Close it instead.
+        if (!req.complete) res.setHeader('Connection', 'close');
+        throw err;
+      });
       if (upload.expectedSha256 !== undefined) {
         const expected = normaliseSha256(upload.expectedSha256);
         if (expected !== upload.sha256) {
@@ -141,12 +146,21 @@ const sendContent = async (req: Request, res: Response, sha256: string, { resolv
     return;
   }
   // A blob that no longer matches its name errors mid-stream and is evicted: the connection is cut, not completed.
+  // One small enough to fail before its first byte went out gets a proper error answer instead.
   const stream = blobs.createReadStream(record.sha256, range);
-  stream.on('error', (err) => {
-    req.log.error({ err, sha256: record.sha256 }, 'blob failed verification while streaming; evicted');
-    res.destroy(err);
+  await new Promise<void>((resolve, reject) => {
+    res.on('close', () => {
+      stream.destroy();
+      resolve();
+    });
+    stream.on('error', (err) => {
+      req.log.error({ err, sha256: record.sha256 }, 'blob failed verification while streaming; evicted');
+      if (res.headersSent) return res.destroy(err);
+      for (const header of ['ETag', 'Cache-Control', 'Accept-Ranges', 'Content-Type', 'Content-Length', 'Content-Range']) res.removeHeader(header);
+      reject(err);
+    });
+    stream.pipe(res);
   });
-  stream.pipe(res);
 };
 
 const sha256Param = z.object({ sha256: z.string().meta({ description: 'sha256 of the media, 64 hex digits' }) });
