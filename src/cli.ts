@@ -26,11 +26,19 @@ const hashFile = async (file: string) => {
 };
 
 const runCheck = async (args: string[]) => {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { sha256: { type: 'string' }, json: { type: 'boolean' } } });
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { sha256: { type: 'string' }, json: { type: 'boolean' } } });
+  } catch (err) {
+    // An unknown or incomplete option is the user's typo: usage, not a stack trace.
+    throw new UsageError((err as Error).message.split('. ')[0]);
+  }
+  const { positionals, values } = parsed;
   if (positionals.length !== 1) throw new UsageError('check takes one URL');
   const config = loadConfig();
   const { createChecker } = await import('./media/check.js');
-  const checker = createChecker({ config, log: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr) });
+  // The report says what a warning log line would; only real errors reach stderr unless LOG_LEVEL asks for more.
+  const checker = createChecker({ config, log: createLogger(config.logLevel === 'info' ? 'error' : config.logLevel, process.stderr) });
   const report = await checker.check(positionals[0], { sha256: values.sha256 });
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : checker.format(report));
   return report.wouldSend ? 0 : 1;

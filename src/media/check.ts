@@ -82,7 +82,8 @@ export const createChecker = ({ config, log, fetcher = createFetcher({ media: co
           const { result } = first;
           report.attempts = result.source.attempts;
           Object.assign(report, { sha256: result.sha256, size: result.size, declaredMimetype: result.declaredMimetype });
-          add('fetch', 'ok', `HTTP ${result.source.attempts.at(-1)?.status} in ${result.source.attempts.length} request(s)`);
+          const requests = result.source.attempts.length;
+          add('fetch', 'ok', `HTTP ${result.source.attempts.at(-1)?.status} after ${requests} request${requests === 1 ? '' : 's'}`);
           try {
             const found = await inspectFile(first.tmpPath, { declaredMimetype: result.declaredMimetype, limits });
             const limit = found.kind === 'sticker' && found.animated ? limits.animatedSticker : limits[found.kind];
@@ -95,7 +96,7 @@ export const createChecker = ({ config, log, fetcher = createFetcher({ media: co
                 ? found.mimetype
                 : `declared ${declared ?? '(none)'}, the bytes are ${found.mimetype}: hashsend goes by the bytes; clients that trust the header may refuse it`,
             );
-            add('size', 'ok', `${result.size} bytes, ${found.kind} limit ${limit}`);
+            add('size', 'ok', `${humanBytes(result.size)}${result.size >= 1024 ? ` (${result.size} bytes)` : ''}, within the ${found.kind} limit of ${humanBytes(limit)}`);
             if (found.needsConversion) add('format', 'info', `${found.mimetype} is converted to JPEG before sending`);
           } catch (err) {
             if (!isHashsendError(err)) throw err;
@@ -167,13 +168,47 @@ const describeSignals = (a: FetchAttempt) => {
   return signals.length ? `${verdict} (${signals.join('; ')})` : verdict;
 };
 
-const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', info: '    ' };
+/** 5242880 → `5 MB`: limits and sizes as a person reads them (powers of 1024, as the limits are set). */
+const humanBytes = (n: number): string => {
+  const units = ['bytes', 'KB', 'MB', 'GB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} bytes` : `${Number(value.toFixed(value < 10 ? 1 : 0))} ${units[unit]}`;
+};
 
+const MARK: Record<CheckStatus, string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL', info: 'info' };
+/** Wide enough for a URL and a sentence, narrow enough for a terminal beside an editor. */
+const LINE_WIDTH = 100;
+
+/** Word-wraps `text` into lines of at most `width` (a word longer than that, like a URL, keeps its line). */
+const wrap = (text: string, width: number): string[] => {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+};
+
+/** The report as a table: one row per check, its mark first so a failure stands out; the verdict last. */
 const format = (report: CheckReport): string => {
   const width = Math.max(...report.items.map((i) => i.check.length));
-  const lines = report.items.map((i) => `${MARK[i.status]}  ${i.check.padEnd(width)}  ${i.detail}`);
+  const indent = 4 + 2 + width + 2;
+  const rows = report.items.map((i) => {
+    const [first, ...rest] = wrap(i.detail, Math.max(40, LINE_WIDTH - indent));
+    return [`${MARK[i.status].padEnd(4)}  ${i.check.padEnd(width)}  ${first}`, ...rest.map((l) => `${' '.repeat(indent)}${l}`)].join('\n');
+  });
+  const warnings = report.items.filter((i) => i.status === 'warn').length;
+  const what = report.mimetype && report.size !== undefined ? `: ${report.kind} (${report.mimetype}, ${humanBytes(report.size)})` : '';
   const verdict = report.wouldSend
-    ? 'would send: fresh and within limits'
+    ? `would send${what}${warnings ? `, with ${warnings} warning${warnings === 1 ? '' : 's'} above` : ''}`
     : `would NOT send${report.error ? `: ${report.error.code}` : ''}`;
-  return `${report.url}\n\n${lines.join('\n')}\n\n${verdict}\n`;
+  return `${report.url}\n\n${rows.join('\n')}\n\n${verdict}\n`;
 };
