@@ -1,4 +1,6 @@
 import { rm } from 'node:fs/promises';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { HashsendError, isHashsendError } from '../errors.js';
 import { readCacheSignals, type CacheReading } from './cache-signals.js';
@@ -8,6 +10,11 @@ import type { Route } from './fetch-route.js';
 /** How often a body cut off mid-way is resumed (or restarted) before the fetch gives up. */
 const MAX_RESUMES = 3;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/**
+ * How much of the body undici may buffer before it pauses the socket. Its 64 KiB default pauses and resumes the
+ * parser on nearly every socket read; with 1 MiB a 200 MB loopback body took ~10% less CPU (bench/ingest).
+ */
+const BODY_HIGH_WATER_MARK = 1024 * 1024;
 
 export interface DownloadOptions {
   url: URL;
@@ -78,7 +85,7 @@ export const download = async (opts: DownloadOptions): Promise<Download> => {
     for (;;) {
       const validator = validators.etag ?? validators.lastModified;
       try {
-        for await (const chunk of body) await sink.write(chunk as Buffer);
+        await drain(body, sink);
         break;
       } catch (err) {
         if (!isCutOff(err) || !resumable || !validator || resumed + restarted >= MAX_RESUMES) throw err;
@@ -127,6 +134,19 @@ export const download = async (opts: DownloadOptions): Promise<Download> => {
   }
 };
 
+/**
+ * Hands each chunk to the sink as the socket delivered it. Async iteration would instead read() everything
+ * buffered at once, which concatenates it: a copy of most of the body (bench/ingest).
+ */
+const drain = (body: Readable, sink: HashingSink) =>
+  pipeline(
+    body,
+    new Writable({
+      highWaterMark: BODY_HIGH_WATER_MARK,
+      write: (chunk: Buffer, _encoding, done) => void sink.write(chunk).then(() => done(), done),
+    }),
+  );
+
 const requestFollowingRedirects = async (opts: DownloadOptions) => {
   let url = opts.rewrite(opts.url);
   for (let hop = 0; ; hop++) {
@@ -174,6 +194,7 @@ const send = (dispatcher: Dispatcher, url: URL, opts: DownloadOptions, extra: Re
     },
     headersTimeout: opts.headersTimeoutMs,
     bodyTimeout: opts.bodyTimeoutMs,
+    highWaterMark: BODY_HIGH_WATER_MARK,
     signal: opts.signal,
   });
 

@@ -37,6 +37,8 @@ export class HashingSink {
   private written = 0;
   /** The chain of writes in flight: the socket is read and hashed while the disk writes the last batch. */
   private writing: Promise<unknown> = Promise.resolve();
+  /** The batches in that chain, oldest first; each leaves when written, so reading waits for the oldest only. */
+  private batches: Promise<unknown>[] = [];
   private inFlight = 0;
   /** The total the origin announced (Content-Length), when it did. */
   private expected: number | undefined;
@@ -79,7 +81,8 @@ export class HashingSink {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= WRITE_BATCH) this.flush();
-    if (this.inFlight > MAX_IN_FLIGHT) await this.writing;
+    // Waiting for the whole chain would stall the socket until the disk is idle; the oldest batch frees enough.
+    while (this.inFlight > MAX_IN_FLIGHT) await this.batches[0];
   }
 
   /** Starts again from zero: the resource changed under a resumed download. */
@@ -113,6 +116,7 @@ export class HashingSink {
     this.pending = [];
     this.pendingBytes = 0;
     this.written = 0;
+    this.batches = [];
     this.inFlight = 0;
     this.received = 0;
     this.expected = undefined;
@@ -135,9 +139,11 @@ export class HashingSink {
     const write = this.writing.then(async () => {
       await this.file.writev(buffers, position);
       this.inFlight -= bytes;
+      this.batches.shift();
     });
     // Marked handled here; the failure still surfaces where `writing` is awaited.
     write.catch(() => undefined);
     this.writing = write;
+    this.batches.push(write);
   }
 }
