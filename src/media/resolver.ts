@@ -55,6 +55,7 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: Me
     as: SendAs | undefined,
     source: MediaSource | undefined,
   ): Promise<Resolved> => {
+    let jpegPath: string | undefined;
     try {
       const existing = await held(sha256);
       if (existing) return { record: existing, created: false };
@@ -62,7 +63,7 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: Me
       let stored = { path: tmpPath, sha256, size: found.size, mimetype: found.mimetype };
       let converted: MediaRecord['converted'];
       if (found.needsConversion === 'jpeg') {
-        const jpegPath = blobs.tempPath();
+        jpegPath = blobs.tempPath();
         const jpeg = await toJpeg(tmpPath, jpegPath);
         await inspectFile(jpegPath, { declaredMimetype: 'image/jpeg', limits, as: 'image' });
         converted = { fromSha256: sha256, fromMimetype: found.mimetype };
@@ -88,7 +89,9 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: Me
       if (converted) await records.set(`alias:${sha256}`, record.sha256);
       return { record, created: true };
     } finally {
+      // After a commit these names are gone (renamed); after a failure they must not stay behind in tmp/.
       await rm(tmpPath, { force: true });
+      if (jpegPath) await rm(jpegPath, { force: true });
     }
   };
 

@@ -135,6 +135,32 @@ describe('by URL', () => {
     assert.ok(Buffer.from(await content.arrayBuffer()).equals(v2));
   });
 
+  test('through nginx keyed on the full URI, file replaced, no pin: the fresh file, never the cached one', async () => {
+    const fullUri = await startNginx(origin.url, 'uri');
+    try {
+      const v1 = await makeJpeg({ seed: 115 });
+      const v2 = await makeJpeg({ seed: 116 });
+      origin.put('poster.jpg', v1, { contentType: 'image/jpeg' });
+      const url = `${fullUri.url}/poster.jpg`;
+      assert.equal((await postUrl({ url })).status, 201, 'warms the cache');
+      origin.put('poster.jpg', v2, { contentType: 'image/jpeg' });
+      const res = await postUrl({ url });
+      assert.equal(res.status, 201);
+      const r = await record(res);
+      assert.equal(r.sha256, sha(v2));
+      assert.deepEqual([r.source!.freshness, r.source!.obtainedBy], ['fresh', 'cache-busted']);
+      assert.deepEqual(
+        r.source!.attempts.map((a) => [a.strategy, a.cacheVerdict, a.sha256]),
+        [
+          ['plain', 'hit', sha(v1)],
+          ['cache-busted', 'miss', sha(v2)],
+        ],
+      );
+    } finally {
+      await fullUri.stop();
+    }
+  });
+
   test('behind a cache keyed on the path alone, file replaced: 409 stale_media listing every attempt', async () => {
     const v1 = await makeJpeg({ seed: 121 });
     const v2 = await makeJpeg({ seed: 122 });
@@ -203,6 +229,9 @@ describe('uploads', () => {
     form.append('sha256', wrong);
     form.append('file', new Blob([bad], { type: 'image/png' }), 'bad.png');
     await expectError(await server.api('/api/media', { method: 'POST', body: form }), 422, 'hash_mismatch');
+
+    await expectError(await upload(bad, { 'content-type': 'image/png', 'x-content-sha256': 'abc' }), 400, 'invalid_request');
+    await expectError(await upload(Buffer.alloc(0), { 'content-type': 'image/png' }), 422, 'unsupported_media');
 
     assert.equal((await server.api(`/api/media/${sha(bad)}`)).status, 404);
     assert.deepEqual(await tmpFiles(), [], 'no temp file left');

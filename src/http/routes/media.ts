@@ -72,15 +72,20 @@ export const mediaRoutes = (deps: MediaRouteDeps) => {
         if (!req.complete) res.setHeader('Connection', 'close');
         throw err;
       });
-      if (upload.expectedSha256 !== undefined) {
-        const expected = normaliseSha256(upload.expectedSha256);
-        if (expected !== upload.sha256) {
-          await rm(upload.path, { force: true });
-          throw new HashsendError('hash_mismatch', 422, 'the uploaded bytes do not hash to the sha256 you gave', {
-            expected,
-            received: upload.sha256,
-          });
+      try {
+        if (upload.expectedSha256 !== undefined) {
+          const expected = normaliseSha256(upload.expectedSha256);
+          if (expected !== upload.sha256) {
+            throw new HashsendError('hash_mismatch', 422, 'the uploaded bytes do not hash to the sha256 you gave', {
+              expected,
+              received: upload.sha256,
+            });
+          }
         }
+      } catch (err) {
+        // A malformed or wrong hash refuses the upload: its temp file goes with it.
+        await rm(upload.path, { force: true });
+        throw err;
       }
       resolved = await resolver.resolve({ upload });
     }
