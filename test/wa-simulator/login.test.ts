@@ -45,3 +45,13 @@ test('restart with saved credentials reconnects with no QR', async () => {
 	assert.equal(sim.connections('15550001111').length, 1)
 	await client.end()
 })
+
+test('logging in again from elsewhere replaces the older socket, which closes with 440', async () => {
+	const older = await connectTestClient(sim, authDir)
+	await older.waitForUpdate(u => u.connection === 'open')
+	const newer = await connectTestClient(sim, authDir)
+	await newer.waitForUpdate(u => u.connection === 'open')
+	assert.equal(statusOf(await older.waitForUpdate(u => u.connection === 'close')), 440)
+	await older.end()
+	await newer.end()
+})

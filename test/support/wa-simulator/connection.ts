@@ -10,6 +10,7 @@ export interface SimContext {
 	readonly serverStatic: { private: Uint8Array; public: Uint8Array }
 	readonly certChain: Buffer
 	readonly silenced: boolean
+	readonly trace?: (direction: 'in' | 'out', node: BinaryNode) => void
 	user(phone: string): SimUser
 	find(user: string, server: string): SimUser | undefined
 	mediaConn(): BinaryNode
@@ -98,6 +99,7 @@ export class SimConnection {
 
 	send(node: BinaryNode) {
 		if (!this.noise.ready) return
+		this.ctx.trace?.('out', node)
 		this.rawSend(this.noise.encrypt(encodeBinaryNode(node)))
 	}
 
@@ -268,7 +270,7 @@ export class SimConnection {
 	}
 
 	private async handle(node: BinaryNode) {
-		if (process.env.WA_SIM_TRACE) console.error('<<', JSON.stringify({ tag: node.tag, attrs: node.attrs, kids: children(node).map(c => c.tag) }))
+		this.ctx.trace?.('in', node)
 		if (node.tag === 'iq') {
 			const { type, id } = node.attrs
 			if ((type === 'result' || type === 'error') && id && this.pending.has(id)) {

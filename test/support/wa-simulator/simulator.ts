@@ -38,6 +38,8 @@ export type Delivery = {
 export type WaSimulatorOptions = {
 	/** Receipts the recipient phones send back by themselves once a message decrypted. Default none. */
 	autoReceipts?: ReceiptType | false
+	/** Sees every node after decryption (in) and before encryption (out); for debugging a client. */
+	trace?: (direction: 'in' | 'out', node: BinaryNode) => void
 }
 
 const MEDIA_FIELDS = [
@@ -67,6 +69,7 @@ export class WaSimulator extends EventEmitter implements SimContext {
 	readonly serverStatic = Curve.generateKeyPair()
 	readonly certChain = makeCertChain(this.serverStatic)
 	silenced = false
+	readonly trace?: WaSimulatorOptions['trace']
 	private readonly directory = new Directory()
 	private readonly sockets = new Set<SimConnection>()
 	private readonly deliveries: Delivery[] = []
@@ -77,6 +80,7 @@ export class WaSimulator extends EventEmitter implements SimContext {
 
 	constructor(private readonly opts: WaSimulatorOptions = {}) {
 		super()
+		this.trace = opts.trace
 	}
 
 	async start() {
@@ -147,7 +151,14 @@ export class WaSimulator extends EventEmitter implements SimContext {
 		}
 	}
 
-	onLogin() {}
+	/** Like WhatsApp: a device that logs in again replaces its older socket, which gets a 440 conflict. */
+	onLogin(conn: SimConnection) {
+		for (const s of this.connections(conn.account!.phone)) {
+			if (s !== conn && s.companion === conn.companion) {
+				s.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] })
+			}
+		}
+	}
 
 	onClose(conn: SimConnection) {
 		this.sockets.delete(conn)
