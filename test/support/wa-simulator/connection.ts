@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws'
 import { FrameReader, frame, NoiseResponder } from './noise.js'
 import { bytes, child, children, iqResult, S_WHATSAPP_NET, uintBE, unixNow } from './nodes.js'
 import type { Companion, SimUser } from './users.js'
+import { verifyXEdDSA } from './xeddsa.js'
 
 /** What the connection needs from the simulator around it. */
 export interface SimContext {
@@ -258,7 +259,7 @@ export class SimConnection {
 		if (!identity) throw new Error('client did not countersign its device identity')
 		const { deviceSignature } = proto.ADVSignedDeviceIdentity.decode(identity)
 		const signedByDevice = Buffer.concat([Buffer.from([6, 1]), details, reg.identityKey, accountKey.public])
-		if (!deviceSignature || !Curve.verify(reg.identityKey, signedByDevice, Buffer.from(deviceSignature))) {
+		if (!deviceSignature || !verifyXEdDSA(reg.identityKey, signedByDevice, deviceSignature)) {
 			throw new Error('device signature does not verify')
 		}
 		companion.confirmed = true
