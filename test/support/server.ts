@@ -13,7 +13,7 @@ export interface StartedServer {
   output(): string;
   /** Sends the signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts the process again on the same port and folders; waits for `/readyz`. */
+  /** Stops the process if it still runs (SIGTERM), starts it again on the same port and folders; waits for `/readyz`. */
   restart(): Promise<void>;
   /** Stops the process (SIGTERM) and removes its folders. */
   close(): Promise<void>;
@@ -84,7 +84,11 @@ export const startServer = async (env: Record<string, string> = {}): Promise<Sta
     sessionsDir,
     output: () => out,
     kill,
-    restart: launch,
+    async restart() {
+      // A second process would fail to listen while the first still answers /readyz: stop the first.
+      await kill('SIGTERM');
+      await launch();
+    },
     async close() {
       await kill('SIGTERM');
       await rm(root, { recursive: true, force: true });
