@@ -10,7 +10,7 @@ import { createBlobStore } from './media/blobs.js';
 import { createFetcher } from './media/fetcher.js';
 import { createMediaResolver } from './media/resolver.js';
 import { createSandboxDriver } from './whatsapp/sandbox/driver.js';
-import { createBaileysDriver } from './whatsapp/baileys/index.js';
+import type { Driver, DriverSession } from './whatsapp/driver.js';
 import { createSessionManager } from './whatsapp/sessions.js';
 import { createOutbox } from './outbox/index.js';
 import { idempotency } from './http/idempotency.js';
@@ -22,6 +22,27 @@ import { docsRoutes } from './http/routes/docs.js';
 import { mediaRoutes, publicMediaRoutes, describeMediaRoutes } from './http/routes/media.js';
 import { createChecker } from './media/check.js';
 import { webRoutes } from './http/routes/web.js';
+
+/** A driver whose module is imported when its first session opens, not at start. */
+const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
+  let loaded: Promise<Driver> | undefined;
+  return {
+    name,
+    open(options) {
+      const session = (loaded ??= load()).then((driver) => driver.open(options));
+      // Marked handled here: a failed import surfaces in whichever call awaits it.
+      session.catch(() => undefined);
+      const call = async <T>(use: (s: DriverSession) => Promise<T>) => use(await session);
+      return {
+        start: () => call((s) => s.start()),
+        send: (request) => call((s) => s.send(request)),
+        requestPairingCode: (phone) => call((s) => s.requestPairingCode(phone)),
+        logout: () => call((s) => s.logout()),
+        stop: () => call((s) => s.stop()),
+      };
+    },
+  };
+};
 
 export interface AppOptions {
   config: Config;
@@ -47,7 +68,13 @@ export const createApp = async ({ config, log }: AppOptions) => {
     store: stores.namespace('sessions'),
     drivers: {
       sandbox: createSandboxDriver(),
-      baileys: createBaileysDriver({ log, uploadCacheTtlMs: config.whatsapp.uploadCacheTtlMs }),
+      // Importing Baileys takes ~0.6 s: start-up pays it only when a Baileys session is there to restore.
+      baileys: lazyDriver('baileys', async () =>
+        (await import('./whatsapp/baileys/index.js')).createBaileysDriver({
+          log,
+          uploadCacheTtlMs: config.whatsapp.uploadCacheTtlMs,
+        }),
+      ),
     },
     defaultDriver: config.whatsapp.defaultDriver,
     blobs,
