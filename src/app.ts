@@ -73,6 +73,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
         (await import('./whatsapp/baileys/index.js')).createBaileysDriver({
           log,
           uploadCacheTtlMs: config.whatsapp.uploadCacheTtlMs,
+          ...config.whatsapp.baileys,
         }),
       ),
     },

@@ -59,6 +59,14 @@ export const settingsSchema = z.object({
   QUEUE_RETRY_BASE_MS: int(1000),
   QUEUE_MAX_ATTEMPTS: int(8),
   UPLOAD_CACHE_TTL_MS: int(6 * 60 * 60 * 1000),
+  WHATSAPP_WS_URL: optional(),
+  WHATSAPP_MEDIA_CA_FILE: optional(),
+  WHATSAPP_KEEPALIVE_MS: int(30_000),
+  WHATSAPP_CONNECT_TIMEOUT_MS: int(20_000),
+  WHATSAPP_ACK_TIMEOUT_MS: int(30_000),
+  WHATSAPP_UPLOAD_TIMEOUT_MS: int(120_000),
+  WHATSAPP_RECONNECT_BASE_MS: int(1000),
+  WHATSAPP_RECONNECT_MAX_MS: int(60_000),
   AUTH_MAX_FAILURES: int(20),
   AUTH_FAILURE_WINDOW_MS: int(60_000),
 });
@@ -100,6 +108,20 @@ export interface Config {
     queueRetryBaseMs: number;
     queueMaxAttempts: number;
     uploadCacheTtlMs: number;
+    /** The Baileys driver's connection settings; production leaves the endpoint ones unset. */
+    baileys: {
+      /** WhatsApp Web's WebSocket URL instead of Baileys' own: a protocol simulator or a test deployment. */
+      wsUrl?: string;
+      /** PEM file of an extra CA trusted for media uploads and downloads (beside the system's roots). */
+      mediaCaFile?: string;
+      /** Ping interval; a socket silent for this plus Baileys' fixed 5 s counts as lost. */
+      keepAliveIntervalMs: number;
+      connectTimeoutMs: number;
+      /** How long a relayed message may wait for WhatsApp's ack before the connection counts as dead. */
+      ackTimeoutMs: number;
+      mediaUploadTimeoutMs: number;
+      backoff: { baseMs: number; maxMs: number };
+    };
   };
   auth: { maxFailures: number; failureWindowMs: number };
 }
@@ -156,6 +178,15 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
       queueRetryBaseMs: s.QUEUE_RETRY_BASE_MS,
       queueMaxAttempts: s.QUEUE_MAX_ATTEMPTS,
       uploadCacheTtlMs: s.UPLOAD_CACHE_TTL_MS,
+      baileys: {
+        wsUrl: s.WHATSAPP_WS_URL,
+        mediaCaFile: s.WHATSAPP_MEDIA_CA_FILE,
+        keepAliveIntervalMs: s.WHATSAPP_KEEPALIVE_MS,
+        connectTimeoutMs: s.WHATSAPP_CONNECT_TIMEOUT_MS,
+        ackTimeoutMs: s.WHATSAPP_ACK_TIMEOUT_MS,
+        mediaUploadTimeoutMs: s.WHATSAPP_UPLOAD_TIMEOUT_MS,
+        backoff: { baseMs: s.WHATSAPP_RECONNECT_BASE_MS, maxMs: s.WHATSAPP_RECONNECT_MAX_MS },
+      },
     },
     auth: { maxFailures: s.AUTH_MAX_FAILURES, failureWindowMs: s.AUTH_FAILURE_WINDOW_MS },
   });

@@ -23,11 +23,16 @@ export interface StartedServer {
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
+export interface ServerOptions {
+  /** Extra modules node preloads with `--import` after tsx, e.g. the WhatsApp simulator's trust preload. */
+  imports?: string[];
+}
+
 /**
  * hashsend as a child process (`node --import tsx src/main.ts`) with its own temp DATA_DIR and SESSIONS_DIR, on a
  * free loopback port, the sandbox driver by default. Resolves once `/readyz` answers 200.
  */
-export const startServer = async (env: Record<string, string> = {}): Promise<StartedServer> => {
+export const startServer = async (env: Record<string, string> = {}, { imports = [] }: ServerOptions = {}): Promise<StartedServer> => {
   const root = await mkdtemp(path.join(tmpdir(), 'hashsend-test-'));
   const port = await freePort();
   const apiKey = env.API_KEY ?? 'test-key-0123456789';
@@ -39,7 +44,7 @@ export const startServer = async (env: Record<string, string> = {}): Promise<Sta
   let exited: Promise<void> = Promise.resolve();
 
   const launch = async () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', ...imports.flatMap((m) => ['--import', m]), 'src/main.ts'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,

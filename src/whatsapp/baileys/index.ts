@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import type { SocketConfig, WABrowserDescription } from '@whiskeysockets/baileys';
 import type { Logger } from '../../log.js';
 import type { Driver } from '../driver.js';
@@ -13,6 +15,14 @@ export interface BaileysDriverOptions {
   mediaUploadTimeoutMs?: number;
   /** How long a relayed message may wait for WhatsApp's ack before the connection counts as dead. @default 30000 */
   ackTimeoutMs?: number;
+  /** WhatsApp Web's WebSocket URL instead of Baileys' default (a protocol simulator, a test deployment). */
+  wsUrl?: string;
+  /** PEM file of an extra CA trusted for media uploads (beside the system's roots). */
+  mediaCaFile?: string;
+  /** Ping interval; Baileys drops a connection silent for this plus 5 s. @default 30000 */
+  keepAliveIntervalMs?: number;
+  /** @default 20000 */
+  connectTimeoutMs?: number;
   /**
    * Passed to `makeWASocket` over our defaults: tests point it at the protocol simulator (`waWebSocketUrl`,
    * `fetchAgent` trusting the test CA, shorter `keepAliveIntervalMs`). Production leaves it unset.
@@ -30,16 +40,36 @@ const packageVersion = () => {
 /** Shown on the phone under "Linked devices" as "Chrome (hashsend)". */
 const browser = (): WABrowserDescription => ['hashsend', 'Chrome', packageVersion()];
 
+/**
+ * Where the sockets connect and which media host certificates they trust. Baileys uploads with
+ * `https.request` and the `fetchAgent` as its agent, so an https.Agent is what carries the extra CA.
+ */
+const endpointOptions = (wsUrl: string | undefined, mediaCaFile: string | undefined): Partial<SocketConfig> => ({
+  ...(wsUrl ? { waWebSocketUrl: wsUrl } : {}),
+  ...(mediaCaFile ? { fetchAgent: new Agent({ ca: [...rootCertificates, readFileSync(mediaCaFile, 'utf8')] }) } : {}),
+});
+
 /** The real WhatsApp driver, on Baileys 7. */
 export const createBaileysDriver = ({
   log,
   uploadCacheTtlMs,
   mediaUploadTimeoutMs = 120_000,
   ackTimeoutMs = 30_000,
+  wsUrl,
+  mediaCaFile,
+  keepAliveIntervalMs = 30_000,
+  connectTimeoutMs = 20_000,
   socketOptions = {},
   backoff,
 }: BaileysDriverOptions): Driver => {
-  const settings = { browser: browser(), uploadCacheTtlMs, mediaUploadTimeoutMs, ackTimeoutMs, socketOptions, backoff };
+  const settings = {
+    browser: browser(),
+    uploadCacheTtlMs,
+    mediaUploadTimeoutMs,
+    ackTimeoutMs,
+    socketOptions: { keepAliveIntervalMs, connectTimeoutMs, ...endpointOptions(wsUrl, mediaCaFile), ...socketOptions },
+    backoff,
+  };
   return {
     name: 'baileys',
     open(options) {

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { makeWASocket, type ConnectionState, type SocketConfig, type WABrowserDescription, type WASocket } from '@whiskeysockets/baileys';
+import { makeWASocket, type ConnectionState, type SocketConfig, type WABrowserDescription, type WAMessageKey, type WASocket } from '@whiskeysockets/baileys';
 import { HashsendError, invalidRequest } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { DriverEvent, DriverSession, DriverSessionOptions, SendRequest, SentRef, SessionState } from '../driver.js';
@@ -166,13 +166,20 @@ export class BaileysSession implements DriverSession {
     });
     sock.ev.on('connection.update', (update) => this.onConnectionUpdate(sock, update));
     sock.ev.on('messages.update', (updates) => {
-      for (const { key, update } of updates) {
-        if (!key.fromMe || !key.id || typeof update.status !== 'number') continue;
-        // proto.WebMessageInfo.Status: 3 delivered, 4 read, 5 played.
-        if (update.status === 3) this.emit({ type: 'receipt', waMessageId: key.id, status: 'delivered' });
-        else if (update.status >= 4) this.emit({ type: 'receipt', waMessageId: key.id, status: 'read' });
-      }
+      for (const { key, update } of updates) this.onStatus(key, update.status);
     });
+    // A receipt that lands while Baileys still buffers the upsert of our own message is folded into that
+    // upsert's status, and no messages.update follows: statuses come from both events.
+    sock.ev.on('messages.upsert', ({ messages }) => {
+      for (const message of messages) this.onStatus(message.key, message.status);
+    });
+  }
+
+  private onStatus(key: WAMessageKey, status: number | null | undefined) {
+    if (!key.fromMe || !key.id || typeof status !== 'number') return;
+    // proto.WebMessageInfo.Status: 3 delivered, 4 read, 5 played.
+    if (status === 3) this.emit({ type: 'receipt', waMessageId: key.id, status: 'delivered' });
+    else if (status >= 4) this.emit({ type: 'receipt', waMessageId: key.id, status: 'read' });
   }
 
   private onConnectionUpdate(sock: WASocket, update: Partial<ConnectionState>) {
