@@ -263,6 +263,9 @@ describe('uploads', () => {
     const res = await upload(big, { 'content-type': 'image/jpeg' }).catch((err: Error) => err);
     if (res instanceof Response) await expectError(res, 413, 'too_large');
     else assert.match(String(res.cause ?? res), /ECONNRESET|EPIPE|other side closed|socket/i);
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(big)], { type: 'image/jpeg' }), 'big.jpg');
+    await expectError(await server.api('/api/media', { method: 'POST', body: form }), 413, 'too_large');
     assert.deepEqual(await blobFiles(), before);
     assert.deepEqual(await tmpFiles(), []);
     // The unread rest of the body must not poison the client's next request.

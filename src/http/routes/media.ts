@@ -45,7 +45,12 @@ const receiveUpload = async (req: Request, { blobs, limits }: MediaRouteDeps): P
         declaredMimetype,
         filename: info.filename,
       }));
-      upload.catch(() => stream.resume());
+      // A refused file (too large) ends the request now. Its stream was destroyed by the refusal, so busboy
+      // would wait on it forever; the unread rest of the body is dropped with the connection.
+      upload.catch((err: unknown) => {
+        req.unpipe(form);
+        reject(err);
+      });
     });
     form.on('error', (err) => reject(new HashsendError('invalid_request', 400, `malformed multipart body: ${(err as Error).message}`)));
     form.on('close', () => {
