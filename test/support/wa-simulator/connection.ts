@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import { Curve, decodeBinaryNode, encodeBinaryNode, jidDecode, proto, type BinaryNode } from '@whiskeysockets/baileys'
 import type { WebSocket } from 'ws'
 import { FrameReader, frame, NoiseResponder } from './noise.js'
+import { iqError, LinkCodeRequest } from './pairing.js'
 import { bytes, child, children, iqResult, S_WHATSAPP_NET, uintBE, unixNow } from './nodes.js'
 import type { Companion, SimUser } from './users.js'
 import { verifyXEdDSA } from './xeddsa.js'
@@ -18,6 +19,8 @@ export interface SimContext {
 	onLogin(conn: SimConnection): void
 	onClose(conn: SimConnection): void
 	onMessage(conn: SimConnection, stanza: BinaryNode): Promise<void>
+	/** A registering socket asked to link by pairing code (companion_hello). */
+	onLinkCodeRequest(conn: SimConnection): void
 }
 
 type Registration = {
@@ -40,6 +43,8 @@ export class SimConnection {
 	private chain: Promise<void> = Promise.resolve()
 	private readonly pending = new Map<string, (node: BinaryNode) => void>()
 	registration?: Registration
+	/** Set while a registering socket waits for its pairing code to be typed on the phone. */
+	linkCode?: LinkCodeRequest
 	account?: SimUser
 	companion?: Companion
 	closed = false
@@ -265,6 +270,7 @@ export class SimConnection {
 		companion.confirmed = true
 		account.companions.set(device, companion)
 		this.registration = undefined
+		this.linkCode = undefined
 		// WhatsApp makes a freshly paired client reconnect with its new credentials
 		this.send({ tag: 'stream:error', attrs: { code: '515' } })
 		return companion
@@ -280,7 +286,11 @@ export class SimConnection {
 				resolve(node)
 				return
 			}
-			if (type === 'get' || type === 'set') this.send(await this.answerIq(node))
+			if (type === 'get' || type === 'set') {
+				this.send(await this.answerIq(node))
+				// the phone goes on to pair-success only once the client has its companion_finish answer
+				this.linkCode?.settle()
+			}
 			return
 		}
 		if (node.tag === 'message' && this.companion) await this.ctx.onMessage(this, node)
@@ -316,12 +326,26 @@ export class SimConnection {
 				}
 				return iqResult(iq)
 			case 'md':
+				if (first?.tag === 'link_code_companion_reg') return this.answerLinkCode(iq, first)
 				if (first?.tag === 'remove-companion-device' && this.companion) this.companion.removed = true
 				return iqResult(iq)
 			default:
 				// passive, w:p (ping), w:stats and the rest need only an answer, or the client waits for it
 				return iqResult(iq)
 		}
+	}
+
+	private answerLinkCode(iq: BinaryNode, reg: BinaryNode): BinaryNode {
+		const refuse = (text: string) => iqError(iq, 400, text)
+		if (reg.attrs.stage === 'companion_finish') return this.linkCode ? this.linkCode.finish(iq, reg) : refuse('no pairing code was requested')
+		if (reg.attrs.stage !== 'companion_hello' || !this.registration) return refuse('bad-request')
+		try {
+			this.linkCode = new LinkCodeRequest(reg, this.registration)
+		} catch (err) {
+			return refuse((err as Error).message)
+		}
+		this.ctx.onLinkCodeRequest(this)
+		return this.linkCode.helloAnswer(iq)
 	}
 
 	private async answerEncrypt(iq: BinaryNode, first: BinaryNode | undefined): Promise<BinaryNode> {

@@ -7,6 +7,7 @@ import { decryptMedia } from './media-crypto.js'
 import { MediaServer } from './media-server.js'
 import { makeCertChain } from './noise.js'
 import { bytes, child, children, unixNow } from './nodes.js'
+import { normalizePairingCode } from './pairing.js'
 import { makeTestCertificate } from './tls.js'
 import { Directory, type SimUser } from './users.js'
 
@@ -162,6 +163,36 @@ export class WaSimulator extends EventEmitter implements SimContext {
 
 	onClose(conn: SimConnection) {
 		this.sockets.delete(conn)
+	}
+
+	onLinkCodeRequest(conn: SimConnection) {
+		this.emit('link-code-request', conn)
+	}
+
+	/**
+	 * The user of `phone` types the pairing code the client showed (Linked devices → Link with phone number).
+	 * Waits up to `timeoutMs` for a client to have asked for a code for that number, then runs the phone's side
+	 * of the exchange (see pairing.ts) and pair-success as after a QR scan: the client then gets stream error 515
+	 * and must reconnect to log in. Rejects when the code is not the one the client showed.
+	 */
+	async enterPairingCode(phone: string, code: string, timeoutMs = 10_000) {
+		const waiting = () => [...this.sockets].find(s => !s.closed && s.registration && s.linkCode?.phone === phone && s.linkCode.open)
+		const deadline = Date.now() + timeoutMs
+		let socket = waiting()
+		while (!socket) {
+			const left = deadline - Date.now()
+			if (left <= 0) throw new Error(`no client asked for a pairing code for ${phone}`)
+			await once(this, 'link-code-request', { signal: AbortSignal.timeout(left) }).catch(() => undefined)
+			socket = waiting()
+		}
+		const account = this.user(phone)
+		const advSecret = await socket.linkCode!.accept(account, normalizePairingCode(code), node => socket.send(node))
+		const companion = await socket.pair(account, advSecret)
+		return {
+			jid: `${account.phone}:${companion.device}@s.whatsapp.net`,
+			lid: `${account.lid}:${companion.device}@lid`,
+			device: companion.device
+		}
 	}
 
 	/**
