@@ -110,6 +110,10 @@ export const createSsrfGuard = ({ allowHosts }: SsrfGuardOptions): SsrfGuard => 
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw invalidRequest(`only http and https URLs can be fetched, got ${parsed.protocol}`, { url });
     }
+    // Credentials in a URL would be kept in media records, error details and logs: refuse them, and never echo them.
+    if (parsed.username || parsed.password) {
+      throw invalidRequest('media URLs may not carry a user name or password; serve the file from a URL that needs none, or upload it');
+    }
     return parsed;
   };
 

@@ -93,6 +93,11 @@ describe('the SSRF guard refuses private targets', () => {
       await refusal(fetcher().fetchFresh(url, fetchOpts(tmp.path())), 'invalid_request', 400);
     }
   });
+
+  it('refuses a URL with credentials without repeating them', async () => {
+    const err = await refusal(fetcher().fetchFresh('http://user:s3cret@example.org/x.jpg', fetchOpts(tmp.path())), 'invalid_request', 400);
+    assert.doesNotMatch(JSON.stringify({ message: err.message, details: err.details }), /s3cret/);
+  });
 });
 
 describe('MEDIA_ALLOW_HOSTS', () => {
