@@ -18,6 +18,8 @@ interface SessionIndex {
   last: string[];
   /** Chunk writes in order: each holds every id appended so far. */
   writes: Promise<unknown>;
+  /** The last chunk write in that chain if it has not started: appends that arrive meanwhile ride on it. */
+  queued?: { n: number; ids: string[]; done: Promise<unknown> };
 }
 
 export const createMessageStore = (store: Store) => {
@@ -48,6 +50,26 @@ export const createMessageStore = (store: Store) => {
     return ids;
   };
 
+  /**
+   * Queues a write of chunk n holding `ids`. Under load many appends wait while one chunk write runs; they share
+   * the next write (holding the longest of their lists) instead of writing the chunk once each.
+   * Records are stored in the order their appends reserved positions, so every id in `ids` has its record.
+   */
+  const writeChunk = (i: SessionIndex, sessionId: string, n: number, ids: string[]) => {
+    if (i.queued?.n === n) {
+      if (ids.length > i.queued.ids.length) i.queued.ids = ids;
+      return i.queued.done;
+    }
+    const queued: NonNullable<SessionIndex['queued']> = { n, ids, done: Promise.resolve() };
+    queued.done = i.writes.then(() => {
+      if (i.queued === queued) i.queued = undefined;
+      return store.set(chunkKey(sessionId, n), queued.ids);
+    });
+    i.queued = queued;
+    i.writes = queued.done;
+    return queued.done;
+  };
+
   const api = {
     get: async (id: string) => (await store.get(msgKey(id))) as MessageRecord | undefined,
 
@@ -71,9 +93,7 @@ export const createMessageStore = (store: Store) => {
       const n = i.head;
       // The record first: an id in the index always has its record.
       await store.set(msgKey(full.id), full);
-      const write = i.writes.then(() => store.set(chunkKey(record.sessionId, n), ids));
-      i.writes = write;
-      await write;
+      await writeChunk(i, record.sessionId, n, ids);
       return full;
     },
 
