@@ -30,6 +30,7 @@ export interface SendContext {
 // Baileys' Boom errors carry the code here; 408 and 428 mean the socket timed out or closed under us.
 const statusOf = (error: unknown) => (error as { output?: { statusCode?: unknown } }).output?.statusCode;
 const CONNECTION_GONE = new Set([408, 428]);
+const UPLOAD_FAILED = /media upload failed/i;
 
 const withTimeout = <T>(work: Promise<T>, ms: number, what: string): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
@@ -65,11 +66,21 @@ const prepareMedia = async (ctx: SendContext, media: OutboundMedia) => {
   const key = messageKeyOf(media.as);
   const { prepared, reused } = await ctx.uploads.get(media.sha256, media.as, async () => {
     const bytes = await ctx.blobs.read(media.sha256);
-    return prepareWAMessageMedia(uploadContent(media, bytes), {
-      upload: ctx.sock.waUploadToServer,
-      mediaUploadTimeoutMs: ctx.mediaUploadTimeoutMs,
-      logger: ctx.baileysLog,
-    });
+    const upload = () =>
+      prepareWAMessageMedia(uploadContent(media, bytes), {
+        upload: ctx.sock.waUploadToServer,
+        mediaUploadTimeoutMs: ctx.mediaUploadTimeoutMs,
+        logger: ctx.baileysLog,
+      });
+    try {
+      return await upload();
+    } catch (error) {
+      // A media host that refused an expired auth token has already made Baileys fetch a fresh one
+      // (`refreshMediaConn(true)`), so a second try at once usually passes; a second failure is the caller's.
+      if (!UPLOAD_FAILED.test((error as Error).message)) throw error;
+      ctx.baileysLog.warn({ sha256: media.sha256, err: (error as Error).message }, 'media upload failed; trying once more');
+      return upload();
+    }
   });
   try {
     return { prepared, reused, sentSha256: assertPreparedHash(prepared, key, media.sha256) };
