@@ -30,6 +30,9 @@ export interface MessageView {
   id: string;
   status: string;
   waMessageId?: string;
+  attempts: number;
+  deliveredAt: string | null;
+  readAt: string | null;
   error?: { code: string; message: string };
   media?: { sha256: string; sentSha256?: string };
 }
