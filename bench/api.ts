@@ -9,7 +9,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -83,7 +84,11 @@ const startHashsend = async (logLevel: string): Promise<Child & { readyMs: numbe
   const root = await mkdtemp(path.join(tmpdir(), 'hashsend-bench-api-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  let out = '';
+  // Logs go to a file, as under a supervisor: a pipe drained by this process would tie the server's (synchronous)
+  // log writes to autocannon's event loop.
+  const logFile = path.join(root, 'hashsend.log');
+  const log = await open(logFile, 'w');
+  const output = () => readFileSync(logFile, 'utf8');
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
@@ -98,17 +103,15 @@ const startHashsend = async (logLevel: string): Promise<Child & { readyMs: numbe
       DEFAULT_DRIVER: 'sandbox',
       LOG_LEVEL: logLevel,
     },
-    // Logs go to a pipe that is drained, as a supervisor's would be; not to this terminal.
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', log.fd, log.fd],
   });
-  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-10_000)));
-  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-10_000)));
+  await log.close();
   const stop = async () => {
     await stopChild(child);
     await rm(root, { recursive: true, force: true });
   };
   try {
-    const readyMs = await waitReady(url, child, started, () => out);
+    const readyMs = await waitReady(url, child, started, output);
     return { url, readyMs, stop };
   } catch (err) {
     await stop();
