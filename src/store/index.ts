@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import Keyv from 'keyv';
+import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
-import KeyvRedis from '@keyv/redis';
 
 export type Store = Keyv;
 
@@ -15,17 +14,39 @@ export interface StoreFactory {
   close(): Promise<void>;
 }
 
+type Backend = (table: string) => KeyvStoreAdapter;
+
+/**
+ * WAL lets a reader and the writer work at once and is kept in the file, so it is set once, from one connection,
+ * before the namespaces open theirs. `synchronous=NORMAL` is per connection: in WAL mode a commit survives the
+ * process crashing or being killed (what the outbox promises); only a power cut can lose the last commits.
+ */
+const sqliteBackend = async (dataDir: string): Promise<Backend> => {
+  await mkdir(dataDir, { recursive: true });
+  const uri = `sqlite://${path.resolve(dataDir, 'hashsend.sqlite')}`;
+  const setup = new KeyvSqlite({ uri, table: 'hs_meta', busyTimeout: 5000 });
+  await setup.query('PRAGMA journal_mode=WAL');
+  await setup.close();
+  return (table) => {
+    const store = new KeyvSqlite({ uri, table, busyTimeout: 5000 });
+    void store.query('PRAGMA synchronous=NORMAL');
+    return store;
+  };
+};
+
+/** Loaded only when REDIS_URL is set: the Redis client is large and most installs never need it. */
+const redisBackend = async (redisUrl: string): Promise<Backend> => {
+  const { default: KeyvRedis } = await import('@keyv/redis');
+  return () => new KeyvRedis(redisUrl);
+};
+
 export const createStoreFactory = async ({ dataDir, redisUrl }: { dataDir: string; redisUrl?: string }): Promise<StoreFactory> => {
   const opened: Store[] = [];
-  if (!redisUrl) await mkdir(dataDir, { recursive: true });
-  const sqliteUri = `sqlite://${path.resolve(dataDir, 'hashsend.sqlite')}`;
+  const backend = redisUrl ? await redisBackend(redisUrl) : await sqliteBackend(dataDir);
   return {
     namespace(name) {
       // A table per namespace: Keyv writes its namespace onto the store object, so a shared one would mix them.
-      const store = redisUrl
-        ? new KeyvRedis(redisUrl)
-        : new KeyvSqlite({ uri: sqliteUri, table: `hs_${name}`, busyTimeout: 5000 });
-      const keyv = new Keyv({ store, namespace: name, useKeyPrefix: !!redisUrl });
+      const keyv = new Keyv({ store: backend(`hs_${name}`), namespace: name, useKeyPrefix: !!redisUrl });
       opened.push(keyv);
       return keyv;
     },
