@@ -105,6 +105,11 @@ describe('messages', () => {
   test('transient failures are retried; a permanent one fails the message with its code', async () => {
     await server.api('/api/sessions/shop/sandbox/failures', { method: 'POST', json: { count: 2, code: 'upstream_unavailable', status: 503 } });
     const retried = ((await (await send({ to: '+4915100000010', text: 'retry me' })).json()) as { id: string }).id;
+    const waiting = await waitFor('the reason it waits', async () => {
+      const m = (await message(retried)) as Message & { lastError?: { code: string } };
+      return m.lastError ? m : undefined;
+    });
+    assert.equal(waiting.lastError?.code, 'upstream_unavailable');
     const ok = await waitFor('sent after retries', async () => {
       const m = await message(retried);
       return ['sent', 'delivered', 'read'].includes(m.status) ? m : undefined;

@@ -44,7 +44,11 @@ export const messageSchema = z
     to: z.string(),
     type: z.enum(['text', 'media']),
     status: statusSchema,
-    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional().meta({ description: 'Why it failed (status `failed`)' }),
+    lastError: z
+      .object({ code: z.string(), message: z.string() })
+      .optional()
+      .meta({ description: 'Why the last attempt did not go out, while the message waits to be retried' }),
     waMessageId: z.string().nullable(),
     attempts: z.number(),
     createdAt: z.string(),
@@ -121,6 +125,7 @@ export const messageView = (m: MessageRecord) => ({
   type: m.type,
   status: m.status,
   ...(m.status === 'failed' && m.error ? { error: m.error } : {}),
+  ...((m.status === 'queued' || m.status === 'sending') && m.error ? { lastError: m.error } : {}),
   waMessageId: m.waMessageId ?? null,
   attempts: m.attempts,
   createdAt: m.createdAt,
