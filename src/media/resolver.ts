@@ -95,11 +95,21 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: Me
     }
   };
 
-  const resolveUrl = async (url: string, expectedSha256: string | undefined, as: SendAs | undefined) => {
-    if (expectedSha256) {
-      const existing = await held(expectedSha256);
-      if (existing) return { record: existing, created: false };
-    }
+  /** Pinned fetches under way, so a broadcast's concurrent sends of one URL and hash share one download. */
+  const pinnedInFlight = new Map<string, Promise<Resolved>>();
+
+  const resolvePinnedUrl = async (url: string, expectedSha256: string, as: SendAs | undefined): Promise<Resolved> => {
+    const existing = await held(expectedSha256);
+    if (existing) return { record: existing, created: false };
+    const key = `${expectedSha256} ${as ?? ''} ${url}`;
+    const running = pinnedInFlight.get(key);
+    if (running) return { record: (await running).record, created: false };
+    const fetching = fetchUrl(url, expectedSha256, as).finally(() => pinnedInFlight.delete(key));
+    pinnedInFlight.set(key, fetching);
+    return fetching;
+  };
+
+  const fetchUrl = async (url: string, expectedSha256: string | undefined, as: SendAs | undefined): Promise<Resolved> => {
     const tmpPath = blobs.tempPath();
     const fetched = await fetcher.fetchFresh(url, {
       expectedSha256,
@@ -123,7 +133,7 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: Me
         return ingest(path, sha256, declaredMimetype, as, undefined);
       }
       const pinned = ref.sha256 === undefined ? undefined : normaliseSha256(ref.sha256);
-      if (ref.url !== undefined) return resolveUrl(ref.url, pinned, as);
+      if (ref.url !== undefined) return pinned ? resolvePinnedUrl(ref.url, pinned, as) : fetchUrl(ref.url, undefined, as);
       const record = pinned && (await held(pinned));
       if (!record) throw new HashsendError('media_not_found', 404, `no media with sha256 ${pinned} is stored; upload it or give its url`);
       return { record, created: false };

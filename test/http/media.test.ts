@@ -113,6 +113,17 @@ describe('by URL', () => {
     assert.equal(origin.requests.length, before, 'a pinned hash we hold costs no request');
   });
 
+  test('concurrent requests for one URL and pinned hash share one download: one 201, the rest 200', async () => {
+    const banner = await makeJpeg({ seed: 202, width: 80, height: 40 });
+    origin.put('broadcast.jpg', banner, { contentType: 'image/jpeg' });
+    const url = `${origin.url}/broadcast.jpg`;
+    const seen = origin.requests.filter((r) => r.url.startsWith('/broadcast.jpg')).length;
+    const answers = await Promise.all(Array.from({ length: 6 }, () => postUrl({ url, sha256: sha(banner) })));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 200, 200, 200, 201]);
+    for (const a of answers) assert.equal((await record(a)).sha256, sha(banner));
+    assert.equal(origin.requests.filter((r) => r.url.startsWith('/broadcast.jpg')).length - seen, 1, 'one fetch for all six');
+  });
+
   test('through varnish, file replaced: the pinned new hash gets fresh bytes by busting the cache', async () => {
     const v1 = await makeJpeg({ seed: 111 });
     const v2 = await makeJpeg({ seed: 112 });
