@@ -1,57 +1,60 @@
-import '../support/wa-simulator/trust.js'
-import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type { Boom } from '@hapi/boom'
-import { startWaSimulator, type WaSimulator } from '../support/wa-simulator/index.js'
-import { connectTestClient, makeAuthDir, removeAuthDir } from '../support/wa-simulator/test-client.js'
+import '../support/wa-simulator/trust.js';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Boom } from '@hapi/boom';
+import { startWaSimulator, type WaSimulator } from '../support/wa-simulator/index.js';
+import { connectTestClient, makeAuthDir, removeAuthDir } from '../support/wa-simulator/test-client.js';
 
-let sim: WaSimulator
-let authDir: string
+let sim: WaSimulator;
+let authDir: string;
 
 before(async () => {
-	sim = await startWaSimulator()
-	authDir = await makeAuthDir()
-})
+  sim = await startWaSimulator();
+  authDir = await makeAuthDir();
+});
 
 after(async () => {
-	await sim.stop()
-	await removeAuthDir(authDir)
-})
+  await sim.stop();
+  await removeAuthDir(authDir);
+});
 
-const statusOf = (u: { lastDisconnect?: { error?: Error } }) => (u.lastDisconnect?.error as Boom | undefined)?.output?.statusCode
+const statusOf = (u: { lastDisconnect?: { error?: Error } }) => (u.lastDisconnect?.error as Boom | undefined)?.output?.statusCode;
 
 test('QR login: scan, restart 515, log in with the new credentials, connection open', async () => {
-	const first = await connectTestClient(sim, authDir)
-	const { qr } = await first.waitForUpdate(u => !!u.qr)
-	assert.match(qr!, /^https:\/\/wa\.me\/settings\/linked_devices#/)
-	const linked = await sim.scanQr(qr!, '15550001111')
-	const closed = await first.waitForUpdate(u => u.connection === 'close')
-	assert.equal(statusOf(closed), 515)
-	await first.flushCreds()
-	assert.equal(first.sock.authState.creds.me?.id, linked.jid)
-	assert.ok(first.sock.authState.creds.account, 'creds.account is set once paired')
+  const first = await connectTestClient(sim, authDir);
+  const { qr } = await first.waitForUpdate((u) => !!u.qr);
+  assert.match(qr!, /^https:\/\/wa\.me\/settings\/linked_devices#/);
+  const linked = await sim.scanQr(qr!, '15550001111');
+  const closed = await first.waitForUpdate((u) => u.connection === 'close');
+  assert.equal(statusOf(closed), 515);
+  await first.flushCreds();
+  assert.equal(first.sock.authState.creds.me?.id, linked.jid);
+  assert.ok(first.sock.authState.creds.account, 'creds.account is set once paired');
 
-	const second = await connectTestClient(sim, authDir)
-	await second.waitForUpdate(u => u.connection === 'open')
-	assert.equal(second.sock.user?.lid, linked.lid)
-	assert.ok(second.updates.every(u => !u.qr), 'no QR with saved credentials')
-	await second.end()
-})
+  const second = await connectTestClient(sim, authDir);
+  await second.waitForUpdate((u) => u.connection === 'open');
+  assert.equal(second.sock.user?.lid, linked.lid);
+  assert.ok(
+    second.updates.every((u) => !u.qr),
+    'no QR with saved credentials',
+  );
+  await second.end();
+});
 
 test('restart with saved credentials reconnects with no QR', async () => {
-	const client = await connectTestClient(sim, authDir)
-	await client.waitForUpdate(u => u.connection === 'open')
-	assert.ok(client.updates.every(u => !u.qr))
-	assert.equal(sim.connections('15550001111').length, 1)
-	await client.end()
-})
+  const client = await connectTestClient(sim, authDir);
+  await client.waitForUpdate((u) => u.connection === 'open');
+  assert.ok(client.updates.every((u) => !u.qr));
+  assert.equal(sim.connections('15550001111').length, 1);
+  await client.end();
+});
 
 test('logging in again from elsewhere replaces the older socket, which closes with 440', async () => {
-	const older = await connectTestClient(sim, authDir)
-	await older.waitForUpdate(u => u.connection === 'open')
-	const newer = await connectTestClient(sim, authDir)
-	await newer.waitForUpdate(u => u.connection === 'open')
-	assert.equal(statusOf(await older.waitForUpdate(u => u.connection === 'close')), 440)
-	await older.end()
-	await newer.end()
-})
+  const older = await connectTestClient(sim, authDir);
+  await older.waitForUpdate((u) => u.connection === 'open');
+  const newer = await connectTestClient(sim, authDir);
+  await newer.waitForUpdate((u) => u.connection === 'open');
+  assert.equal(statusOf(await older.waitForUpdate((u) => u.connection === 'close')), 440);
+  await older.end();
+  await newer.end();
+});

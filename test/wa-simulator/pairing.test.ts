@@ -1,78 +1,81 @@
-import '../support/wa-simulator/trust.js'
-import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type { Boom } from '@hapi/boom'
-import { startWaSimulator, type WaSimulator } from '../support/wa-simulator/index.js'
-import { connectTestClient, makeAuthDir, removeAuthDir } from '../support/wa-simulator/test-client.js'
+import '../support/wa-simulator/trust.js';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Boom } from '@hapi/boom';
+import { startWaSimulator, type WaSimulator } from '../support/wa-simulator/index.js';
+import { connectTestClient, makeAuthDir, removeAuthDir } from '../support/wa-simulator/test-client.js';
 
-let sim: WaSimulator
-const authDirs: string[] = []
+let sim: WaSimulator;
+const authDirs: string[] = [];
 
 before(async () => {
-	sim = await startWaSimulator()
-})
+  sim = await startWaSimulator();
+});
 
 after(async () => {
-	await sim.stop()
-	for (const dir of authDirs) await removeAuthDir(dir)
-})
+  await sim.stop();
+  for (const dir of authDirs) await removeAuthDir(dir);
+});
 
 const newAuthDir = async () => {
-	const dir = await makeAuthDir()
-	authDirs.push(dir)
-	return dir
-}
+  const dir = await makeAuthDir();
+  authDirs.push(dir);
+  return dir;
+};
 
-const statusOf = (u: { lastDisconnect?: { error?: Error } }) => (u.lastDisconnect?.error as Boom | undefined)?.output?.statusCode
+const statusOf = (u: { lastDisconnect?: { error?: Error } }) => (u.lastDisconnect?.error as Boom | undefined)?.output?.statusCode;
 
 test('pairing code: the code Baileys shows, typed on the phone, links the device; it logs in with no QR scanned', async () => {
-	const authDir = await newAuthDir()
-	const first = await connectTestClient(sim, authDir)
-	await first.waitForUpdate(u => !!u.qr)
-	const code = await first.sock.requestPairingCode('15550002222')
-	assert.match(code, /^[0-9A-Z]{8}$/)
+  const authDir = await newAuthDir();
+  const first = await connectTestClient(sim, authDir);
+  await first.waitForUpdate((u) => !!u.qr);
+  const code = await first.sock.requestPairingCode('15550002222');
+  assert.match(code, /^[0-9A-Z]{8}$/);
 
-	// typed the way the phone shows it, with a dash
-	const linked = await sim.enterPairingCode('15550002222', `${code.slice(0, 4)}-${code.slice(4)}`)
-	const closed = await first.waitForUpdate(u => u.connection === 'close')
-	assert.equal(statusOf(closed), 515)
-	await first.flushCreds()
-	assert.equal(first.sock.authState.creds.me?.id, linked.jid)
-	assert.ok(first.sock.authState.creds.account, 'creds.account is set once paired')
+  // typed the way the phone shows it, with a dash
+  const linked = await sim.enterPairingCode('15550002222', `${code.slice(0, 4)}-${code.slice(4)}`);
+  const closed = await first.waitForUpdate((u) => u.connection === 'close');
+  assert.equal(statusOf(closed), 515);
+  await first.flushCreds();
+  assert.equal(first.sock.authState.creds.me?.id, linked.jid);
+  assert.ok(first.sock.authState.creds.account, 'creds.account is set once paired');
 
-	const second = await connectTestClient(sim, authDir)
-	await second.waitForUpdate(u => u.connection === 'open')
-	assert.equal(second.sock.user?.lid, linked.lid)
-	assert.ok(second.updates.every(u => !u.qr), 'no QR with saved credentials')
-	assert.equal(sim.connections('15550002222').length, 1)
+  const second = await connectTestClient(sim, authDir);
+  await second.waitForUpdate((u) => u.connection === 'open');
+  assert.equal(second.sock.user?.lid, linked.lid);
+  assert.ok(
+    second.updates.every((u) => !u.qr),
+    'no QR with saved credentials',
+  );
+  assert.equal(sim.connections('15550002222').length, 1);
 
-	await second.sock.sendMessage('15557770002@s.whatsapp.net', { text: 'linked by code' })
-	const [delivery] = await sim.waitForReceived(1, '15557770002')
-	assert.equal(delivery?.text, 'linked by code')
-	assert.equal(delivery?.from, '15550002222@s.whatsapp.net')
-	await second.end()
-})
+  await second.sock.sendMessage('15557770002@s.whatsapp.net', { text: 'linked by code' });
+  const [delivery] = await sim.waitForReceived(1, '15557770002');
+  assert.equal(delivery?.text, 'linked by code');
+  assert.equal(delivery?.from, '15550002222@s.whatsapp.net');
+  await second.end();
+});
 
 test('a mistyped code does not link the device; a new code on the same socket does', async () => {
-	const authDir = await newAuthDir()
-	const client = await connectTestClient(sim, authDir)
-	await client.waitForUpdate(u => !!u.qr)
-	const code = await client.sock.requestPairingCode('15550003333')
-	const wrong = code.slice(0, 7) + (code.endsWith('A') ? 'B' : 'A')
+  const authDir = await newAuthDir();
+  const client = await connectTestClient(sim, authDir);
+  await client.waitForUpdate((u) => !!u.qr);
+  const code = await client.sock.requestPairingCode('15550003333');
+  const wrong = code.slice(0, 7) + (code.endsWith('A') ? 'B' : 'A');
 
-	await assert.rejects(sim.enterPairingCode('15550003333', wrong), /code typed on the phone is not the one the client showed/)
-	assert.equal(client.sock.authState.creds.account, undefined)
-	assert.equal(sim.connections('15550003333').length, 0)
+  await assert.rejects(sim.enterPairingCode('15550003333', wrong), /code typed on the phone is not the one the client showed/);
+  assert.equal(client.sock.authState.creds.account, undefined);
+  assert.equal(sim.connections('15550003333').length, 0);
 
-	const again = await client.sock.requestPairingCode('15550003333')
-	assert.notEqual(again, code)
-	await sim.enterPairingCode('15550003333', again)
-	assert.equal(statusOf(await client.waitForUpdate(u => u.connection === 'close')), 515)
-	await client.flushCreds()
-	assert.ok(client.sock.authState.creds.account, 'linked by the second code')
-	await client.end()
-})
+  const again = await client.sock.requestPairingCode('15550003333');
+  assert.notEqual(again, code);
+  await sim.enterPairingCode('15550003333', again);
+  assert.equal(statusOf(await client.waitForUpdate((u) => u.connection === 'close')), 515);
+  await client.flushCreds();
+  assert.ok(client.sock.authState.creds.account, 'linked by the second code');
+  await client.end();
+});
 
 test('a code for a number no client asked about is refused', async () => {
-	await assert.rejects(sim.enterPairingCode('15550004444', 'ABCDEFGH', 200), /no client asked for a pairing code for 15550004444/)
-})
+  await assert.rejects(sim.enterPairingCode('15550004444', 'ABCDEFGH', 200), /no client asked for a pairing code for 15550004444/);
+});

@@ -1,20 +1,20 @@
-import { createDecipheriv, createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { createDecipheriv, createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /** HKDF info names per media kind, as WhatsApp defines them (what the mediaKey is expanded with). */
 const HKDF_INFO: Record<string, string> = {
-	image: 'Image',
-	sticker: 'Image',
-	video: 'Video',
-	gif: 'Video',
-	ptv: 'Video',
-	audio: 'Audio',
-	ptt: 'Audio',
-	document: 'Document'
-}
+  image: 'Image',
+  sticker: 'Image',
+  video: 'Video',
+  gif: 'Video',
+  ptv: 'Video',
+  audio: 'Audio',
+  ptt: 'Audio',
+  document: 'Document',
+};
 
-export type MediaCheck = { plaintext: Buffer; sha256: string }
+export type MediaCheck = { plaintext: Buffer; sha256: string };
 
-const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest()
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest();
 
 /**
  * What a phone does with a downloaded attachment: checks the encrypted file's hash, its MAC, decrypts it with
@@ -22,24 +22,24 @@ const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest()
  * Throws with the failed check named, so a test shows which one it was.
  */
 export const decryptMedia = (
-	enc: Buffer,
-	kind: string,
-	{ mediaKey, fileEncSha256, fileSha256 }: { mediaKey: Uint8Array; fileEncSha256: Uint8Array; fileSha256: Uint8Array }
+  enc: Buffer,
+  kind: string,
+  { mediaKey, fileEncSha256, fileSha256 }: { mediaKey: Uint8Array; fileEncSha256: Uint8Array; fileSha256: Uint8Array },
 ): MediaCheck => {
-	const info = HKDF_INFO[kind]
-	if (!info) throw new Error(`media: unknown kind ${kind}`)
-	if (!sha256(enc).equals(Buffer.from(fileEncSha256))) throw new Error('media: fileEncSha256 does not match the downloaded bytes')
-	const keys = Buffer.from(hkdfSync('sha256', mediaKey, Buffer.alloc(0), `WhatsApp ${info} Keys`, 112))
-	const iv = keys.subarray(0, 16)
-	const cipherKey = keys.subarray(16, 48)
-	const macKey = keys.subarray(48, 80)
-	const body = enc.subarray(0, enc.length - 10)
-	const mac = enc.subarray(enc.length - 10)
-	const expected = createHmac('sha256', macKey).update(iv).update(body).digest().subarray(0, 10)
-	if (!timingSafeEqual(mac, expected)) throw new Error('media: MAC does not match')
-	const d = createDecipheriv('aes-256-cbc', cipherKey, iv)
-	const plaintext = Buffer.concat([d.update(body), d.final()])
-	const digest = sha256(plaintext)
-	if (!digest.equals(Buffer.from(fileSha256))) throw new Error('media: fileSha256 does not match the decrypted bytes')
-	return { plaintext, sha256: digest.toString('hex') }
-}
+  const info = HKDF_INFO[kind];
+  if (!info) throw new Error(`media: unknown kind ${kind}`);
+  if (!sha256(enc).equals(Buffer.from(fileEncSha256))) throw new Error('media: fileEncSha256 does not match the downloaded bytes');
+  const keys = Buffer.from(hkdfSync('sha256', mediaKey, Buffer.alloc(0), `WhatsApp ${info} Keys`, 112));
+  const iv = keys.subarray(0, 16);
+  const cipherKey = keys.subarray(16, 48);
+  const macKey = keys.subarray(48, 80);
+  const body = enc.subarray(0, enc.length - 10);
+  const mac = enc.subarray(enc.length - 10);
+  const expected = createHmac('sha256', macKey).update(iv).update(body).digest().subarray(0, 10);
+  if (!timingSafeEqual(mac, expected)) throw new Error('media: MAC does not match');
+  const d = createDecipheriv('aes-256-cbc', cipherKey, iv);
+  const plaintext = Buffer.concat([d.update(body), d.final()]);
+  const digest = sha256(plaintext);
+  if (!digest.equals(Buffer.from(fileSha256))) throw new Error('media: fileSha256 does not match the decrypted bytes');
+  return { plaintext, sha256: digest.toString('hex') };
+};

@@ -1,366 +1,366 @@
-import { EventEmitter, once } from 'node:events'
-import type { AddressInfo } from 'node:net'
-import { Curve, jidDecode, normalizeMessageContent, proto, type BinaryNode } from '@whiskeysockets/baileys'
-import { WebSocketServer } from 'ws'
-import { SimConnection, type SimContext } from './connection.js'
-import { decryptMedia } from './media-crypto.js'
-import { MediaServer } from './media-server.js'
-import { makeCertChain } from './noise.js'
-import { bytes, child, children, unixNow } from './nodes.js'
-import { normalizePairingCode } from './pairing.js'
-import { makeTestCertificate } from './tls.js'
-import { Directory, type SimUser } from './users.js'
+import { EventEmitter, once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Curve, jidDecode, normalizeMessageContent, proto, type BinaryNode } from '@whiskeysockets/baileys';
+import { WebSocketServer } from 'ws';
+import { SimConnection, type SimContext } from './connection.js';
+import { decryptMedia } from './media-crypto.js';
+import { MediaServer } from './media-server.js';
+import { makeCertChain } from './noise.js';
+import { bytes, child, children, unixNow } from './nodes.js';
+import { normalizePairingCode } from './pairing.js';
+import { makeTestCertificate } from './tls.js';
+import { Directory, type SimUser } from './users.js';
 
-export type ReceiptType = 'delivered' | 'read'
+export type ReceiptType = 'delivered' | 'read';
 
 /** What one recipient device decrypted: what a user would see on that phone. */
 export type Delivery = {
-	/** WhatsApp message id (the sender chose it). */
-	id: string
-	/** Sender's PN JID (user@s.whatsapp.net). */
-	from: string
-	/** Recipient's PN JID. */
-	to: string
-	/** True for the copy the sender's own phone gets (device-sent message). */
-	ownDevice: boolean
-	type: 'text' | 'image' | 'video' | 'audio' | 'document' | 'sticker' | 'other' | 'undecryptable'
-	text?: string
-	caption?: string
-	fileName?: string
-	mimetype?: string
-	ptt?: boolean
-	/** sha256 (hex) of the decrypted media bytes, after every check passed. */
-	sha256?: string
-	size?: number
-	/** Why decryption or a media check failed; the delivery is then not what the sender meant. */
-	error?: string
-}
+  /** WhatsApp message id (the sender chose it). */
+  id: string;
+  /** Sender's PN JID (user@s.whatsapp.net). */
+  from: string;
+  /** Recipient's PN JID. */
+  to: string;
+  /** True for the copy the sender's own phone gets (device-sent message). */
+  ownDevice: boolean;
+  type: 'text' | 'image' | 'video' | 'audio' | 'document' | 'sticker' | 'other' | 'undecryptable';
+  text?: string;
+  caption?: string;
+  fileName?: string;
+  mimetype?: string;
+  ptt?: boolean;
+  /** sha256 (hex) of the decrypted media bytes, after every check passed. */
+  sha256?: string;
+  size?: number;
+  /** Why decryption or a media check failed; the delivery is then not what the sender meant. */
+  error?: string;
+};
 
 export type WaSimulatorOptions = {
-	/** Receipts the recipient phones send back by themselves once a message decrypted. Default none. */
-	autoReceipts?: ReceiptType | false
-	/** Sees every node after decryption (in) and before encryption (out); for debugging a client. */
-	trace?: (direction: 'in' | 'out', node: BinaryNode) => void
-}
+  /** Receipts the recipient phones send back by themselves once a message decrypted. Default none. */
+  autoReceipts?: ReceiptType | false;
+  /** Sees every node after decryption (in) and before encryption (out); for debugging a client. */
+  trace?: (direction: 'in' | 'out', node: BinaryNode) => void;
+};
 
 const MEDIA_FIELDS = [
-	['imageMessage', 'image'],
-	['videoMessage', 'video'],
-	['audioMessage', 'audio'],
-	['documentMessage', 'document'],
-	['stickerMessage', 'sticker']
-] as const
+  ['imageMessage', 'image'],
+  ['videoMessage', 'video'],
+  ['audioMessage', 'audio'],
+  ['documentMessage', 'document'],
+  ['stickerMessage', 'sticker'],
+] as const;
 
 const parseQr = (qr: string) => {
-	const [ref, noise, identity, adv] = qr.slice(qr.indexOf('#') + 1).split(',')
-	if (!ref || !noise || !identity || !adv) throw new Error('not a WhatsApp pairing QR')
-	return {
-		ref,
-		noiseKey: Buffer.from(noise, 'base64'),
-		identityKey: Buffer.from(identity, 'base64'),
-		advSecret: Buffer.from(adv, 'base64')
-	}
-}
+  const [ref, noise, identity, adv] = qr.slice(qr.indexOf('#') + 1).split(',');
+  if (!ref || !noise || !identity || !adv) throw new Error('not a WhatsApp pairing QR');
+  return {
+    ref,
+    noiseKey: Buffer.from(noise, 'base64'),
+    identityKey: Buffer.from(identity, 'base64'),
+    advSecret: Buffer.from(adv, 'base64'),
+  };
+};
 
 /**
  * A local stand-in for WhatsApp's servers and the phones behind them, for tests: unmodified Baileys connects
  * to `wsUrl` (with the trust preload loaded and the media CA given as its fetchAgent) and cannot tell.
  */
 export class WaSimulator extends EventEmitter implements SimContext {
-	readonly serverStatic = Curve.generateKeyPair()
-	readonly certChain = makeCertChain(this.serverStatic)
-	silenced = false
-	readonly trace?: WaSimulatorOptions['trace']
-	private readonly directory = new Directory()
-	private readonly sockets = new Set<SimConnection>()
-	private readonly deliveries: Delivery[] = []
-	private readonly routes = new Map<string, { account: string; device: number; chat: string }>()
-	private wss?: WebSocketServer
-	private media?: MediaServer
-	private tls?: { cert: string; key: string }
+  readonly serverStatic = Curve.generateKeyPair();
+  readonly certChain = makeCertChain(this.serverStatic);
+  silenced = false;
+  readonly trace?: WaSimulatorOptions['trace'];
+  private readonly directory = new Directory();
+  private readonly sockets = new Set<SimConnection>();
+  private readonly deliveries: Delivery[] = [];
+  private readonly routes = new Map<string, { account: string; device: number; chat: string }>();
+  private wss?: WebSocketServer;
+  private media?: MediaServer;
+  private tls?: { cert: string; key: string };
 
-	constructor(private readonly opts: WaSimulatorOptions = {}) {
-		super()
-		this.trace = opts.trace
-	}
+  constructor(private readonly opts: WaSimulatorOptions = {}) {
+    super();
+    this.trace = opts.trace;
+  }
 
-	async start() {
-		this.tls = await makeTestCertificate()
-		this.media = new MediaServer(this.tls)
-		await this.media.start()
-		this.wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
-		await once(this.wss, 'listening')
-		this.wss.on('connection', ws => this.sockets.add(new SimConnection(this, ws)))
-		return this
-	}
+  async start() {
+    this.tls = await makeTestCertificate();
+    this.media = new MediaServer(this.tls);
+    await this.media.start();
+    this.wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(this.wss, 'listening');
+    this.wss.on('connection', (ws) => this.sockets.add(new SimConnection(this, ws)));
+    return this;
+  }
 
-	async stop() {
-		for (const s of this.sockets) s.terminate()
-		await new Promise<void>(resolve => (this.wss ? this.wss.close(() => resolve()) : resolve()))
-		await this.media?.stop()
-	}
+  async stop() {
+    for (const s of this.sockets) s.terminate();
+    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+    await this.media?.stop();
+  }
 
-	get port() {
-		return (this.wss!.address() as AddressInfo).port
-	}
+  get port() {
+    return (this.wss!.address() as AddressInfo).port;
+  }
 
-	/** Pass as Baileys' `waWebSocketUrl`. */
-	get wsUrl() {
-		return `ws://127.0.0.1:${this.port}/ws/chat`
-	}
+  /** Pass as Baileys' `waWebSocketUrl`. */
+  get wsUrl() {
+    return `ws://127.0.0.1:${this.port}/ws/chat`;
+  }
 
-	/** PEM of the media host's certificate: the only CA the client needs for uploads. */
-	get mediaCa() {
-		return this.tls!.cert
-	}
+  /** PEM of the media host's certificate: the only CA the client needs for uploads. */
+  get mediaCa() {
+    return this.tls!.cert;
+  }
 
-	/** host:port that media_conn names. */
-	get mediaHost() {
-		return this.media!.host
-	}
+  /** host:port that media_conn names. */
+  get mediaHost() {
+    return this.media!.host;
+  }
 
-	get uploads() {
-		return this.media!.uploads
-	}
+  get uploads() {
+    return this.media!.uploads;
+  }
 
-	get rejectedUploads() {
-		return this.media!.rejectedUploads
-	}
+  get rejectedUploads() {
+    return this.media!.rejectedUploads;
+  }
 
-	get downloads() {
-		return this.media!.downloads
-	}
+  get downloads() {
+    return this.media!.downloads;
+  }
 
-	/** Logged-in sockets, optionally of one phone number. */
-	connections(phone?: string) {
-		return [...this.sockets].filter(s => !s.closed && s.account && (!phone || s.account.phone === phone))
-	}
+  /** Logged-in sockets, optionally of one phone number. */
+  connections(phone?: string) {
+    return [...this.sockets].filter((s) => !s.closed && s.account && (!phone || s.account.phone === phone));
+  }
 
-	user(phone: string): SimUser {
-		return this.directory.user(phone)
-	}
+  user(phone: string): SimUser {
+    return this.directory.user(phone);
+  }
 
-	find(user: string, server: string) {
-		return this.directory.find(user, server)
-	}
+  find(user: string, server: string) {
+    return this.directory.find(user, server);
+  }
 
-	mediaConn(): BinaryNode {
-		return {
-			tag: 'media_conn',
-			attrs: { auth: this.media!.currentAuth, ttl: '300', auth_ttl: '21600', max_buckets: '12' },
-			content: [{ tag: 'host', attrs: { hostname: this.media!.host, maxContentLengthBytes: '104857600' } }]
-		}
-	}
+  mediaConn(): BinaryNode {
+    return {
+      tag: 'media_conn',
+      attrs: { auth: this.media!.currentAuth, ttl: '300', auth_ttl: '21600', max_buckets: '12' },
+      content: [{ tag: 'host', attrs: { hostname: this.media!.host, maxContentLengthBytes: '104857600' } }],
+    };
+  }
 
-	/** Like WhatsApp: a device that logs in again replaces its older socket, which gets a 440 conflict. */
-	onLogin(conn: SimConnection) {
-		for (const s of this.connections(conn.account!.phone)) {
-			if (s !== conn && s.companion === conn.companion) {
-				s.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] })
-			}
-		}
-	}
+  /** Like WhatsApp: a device that logs in again replaces its older socket, which gets a 440 conflict. */
+  onLogin(conn: SimConnection) {
+    for (const s of this.connections(conn.account!.phone)) {
+      if (s !== conn && s.companion === conn.companion) {
+        s.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] });
+      }
+    }
+  }
 
-	onClose(conn: SimConnection) {
-		this.sockets.delete(conn)
-	}
+  onClose(conn: SimConnection) {
+    this.sockets.delete(conn);
+  }
 
-	onLinkCodeRequest(conn: SimConnection) {
-		this.emit('link-code-request', conn)
-	}
+  onLinkCodeRequest(conn: SimConnection) {
+    this.emit('link-code-request', conn);
+  }
 
-	/**
-	 * The user of `phone` types the pairing code the client showed (Linked devices → Link with phone number).
-	 * Waits up to `timeoutMs` for a client to have asked for a code for that number, then runs the phone's side
-	 * of the exchange (see pairing.ts) and pair-success as after a QR scan: the client then gets stream error 515
-	 * and must reconnect to log in. Rejects when the code is not the one the client showed.
-	 */
-	async enterPairingCode(phone: string, code: string, timeoutMs = 10_000) {
-		const waiting = () => [...this.sockets].find(s => !s.closed && s.registration && s.linkCode?.phone === phone && s.linkCode.open)
-		const deadline = Date.now() + timeoutMs
-		let socket = waiting()
-		while (!socket) {
-			const left = deadline - Date.now()
-			if (left <= 0) throw new Error(`no client asked for a pairing code for ${phone}`)
-			await once(this, 'link-code-request', { signal: AbortSignal.timeout(left) }).catch(() => undefined)
-			socket = waiting()
-		}
-		const account = this.user(phone)
-		const advSecret = await socket.linkCode!.accept(account, normalizePairingCode(code), node => socket.send(node))
-		const companion = await socket.pair(account, advSecret)
-		return {
-			jid: `${account.phone}:${companion.device}@s.whatsapp.net`,
-			lid: `${account.lid}:${companion.device}@lid`,
-			device: companion.device
-		}
-	}
+  /**
+   * The user of `phone` types the pairing code the client showed (Linked devices → Link with phone number).
+   * Waits up to `timeoutMs` for a client to have asked for a code for that number, then runs the phone's side
+   * of the exchange (see pairing.ts) and pair-success as after a QR scan: the client then gets stream error 515
+   * and must reconnect to log in. Rejects when the code is not the one the client showed.
+   */
+  async enterPairingCode(phone: string, code: string, timeoutMs = 10_000) {
+    const waiting = () => [...this.sockets].find((s) => !s.closed && s.registration && s.linkCode?.phone === phone && s.linkCode.open);
+    const deadline = Date.now() + timeoutMs;
+    let socket = waiting();
+    while (!socket) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no client asked for a pairing code for ${phone}`);
+      await once(this, 'link-code-request', { signal: AbortSignal.timeout(left) }).catch(() => undefined);
+      socket = waiting();
+    }
+    const account = this.user(phone);
+    const advSecret = await socket.linkCode!.accept(account, normalizePairingCode(code), (node) => socket.send(node));
+    const companion = await socket.pair(account, advSecret);
+    return {
+      jid: `${account.phone}:${companion.device}@s.whatsapp.net`,
+      lid: `${account.lid}:${companion.device}@lid`,
+      device: companion.device,
+    };
+  }
 
-	/**
-	 * "Scans" a QR the client showed, as the phone of `phone` would: checks the keys in it against the waiting
-	 * socket, signs the new device's identity with the account key, and sends pair-success. Resolves once the
-	 * client countersigned; the client then gets stream error 515 and must reconnect to log in.
-	 */
-	async scanQr(qr: string, phone: string) {
-		const { ref, noiseKey, identityKey, advSecret } = parseQr(qr)
-		const socket = [...this.sockets].find(s => !s.closed && s.registration?.refs.includes(ref))
-		if (!socket?.registration) throw new Error('no client is showing this QR')
-		if (!socket.registration.noiseKey.equals(noiseKey) || !socket.registration.identityKey.equals(identityKey)) {
-			throw new Error('QR keys do not match the socket that showed it')
-		}
-		const account = this.user(phone)
-		const companion = await socket.pair(account, advSecret)
-		return {
-			jid: `${account.phone}:${companion.device}@s.whatsapp.net`,
-			lid: `${account.lid}:${companion.device}@lid`,
-			device: companion.device
-		}
-	}
+  /**
+   * "Scans" a QR the client showed, as the phone of `phone` would: checks the keys in it against the waiting
+   * socket, signs the new device's identity with the account key, and sends pair-success. Resolves once the
+   * client countersigned; the client then gets stream error 515 and must reconnect to log in.
+   */
+  async scanQr(qr: string, phone: string) {
+    const { ref, noiseKey, identityKey, advSecret } = parseQr(qr);
+    const socket = [...this.sockets].find((s) => !s.closed && s.registration?.refs.includes(ref));
+    if (!socket?.registration) throw new Error('no client is showing this QR');
+    if (!socket.registration.noiseKey.equals(noiseKey) || !socket.registration.identityKey.equals(identityKey)) {
+      throw new Error('QR keys do not match the socket that showed it');
+    }
+    const account = this.user(phone);
+    const companion = await socket.pair(account, advSecret);
+    return {
+      jid: `${account.phone}:${companion.device}@s.whatsapp.net`,
+      lid: `${account.lid}:${companion.device}@lid`,
+      device: companion.device,
+    };
+  }
 
-	/** What recipients decrypted, optionally for one recipient (PN JID or bare number); own-phone copies excluded. */
-	received(jid?: string): Delivery[] {
-		const user = jid ? jidDecode(jid.includes('@') ? jid : `${jid}@s.whatsapp.net`)?.user : undefined
-		return this.deliveries.filter(d => !d.ownDevice && (!user || jidDecode(d.to)?.user === user))
-	}
+  /** What recipients decrypted, optionally for one recipient (PN JID or bare number); own-phone copies excluded. */
+  received(jid?: string): Delivery[] {
+    const user = jid ? jidDecode(jid.includes('@') ? jid : `${jid}@s.whatsapp.net`)?.user : undefined;
+    return this.deliveries.filter((d) => !d.ownDevice && (!user || jidDecode(d.to)?.user === user));
+  }
 
-	/** Copies the senders' own phones decrypted (device-sent messages). */
-	ownDeviceCopies(): Delivery[] {
-		return this.deliveries.filter(d => d.ownDevice)
-	}
+  /** Copies the senders' own phones decrypted (device-sent messages). */
+  ownDeviceCopies(): Delivery[] {
+    return this.deliveries.filter((d) => d.ownDevice);
+  }
 
-	/** Resolves once `count` deliveries (to `jid`, if given) exist; rejects after `timeoutMs`. */
-	async waitForReceived(count: number, jid?: string, timeoutMs = 10_000): Promise<Delivery[]> {
-		const deadline = Date.now() + timeoutMs
-		while (this.received(jid).length < count) {
-			const left = deadline - Date.now()
-			if (left <= 0) throw new Error(`expected ${count} deliveries${jid ? ` to ${jid}` : ''}, got ${this.received(jid).length}`)
-			const timer = AbortSignal.timeout(left)
-			await once(this, 'delivery', { signal: timer }).catch(() => undefined)
-		}
-		return this.received(jid)
-	}
+  /** Resolves once `count` deliveries (to `jid`, if given) exist; rejects after `timeoutMs`. */
+  async waitForReceived(count: number, jid?: string, timeoutMs = 10_000): Promise<Delivery[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.received(jid).length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`expected ${count} deliveries${jid ? ` to ${jid}` : ''}, got ${this.received(jid).length}`);
+      const timer = AbortSignal.timeout(left);
+      await once(this, 'delivery', { signal: timer }).catch(() => undefined);
+    }
+    return this.received(jid);
+  }
 
-	async onMessage(conn: SimConnection, stanza: BinaryNode) {
-		const id = stanza.attrs.id ?? ''
-		const chat = stanza.attrs.to ?? ''
-		conn.send({ tag: 'ack', attrs: { class: 'message', id, from: chat, t: unixNow() } })
-		const sender = conn.account!
-		this.routes.set(id, { account: sender.phone, device: conn.companion!.device, chat })
-		let delivered = false
-		for (const to of children(child(stanza, 'participants'), 'to')) {
-			const target = jidDecode(to.attrs.jid)
-			const recipient = target ? this.find(target.user, target.server) : undefined
-			const enc = child(to, 'enc')
-			// other companions of the sender have keys only they hold; only phones (device 0) are simulated
-			if (!recipient || !enc || (target?.device ?? 0) !== 0) continue
-			const delivery = await this.open(conn, recipient, id, enc)
-			this.deliveries.push(delivery)
-			if (!delivery.ownDevice && !delivery.error) delivered = true
-			this.emit('delivery', delivery)
-		}
-		if (delivered && this.opts.autoReceipts) {
-			this.sendReceipt(id, 'delivered')
-			if (this.opts.autoReceipts === 'read') this.sendReceipt(id, 'read')
-		}
-	}
+  async onMessage(conn: SimConnection, stanza: BinaryNode) {
+    const id = stanza.attrs.id ?? '';
+    const chat = stanza.attrs.to ?? '';
+    conn.send({ tag: 'ack', attrs: { class: 'message', id, from: chat, t: unixNow() } });
+    const sender = conn.account!;
+    this.routes.set(id, { account: sender.phone, device: conn.companion!.device, chat });
+    let delivered = false;
+    for (const to of children(child(stanza, 'participants'), 'to')) {
+      const target = jidDecode(to.attrs.jid);
+      const recipient = target ? this.find(target.user, target.server) : undefined;
+      const enc = child(to, 'enc');
+      // other companions of the sender have keys only they hold; only phones (device 0) are simulated
+      if (!recipient || !enc || (target?.device ?? 0) !== 0) continue;
+      const delivery = await this.open(conn, recipient, id, enc);
+      this.deliveries.push(delivery);
+      if (!delivery.ownDevice && !delivery.error) delivered = true;
+      this.emit('delivery', delivery);
+    }
+    if (delivered && this.opts.autoReceipts) {
+      this.sendReceipt(id, 'delivered');
+      if (this.opts.autoReceipts === 'read') this.sendReceipt(id, 'read');
+    }
+  }
 
-	private async open(conn: SimConnection, recipient: SimUser, id: string, enc: BinaryNode): Promise<Delivery> {
-		const sender = conn.account!
-		const base = { id, from: sender.pnJid, to: recipient.pnJid, ownDevice: recipient === sender }
-		let message: proto.IMessage
-		try {
-			const type = enc.attrs.type === 'pkmsg' ? 'pkmsg' : 'msg'
-			message = await recipient.decrypt(conn.lidJid!, type, bytes(enc) ?? Buffer.alloc(0))
-		} catch (err) {
-			return { ...base, type: 'undecryptable', error: (err as Error).message }
-		}
-		const content = normalizeMessageContent(message.deviceSentMessage?.message ?? message)
-		const text = content?.conversation ?? content?.extendedTextMessage?.text
-		if (typeof text === 'string') return { ...base, type: 'text', text }
-		for (const [field, type] of MEDIA_FIELDS) {
-			const media = content?.[field]
-			if (!media) continue
-			const delivery: Delivery = {
-				...base,
-				type,
-				mimetype: media.mimetype ?? undefined,
-				caption: 'caption' in media ? (media.caption ?? undefined) : undefined,
-				fileName: 'fileName' in media ? (media.fileName ?? undefined) : undefined,
-				ptt: 'ptt' in media ? (media.ptt ?? undefined) : undefined
-			}
-			try {
-				const path = media.directPath ?? (media.url ? new URL(media.url).pathname : undefined)
-				if (!path || !media.mediaKey || !media.fileEncSha256 || !media.fileSha256) throw new Error('media: message lacks keys or path')
-				const enc = await this.media!.download(path)
-				const kind = type === 'video' && 'gifPlayback' in media && media.gifPlayback ? 'gif' : type
-				const { sha256, plaintext } = decryptMedia(enc, kind, {
-					mediaKey: media.mediaKey,
-					fileEncSha256: media.fileEncSha256,
-					fileSha256: media.fileSha256
-				})
-				return { ...delivery, sha256, size: plaintext.length }
-			} catch (err) {
-				return { ...delivery, error: (err as Error).message }
-			}
-		}
-		return { ...base, type: 'other' }
-	}
+  private async open(conn: SimConnection, recipient: SimUser, id: string, enc: BinaryNode): Promise<Delivery> {
+    const sender = conn.account!;
+    const base = { id, from: sender.pnJid, to: recipient.pnJid, ownDevice: recipient === sender };
+    let message: proto.IMessage;
+    try {
+      const type = enc.attrs.type === 'pkmsg' ? 'pkmsg' : 'msg';
+      message = await recipient.decrypt(conn.lidJid!, type, bytes(enc) ?? Buffer.alloc(0));
+    } catch (err) {
+      return { ...base, type: 'undecryptable', error: (err as Error).message };
+    }
+    const content = normalizeMessageContent(message.deviceSentMessage?.message ?? message);
+    const text = content?.conversation ?? content?.extendedTextMessage?.text;
+    if (typeof text === 'string') return { ...base, type: 'text', text };
+    for (const [field, type] of MEDIA_FIELDS) {
+      const media = content?.[field];
+      if (!media) continue;
+      const delivery: Delivery = {
+        ...base,
+        type,
+        mimetype: media.mimetype ?? undefined,
+        caption: 'caption' in media ? (media.caption ?? undefined) : undefined,
+        fileName: 'fileName' in media ? (media.fileName ?? undefined) : undefined,
+        ptt: 'ptt' in media ? (media.ptt ?? undefined) : undefined,
+      };
+      try {
+        const path = media.directPath ?? (media.url ? new URL(media.url).pathname : undefined);
+        if (!path || !media.mediaKey || !media.fileEncSha256 || !media.fileSha256) throw new Error('media: message lacks keys or path');
+        const enc = await this.media!.download(path);
+        const kind = type === 'video' && 'gifPlayback' in media && media.gifPlayback ? 'gif' : type;
+        const { sha256, plaintext } = decryptMedia(enc, kind, {
+          mediaKey: media.mediaKey,
+          fileEncSha256: media.fileEncSha256,
+          fileSha256: media.fileSha256,
+        });
+        return { ...delivery, sha256, size: plaintext.length };
+      } catch (err) {
+        return { ...delivery, error: (err as Error).message };
+      }
+    }
+    return { ...base, type: 'other' };
+  }
 
-	/** The recipient's phone reports the message delivered or read; the sender's socket gets the receipt. */
-	sendReceipt(msgId: string, type: ReceiptType) {
-		const route = this.routes.get(msgId)
-		if (!route) throw new Error(`no message ${msgId} went through the simulator`)
-		const socket = this.connections(route.account).find(s => s.companion?.device === route.device)
-		if (!socket) throw new Error(`the sender of ${msgId} is not connected`)
-		socket.send({
-			tag: 'receipt',
-			attrs: { id: msgId, from: route.chat, t: unixNow(), ...(type === 'read' ? { type: 'read' } : {}) }
-		})
-	}
+  /** The recipient's phone reports the message delivered or read; the sender's socket gets the receipt. */
+  sendReceipt(msgId: string, type: ReceiptType) {
+    const route = this.routes.get(msgId);
+    if (!route) throw new Error(`no message ${msgId} went through the simulator`);
+    const socket = this.connections(route.account).find((s) => s.companion?.device === route.device);
+    if (!socket) throw new Error(`the sender of ${msgId} is not connected`);
+    socket.send({
+      tag: 'receipt',
+      attrs: { id: msgId, from: route.chat, t: unixNow(), ...(type === 'read' ? { type: 'read' } : {}) },
+    });
+  }
 
-	/**
-	 * Ends logged-in sockets (of `phone`, or all) with a stream error, as WhatsApp does. 440 is sent the way
-	 * WhatsApp says it (a conflict child, no code); 401 also unlinks the device, so its credentials stop working.
-	 */
-	injectStreamError(code: 401 | 408 | 428 | 440 | 500 | 503 | 515, phone?: string) {
-		const targets = this.connections(phone)
-		for (const s of targets) {
-			if (code === 440) {
-				s.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] })
-				continue
-			}
-			if (code === 401 && s.companion) s.companion.removed = true
-			s.send({
-				tag: 'stream:error',
-				attrs: { code: String(code) },
-				...(code === 401 ? { content: [{ tag: 'conflict', attrs: { type: 'device_removed' } }] } : {})
-			})
-		}
-		return targets.length
-	}
+  /**
+   * Ends logged-in sockets (of `phone`, or all) with a stream error, as WhatsApp does. 440 is sent the way
+   * WhatsApp says it (a conflict child, no code); 401 also unlinks the device, so its credentials stop working.
+   */
+  injectStreamError(code: 401 | 408 | 428 | 440 | 500 | 503 | 515, phone?: string) {
+    const targets = this.connections(phone);
+    for (const s of targets) {
+      if (code === 440) {
+        s.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] });
+        continue;
+      }
+      if (code === 401 && s.companion) s.companion.removed = true;
+      s.send({
+        tag: 'stream:error',
+        attrs: { code: String(code) },
+        ...(code === 401 ? { content: [{ tag: 'conflict', attrs: { type: 'device_removed' } }] } : {}),
+      });
+    }
+    return targets.length;
+  }
 
-	/** Cuts logged-in sockets without a close frame, like a lost network path. */
-	dropSocket(phone?: string) {
-		const targets = this.connections(phone)
-		for (const s of targets) s.terminate()
-		return targets.length
-	}
+  /** Cuts logged-in sockets without a close frame, like a lost network path. */
+  dropSocket(phone?: string) {
+    const targets = this.connections(phone);
+    for (const s of targets) s.terminate();
+    return targets.length;
+  }
 
-	/** While on, the server sends nothing at all: no pongs, no answers, no acks. */
-	silence(on: boolean) {
-		this.silenced = on
-	}
+  /** While on, the server sends nothing at all: no pongs, no answers, no acks. */
+  silence(on: boolean) {
+    this.silenced = on;
+  }
 
-	failUploads(n: number) {
-		this.media!.failUploads(n)
-	}
+  failUploads(n: number) {
+    this.media!.failUploads(n);
+  }
 
-	slowUploads(ms: number) {
-		this.media!.slowUploads(ms)
-	}
+  slowUploads(ms: number) {
+    this.media!.slowUploads(ms);
+  }
 
-	expireMediaHost() {
-		this.media!.expire()
-	}
+  expireMediaHost() {
+    this.media!.expire();
+  }
 }
 
-export const startWaSimulator = (opts: WaSimulatorOptions = {}) => new WaSimulator(opts).start()
+export const startWaSimulator = (opts: WaSimulatorOptions = {}) => new WaSimulator(opts).start();

@@ -6,9 +6,9 @@
  * object each time it checks a server certificate (Utils/noise-handler.js, processHandshake), and ES modules
  * are instantiated once per process, so changing the object's fields here is seen by every socket.
  */
-import { WA_CERT_DETAILS } from '@whiskeysockets/baileys'
-import { TEST_ROOT_KEY, TEST_ROOT_SERIAL } from './root-key.js'
+import { WA_CERT_DETAILS } from '@whiskeysockets/baileys';
+import { TEST_ROOT_KEY, TEST_ROOT_SERIAL } from './root-key.js';
 
-WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(TEST_ROOT_KEY.public)
-WA_CERT_DETAILS.SERIAL = TEST_ROOT_SERIAL
-WA_CERT_DETAILS.ISSUER = 'WaSimulatorTestRoot'
+WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(TEST_ROOT_KEY.public);
+WA_CERT_DETAILS.SERIAL = TEST_ROOT_SERIAL;
+WA_CERT_DETAILS.ISSUER = 'WaSimulatorTestRoot';
