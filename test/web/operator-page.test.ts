@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { makeJpeg } from '../support/media-fixtures.js';
 import { startServer, waitFor, type StartedServer } from '../support/server.js';
 
 describe('operator page', () => {
@@ -114,6 +115,21 @@ describe('operator page', () => {
       return onPage && onPage === fromApi.body?.status && ['sent', 'delivered', 'read'].includes(onPage) ? onPage : undefined;
     });
     assert.equal(await row.locator('[data-status]').innerText(), { sent: 'Sent', delivered: 'Delivered', read: 'Read' }[shown]);
+
+    // A media send shows the sha256 of what went out, verified against the blob it was queued with.
+    const photo = await makeJpeg({ seed: 31, width: 48, height: 32 });
+    const stored = await fetch(`${server.url}/api/media`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.apiKey}`, 'content-type': 'image/jpeg' },
+      body: new Uint8Array(photo),
+    });
+    assert.equal(stored.status, 201);
+    const { sha256 } = (await stored.json()) as { sha256: string };
+    const sentMedia = await api('POST', '/api/sessions/desk/messages', { to: '4915123456789', media: { sha256 }, caption: 'Menu' });
+    assert.equal(sentMedia.status, 202);
+    const mediaRow = page.locator(`tr[data-message-id="${sentMedia.body.id}"]`);
+    await mediaRow.locator(`[data-sha256="${sha256}"]`).waitFor();
+    await mediaRow.getByText('✓ verified').waitFor();
 
     const screenshot = join(tmpdir(), 'hashsend-operator-page.png');
     await page.screenshot({ path: screenshot, fullPage: true });
