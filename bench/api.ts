@@ -6,6 +6,8 @@
  *   p50/p99 latency for both. Goal: ≥ 2,000/s and ≥ 0.4× bare express.
  * - cold start: `node --import tsx src/main.ts` spawned until `/readyz` answers 200. Goal: < 1 s.
  * Printed, not asserted; the last line is a `RESULT {json}` for bench/run.ts. Every process it starts is stopped.
+ * BENCH_CPU_PROF=<dir>: the measured hashsend servers and the baseline write `node --cpu-prof` profiles there, a
+ * folder each (one profile per thread: tsx's loader runs in its own).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,6 +28,8 @@ const CONNECTIONS = 20;
 const COLD_STARTS = 3;
 const API_KEY = 'bench-key-0123456789abcdef';
 const BODY = JSON.stringify({ to: '+4915100000002', text: 'Your order has shipped' });
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+const profileArgs = (name: string) => (CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR, name)}`] : []);
 
 /** The baseline: the same route and JSON parsing, nothing behind it. */
 const serveBare = () => {
@@ -38,6 +42,8 @@ const serveBare = () => {
     }
     res.status(202).json({ id: 'bare', status: 'queued', sessionId: req.params.id, to, type: 'text', createdAt: new Date().toISOString() });
   });
+  // Exits through process.exit so a `--cpu-prof` profile is written.
+  process.on('SIGTERM', () => process.exit(0));
   const server = app.listen(0, '127.0.0.1', () => {
     const address = server.address();
     console.log(typeof address === 'object' && address ? address.port : '');
@@ -80,7 +86,7 @@ const waitReady = async (url: string, child: ChildProcess, since: number, output
 };
 
 /** hashsend as `node --import tsx src/main.ts` with its own temp folders; resolves when `/readyz` is 200. */
-const startHashsend = async (logLevel: string): Promise<Child & { readyMs: number }> => {
+const startHashsend = async (logLevel: string, profile?: string): Promise<Child & { readyMs: number }> => {
   const root = await mkdtemp(path.join(tmpdir(), 'hashsend-bench-api-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -90,7 +96,7 @@ const startHashsend = async (logLevel: string): Promise<Child & { readyMs: numbe
   const log = await open(logFile, 'w');
   const output = () => readFileSync(logFile, 'utf8');
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(profile ? profileArgs(profile) : []), '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -120,7 +126,7 @@ const startHashsend = async (logLevel: string): Promise<Child & { readyMs: numbe
 };
 
 const startBare = async (): Promise<Child> => {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--bare'], {
+  const child = spawn(process.execPath, [...profileArgs('bare'), ...process.execArgv, fileURLToPath(import.meta.url), '--bare'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -189,7 +195,7 @@ const main = async () => {
 
   const runs: { name: string; load: Load }[] = [];
   for (const logLevel of ['warn', 'info']) {
-    const s = await startHashsend(logLevel);
+    const s = await startHashsend(logLevel, `hashsend-${logLevel}`);
     try {
       await api(s.url, '/api/sessions', { id: 'bench' });
       await api(s.url, '/api/sessions/bench/sandbox/link', { phone: '+4915100000001' });
