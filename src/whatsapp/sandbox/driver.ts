@@ -1,14 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HashsendError } from '../../errors.js';
 import type { Driver, DriverSession, DriverSessionOptions, SendRequest, SentRef } from '../driver.js';
-import {
-  CorruptStateError,
-  readState,
-  writeState,
-  type SandboxDelivery,
-  type SandboxFailure,
-  type SandboxState,
-} from './state-file.js';
+import { openJournal, type SandboxDelivery, type SandboxEvent, type SandboxFailure, type SandboxJournal, type SandboxState } from './state-file.js';
 
 export interface SandboxDriverOptions {
   /** Delay before a delivered receipt, and again before read. @default 50 */
@@ -55,18 +48,17 @@ const openSandboxSession = (
   { sessionId, dir, log, blobs, onEvent }: DriverSessionOptions,
   { receiptDelayMs, qrTtlMs, qrCount }: Required<SandboxDriverOptions>,
 ): SandboxSession => {
-  let state: SandboxState = { me: null, deliveries: [], failures: [] };
+  let state: SandboxState = { me: null, deliveries: new Map(), failures: [] };
+  let journal: SandboxJournal | undefined;
   let connected = false;
   let awaitingLink = false;
   let qrTimer: NodeJS.Timeout | undefined;
   const timers = new Set<NodeJS.Timeout>();
   const hanging = new Set<(err: Error) => void>();
-  // One write at a time, in order: the file always holds the latest state.
-  let writes: Promise<void> = Promise.resolve();
-  const persist = () => {
-    const snapshot = structuredClone(state);
-    writes = writes.then(() => writeState(dir, snapshot));
-    return writes;
+  // Each change is one journal line, serialized when it is made: the cost does not grow with the history.
+  const persist = async (event: SandboxEvent) => {
+    journal ??= (await openJournal(dir)).journal;
+    return journal.record(event);
   };
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
@@ -90,12 +82,12 @@ const openSandboxSession = (
     if (delivery.readAt) return;
     const read = () => {
       delivery.readAt = new Date().toISOString();
-      void persist().then(() => onEvent({ type: 'receipt', waMessageId: delivery.messageId, status: 'read' }));
+      void persist({ delivery }).then(() => onEvent({ type: 'receipt', waMessageId: delivery.messageId, status: 'read' }));
     };
     if (delivery.deliveredAt) return later(receiptDelayMs, read);
     later(receiptDelayMs, () => {
       delivery.deliveredAt = new Date().toISOString();
-      void persist().then(() => {
+      void persist({ delivery }).then(() => {
         onEvent({ type: 'receipt', waMessageId: delivery.messageId, status: 'delivered' });
         later(receiptDelayMs, read);
       });
@@ -108,7 +100,7 @@ const openSandboxSession = (
     clearTimeout(qrTimer);
     if (state.me) onEvent({ type: 'me', id: state.me.id, name: state.me.name });
     onEvent({ type: 'state', state: 'connected' });
-    for (const d of state.deliveries) if (d.acknowledgedAt) scheduleReceipts(d);
+    for (const d of state.deliveries.values()) if (d.acknowledgedAt) scheduleReceipts(d);
   };
 
   const hang = () =>
@@ -142,10 +134,11 @@ const openSandboxSession = (
 
   return {
     async start() {
-      try {
-        state = await readState(dir);
-      } catch (err) {
-        if (!(err instanceof CorruptStateError)) throw err;
+      const opened = await openJournal(dir);
+      journal = opened.journal;
+      state = journal.state;
+      if (opened.corrupt) {
+        const err = opened.corrupt;
         log.error({ err, sessionId }, 'sandbox state is corrupt; the session needs relinking');
         onEvent({ type: 'state', state: 'needs_relink', reason: err.message });
         return;
@@ -160,20 +153,25 @@ const openSandboxSession = (
       if (!connected) throw notConnected();
       const failure = state.failures.shift();
       if (failure) {
-        await persist();
+        await persist({ failures: state.failures });
         if (failure.mode === 'hang') return hang();
         if (failure.mode === 'error') throw new HashsendError(failure.code, failure.status, `sandbox: injected failure ${failure.code}`);
       }
-      const seen = state.deliveries.find((d) => d.messageId === request.messageId);
-      if (seen) seen.sendAttempts += 1;
-      const delivery = seen ?? (await deliver(request));
-      if (!seen) state.deliveries.push(delivery);
+      let delivery = state.deliveries.get(request.messageId);
+      if (delivery) delivery.sendAttempts += 1;
+      else {
+        const fresh = await deliver(request);
+        // A send of the same id may have arrived while this one read its blob: still one message.
+        delivery = state.deliveries.get(request.messageId);
+        if (delivery) delivery.sendAttempts += 1;
+        else state.deliveries.set(request.messageId, (delivery = fresh));
+      }
       // `hang_after_delivery`: the recipient has it but the answer is lost, like a crash between WhatsApp's ack
       // and our bookkeeping.
       const lost = failure?.mode === 'hang_after_delivery';
       const firstAck = !lost && !delivery.acknowledgedAt;
       if (firstAck) delivery.acknowledgedAt = new Date().toISOString();
-      await persist();
+      await persist({ delivery });
       if (lost) return hang();
       if (firstAck) scheduleReceipts(delivery);
       const ref: SentRef = { waMessageId: request.messageId };
@@ -192,16 +190,16 @@ const openSandboxSession = (
       if (!awaitingLink) throw new HashsendError('not_awaiting_qr', 409, 'the session is not waiting to be linked');
       const number = phone?.replace(/\D/g, '') || `49${String(Date.now()).slice(-10)}`;
       state.me = { id: `${number}@s.whatsapp.net`, name: name ?? 'Sandbox' };
-      await persist();
+      await persist({ me: state.me });
       becomeConnected();
       return state.me;
     },
 
-    deliveries: () => structuredClone(state.deliveries),
+    deliveries: () => structuredClone([...state.deliveries.values()]),
 
     async injectFailures(count, failure) {
       for (let i = 0; i < count; i++) state.failures.push({ ...failure });
-      await persist();
+      await persist({ failures: state.failures });
       return state.failures.length;
     },
 
@@ -210,7 +208,7 @@ const openSandboxSession = (
       awaitingLink = false;
       clearTimeout(qrTimer);
       state.me = null;
-      await persist();
+      await persist({ me: null });
     },
 
     async stop() {
@@ -221,7 +219,7 @@ const openSandboxSession = (
       timers.clear();
       for (const reject of hanging) reject(notConnected());
       hanging.clear();
-      await writes;
+      await journal?.close();
     },
   };
 };

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 /** The sandbox's whole world for one session: the "phone" it is linked to and what recipients received. */
 export interface SandboxState {
   me: { id: string; name: string } | null;
-  deliveries: SandboxDelivery[];
+  /** By message id, in the order they first arrived: a phone shows a message id once. */
+  deliveries: Map<string, SandboxDelivery>;
   /** Failures injected by a test and not yet used: survive a restart like the rest. */
   failures: SandboxFailure[];
 }
@@ -39,39 +40,181 @@ export interface SandboxFailure {
   mode: SandboxFailureMode;
 }
 
-const FILE = 'sandbox.json';
-const empty = (): SandboxState => ({ me: null, deliveries: [], failures: [] });
+/** One change, as one line of the journal. */
+export type SandboxEvent = { me: SandboxState['me'] } | { failures: SandboxFailure[] } | { delivery: SandboxDelivery };
 
 export class CorruptStateError extends Error {}
 
-/** Reads the state; a missing file is a fresh session, an unreadable one is reported, never silently reset. */
-export const readState = async (dir: string): Promise<SandboxState> => {
-  let raw: string;
-  try {
-    raw = await readFile(path.join(dir, FILE), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return empty();
-    throw err;
+/**
+ * The file is JSON lines: the first is a snapshot (`{me, deliveries: [...], failures}`, the format the whole file
+ * had before it became a journal), each further line one event replayed over it. Appending costs the same at the
+ * hundredth delivery as at the millionth; the file is rewritten as a snapshot once its events outnumber the state
+ * they describe several times over, so rewriting stays O(1) per event on average.
+ */
+const FILE = 'sandbox.json';
+const COMPACT_MIN_EVENTS = 1000;
+const COMPACT_FACTOR = 4;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const apply = (state: SandboxState, event: unknown): boolean => {
+  if (!isObject(event)) return false;
+  if ('delivery' in event) {
+    const d = event.delivery;
+    if (!isObject(d) || typeof d.messageId !== 'string') return false;
+    state.deliveries.set(d.messageId, d as unknown as SandboxDelivery);
+    return true;
   }
-  try {
-    const parsed = JSON.parse(raw) as Partial<SandboxState>;
-    return { me: parsed.me ?? null, deliveries: parsed.deliveries ?? [], failures: parsed.failures ?? [] };
-  } catch (err) {
-    throw new CorruptStateError(`${path.join(dir, FILE)} is not valid JSON`, { cause: err });
+  if ('me' in event) {
+    state.me = (event.me as SandboxState['me']) ?? null;
+    return true;
   }
+  if ('failures' in event && Array.isArray(event.failures)) {
+    state.failures = event.failures as SandboxFailure[];
+    return true;
+  }
+  return false;
 };
 
-/** Temp file, fsync, rename: a crash leaves the old state or the new one, never half of one. */
-export const writeState = async (dir: string, state: SandboxState) => {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const target = path.join(dir, FILE);
-  const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
+const empty = (): SandboxState => ({ me: null, deliveries: new Map(), failures: [] });
+
+/** Parses the file; `torn` when its last line was cut short (the process died inside an append). */
+const replay = (raw: string, file: string): { state: SandboxState; events: number; torn: boolean } => {
+  const corrupt = (why: string, cause?: unknown) => new CorruptStateError(`${file} ${why}`, { cause });
+  const lines = raw.split('\n');
+  let header: unknown;
   try {
-    await handle.writeFile(JSON.stringify(state));
-    await handle.sync();
-  } finally {
-    await handle.close();
+    header = JSON.parse(lines[0]);
+  } catch (err) {
+    throw corrupt('is not valid JSON', err);
   }
-  await rename(temp, target);
+  if (!isObject(header) || (header.deliveries !== undefined && !Array.isArray(header.deliveries))) throw corrupt('does not start with a sandbox state');
+  const state = empty();
+  state.me = (header.me as SandboxState['me']) ?? null;
+  state.failures = Array.isArray(header.failures) ? (header.failures as SandboxFailure[]) : [];
+  for (const d of (header.deliveries ?? []) as unknown[]) if (!apply(state, { delivery: d })) throw corrupt('holds a delivery without a message id');
+  let events = 0;
+  let torn = false;
+  for (let i = 1; i < lines.length; i++) {
+    const last = i === lines.length - 1;
+    if (last && lines[i] === '') break;
+    let event: unknown;
+    try {
+      event = JSON.parse(lines[i]);
+    } catch (err) {
+      // Only an unterminated last line can be a write the process died in: its send or receipt never completed,
+      // so nobody was told it happened. A bad line anywhere else is damage, never skipped.
+      if (last) {
+        torn = true;
+        break;
+      }
+      throw corrupt(`line ${i + 1} is not valid JSON`, err);
+    }
+    if (!apply(state, event)) throw corrupt(`line ${i + 1} is not a sandbox event`);
+    events++;
+  }
+  return { state, events, torn: torn || !raw.endsWith('\n') };
+};
+
+export interface SandboxJournal {
+  /** The state as loaded; the caller changes it in place and records each change. */
+  readonly state: SandboxState;
+  /** Appends the event (serialized now); resolves once it is written. Events recorded while a write runs share the next. */
+  record(event: SandboxEvent): Promise<void>;
+  /** Waits for every recorded event to be written and closes the file. */
+  close(): Promise<void>;
+}
+
+/**
+ * Loads the session's state. A missing file is a fresh session; an unreadable one throws CorruptStateError (the
+ * session needs relinking), never a silent reset: the journal then holds an empty state, and only a deliberate
+ * change (a logout, a new link) writes over the damaged file.
+ *
+ * Appends are not fsynced. A completed write() is in the kernel's page cache, so it survives the process being
+ * killed (SIGKILL, a crash), which is what the sandbox promises, like the message store (SQLite WAL with
+ * synchronous=NORMAL) beside it; only a power cut could lose the last events, and the store would lose its last
+ * commits with them. A snapshot is fsynced before it replaces the file, so a power cut never leaves less than
+ * the previous file.
+ */
+export const openJournal = async (dir: string): Promise<{ journal: SandboxJournal; corrupt?: CorruptStateError }> => {
+  const file = path.join(dir, FILE);
+  let state = empty();
+  let events = 0;
+  let rewrite = false;
+  let corrupt: CorruptStateError | undefined;
+  let exists = true;
+  try {
+    ({ state, events, torn: rewrite } = replay(await readFile(file, 'utf8'), file));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') exists = false;
+    else if (err instanceof CorruptStateError) {
+      corrupt = err;
+      rewrite = true;
+    } else throw err;
+  }
+
+  let handle: FileHandle | undefined;
+  const snapshot = async () => {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    const out = await open(temp, 'w', 0o600);
+    try {
+      await out.writeFile(JSON.stringify({ me: state.me, deliveries: [...state.deliveries.values()], failures: state.failures }) + '\n');
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(temp, file);
+    await handle?.close();
+    handle = await open(file, 'a', 0o600);
+    events = 0;
+    rewrite = false;
+  };
+  const write = async (lines: string[]) => {
+    // The snapshot holds every change made so far, these lines' included.
+    if (rewrite || !exists || events + lines.length > Math.max(COMPACT_MIN_EVENTS, COMPACT_FACTOR * state.deliveries.size)) {
+      exists = true;
+      return snapshot();
+    }
+    handle ??= await open(file, 'a', 0o600);
+    try {
+      await handle.writeFile(lines.join(''));
+    } catch (err) {
+      // Part of the batch may be in the file: the next write replaces it with a snapshot instead of appending.
+      rewrite = true;
+      throw err;
+    }
+    events += lines.length;
+  };
+
+  interface Batch {
+    lines: string[];
+    done: Promise<void>;
+  }
+  let writes: Promise<unknown> = Promise.resolve();
+  /** The next write, not started yet: events recorded meanwhile join it. */
+  let queued: Batch | undefined;
+  const journal: SandboxJournal = {
+    state,
+    record(event) {
+      let batch = queued;
+      if (!batch) {
+        const q: Batch = { lines: [], done: Promise.resolve() };
+        q.done = writes.then(() => {
+          if (queued === q) queued = undefined;
+          return write(q.lines);
+        });
+        writes = q.done.catch(() => undefined);
+        batch = queued = q;
+      }
+      batch.lines.push(JSON.stringify(event) + '\n');
+      return batch.done;
+    },
+    async close() {
+      await writes;
+      await handle?.close();
+      handle = undefined;
+    },
+  };
+  return { journal, ...(corrupt ? { corrupt } : {}) };
 };
