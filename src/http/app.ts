@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Request, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../log.js';
 import { requireApiKey, type AuthOptions } from './auth.js';
@@ -20,18 +21,35 @@ export const createHttpApp = ({ log, auth, health, open, api }: HttpAppOptions) 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(
-    pinoHttp({
-      logger: log,
-      genReqId: (req, res) => {
-        const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 128)) || randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
+  const requestId = (req: IncomingMessage, res: ServerResponse) => {
+    const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 128)) || randomUUID();
+    res.setHeader('X-Request-Id', id);
+    return id;
+  };
+  const httpLog = pinoHttp({
+    logger: log,
+    genReqId: requestId,
+    // Health checks every few seconds would drown the log.
+    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+  });
+  if (log.isLevelEnabled('info')) app.use(httpLog);
+  else {
+    // pino-http logs requests at info, so above it its per-request work (two child loggers, listeners on the
+    // response) writes nothing. Here each request gets its id as before, and `req.log` (the same child logger,
+    // with pino-http's serializers) is made on first use: on an error, not on every request.
+    Object.defineProperty(app.request, 'log', {
+      configurable: true,
+      get(this: Request) {
+        const child = httpLog.logger.child({ req: this });
+        Object.defineProperty(this, 'log', { value: child, configurable: true, writable: true });
+        return child;
       },
-      // Health checks every few seconds would drown the log.
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-    }),
-  );
+    });
+    app.use((req, res, next) => {
+      req.id = requestId(req, res);
+      next();
+    });
+  }
   app.use(health);
   for (const router of open) app.use(router);
   app.use('/api', requireApiKey(auth), express.json({ limit: '1mb' }), ...api);
