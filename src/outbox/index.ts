@@ -67,10 +67,8 @@ export const createOutbox = ({ store, sessions, log, maxAgeMs, retryBaseMs, maxA
   };
 
   const onReceipt = async (sessionId: string, waMessageId: string, status: 'delivered' | 'read') => {
-    const id = (await messages.get(waMessageId)) ? waMessageId : await messages.byWaId(sessionId, waMessageId);
-    if (!id) return;
     const at = new Date().toISOString();
-    await messages.update(id, (r) => {
+    const change = (r: MessageRecord): MessageRecord | undefined => {
       if (r.sessionId !== sessionId || r.status === 'failed') return undefined;
       return {
         ...r,
@@ -78,7 +76,11 @@ export const createOutbox = ({ store, sessions, log, maxAgeMs, retryBaseMs, maxA
         deliveredAt: r.deliveredAt ?? at,
         ...(status === 'read' ? { readAt: r.readAt ?? at } : {}),
       };
-    });
+    };
+    // Our id is WhatsApp's for every driver today: one read of the record, not a look first and a read again.
+    if (await messages.update(waMessageId, change)) return;
+    const id = await messages.byWaId(sessionId, waMessageId);
+    if (id) await messages.update(id, change);
   };
 
   const unsubscribe = sessions.subscribe((event) => {

@@ -22,8 +22,14 @@ interface SessionIndex {
   queued?: { n: number; ids: string[]; done: Promise<unknown> };
 }
 
+interface CursorWrites {
+  writes: Promise<unknown>;
+  queued?: { position: number; done: Promise<unknown> };
+}
+
 export const createMessageStore = (store: Store) => {
   const indexes = new Map<string, Promise<SessionIndex>>();
+  const cursors = new Map<string, CursorWrites>();
   const locks = new Map<string, Promise<unknown>>();
 
   const chunk = async (sessionId: string, n: number) => ((await store.get(chunkKey(sessionId, n))) as string[] | undefined) ?? [];
@@ -130,7 +136,26 @@ export const createMessageStore = (store: Store) => {
     },
 
     getCursor: async (sessionId: string) => ((await store.get(cursorKey(sessionId))) as number | undefined) ?? 0,
-    setCursor: (sessionId: string, position: number) => store.set(cursorKey(sessionId), position),
+    /**
+     * Moves the restart point. Calls made while a write of it runs share the next write, holding the furthest
+     * position: a cursor only ever lags, and a lagging one just makes a restart look past finished messages again.
+     */
+    setCursor(sessionId: string, position: number): Promise<unknown> {
+      const c = cursors.get(sessionId) ?? { writes: Promise.resolve() };
+      cursors.set(sessionId, c);
+      if (c.queued) {
+        c.queued.position = Math.max(c.queued.position, position);
+        return c.queued.done;
+      }
+      const queued: NonNullable<CursorWrites['queued']> = { position, done: Promise.resolve() };
+      queued.done = c.writes.then(() => {
+        if (c.queued === queued) c.queued = undefined;
+        return store.set(cursorKey(sessionId), queued.position);
+      });
+      c.queued = queued;
+      c.writes = queued.done.catch(() => undefined);
+      return queued.done;
+    },
 
     /** For drivers whose WhatsApp id is not ours (none today): receipts name WhatsApp's id. */
     mapWaId: (sessionId: string, waMessageId: string, id: string) => store.set(waKey(sessionId, waMessageId), id),

@@ -49,10 +49,14 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
   const fail = (id: string, error: { code: string; message: string }) =>
     messages.update(id, (r) => (isFinished(r.status) ? undefined : { ...r, status: 'failed', error }));
 
-  /** Moves the restart point past finished messages at the head of the queue. */
-  const finishHead = async (record: MessageRecord) => {
+  /**
+   * Moves the restart point past finished messages at the head of the queue. The next send does not wait for it:
+   * the message's own finished status is already stored, which is what a restart goes by.
+   */
+  let cursorWrite: Promise<unknown> = Promise.resolve();
+  const finishHead = (record: MessageRecord) => {
     pending.shift();
-    await messages.setCursor(sessionId, record.position + 1);
+    cursorWrite = messages.setCursor(sessionId, record.position + 1).catch((err) => log.warn({ err, sessionId }, 'restart point not stored'));
   };
 
   const load = async () => {
@@ -82,14 +86,15 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
         error: undefined,
         ...(r.media ? { media: { ...r.media, ...(ref.sentSha256 ? { sentSha256: ref.sentSha256 } : {}) } } : {}),
       }));
-      if (done) await finishHead(done);
+      if (done) finishHead(done);
     } catch (err) {
       const error = errorOf(err);
       const waitForSession = isHashsendError(err) && err.code === 'session_not_connected';
       if (!waitForSession && (!retryable(err) || sending.attempts >= maxAttempts)) {
         log.warn({ messageId: record.id, code: error.code }, 'message failed');
         await fail(record.id, error);
-        return finishHead(record);
+        finishHead(record);
+        return;
       }
       await messages.update(record.id, (r) => ({ ...r, status: 'queued', error }));
       if (!waitForSession) {
@@ -105,14 +110,14 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
     while (!stopped && pending.length) {
       const record = await messages.get(pending[0]);
       if (!record || isFinished(record.status)) {
-        if (record) await finishHead(record);
+        if (record) finishHead(record);
         else pending.shift();
         continue;
       }
       const age = Date.now() - Date.parse(record.createdAt);
       if (age >= maxAgeMs) {
         await fail(record.id, { code: 'expired', message: `not sent within ${maxAgeMs} ms (session was ${state(sessionId) ?? 'gone'})` });
-        await finishHead(record);
+        finishHead(record);
         continue;
       }
       if (state(sessionId) !== 'connected') {
@@ -151,11 +156,13 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
       await running;
       if (!loaded) await load();
       for (const id of pending.splice(0)) await fail(id, error);
+      await cursorWrite;
     },
     async stop() {
       stopped = true;
       wake?.();
       await running;
+      await cursorWrite;
     },
   };
 };
