@@ -63,6 +63,14 @@ export class HashingSink {
   }
 
   async write(chunk: Buffer): Promise<void> {
+    if (!this.push(chunk)) await this.whenWritable();
+  }
+
+  /**
+   * Hashes the chunk and queues it for the disk, synchronously; throws when it passes the cap. False when the
+   * disk is behind: the caller should read no more until `whenWritable()` resolves.
+   */
+  push(chunk: Buffer): boolean {
     const received = this.received + chunk.length;
     if (received > this.cap) throw tooLarge(this.cap, { received });
     if (!this.sniffed) {
@@ -81,6 +89,11 @@ export class HashingSink {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= WRITE_BATCH) this.flush();
+    return this.inFlight <= MAX_IN_FLIGHT;
+  }
+
+  /** Resolves once the disk has caught up enough to take more; rejects when a write failed. */
+  async whenWritable(): Promise<void> {
     // Waiting for the whole chain would stall the socket until the disk is idle; the oldest batch frees enough.
     while (this.inFlight > MAX_IN_FLIGHT) await this.batches[0];
   }
