@@ -1,8 +1,10 @@
 /**
  * Ingest benchmark: a 200 MB file from a loopback origin, fetched by hashsend's fetcher (streamed to a temp
  * file while hashed) and by `curl -s -o` in the same run, rounds interleaved. A second baseline pipes curl
- * through `tee` into `sha256sum`, since we hash too. Prints MB/s (best and median) for each, the ratios, our
- * CPU time and the peak RSS growth of this process while the fetcher ran. Goal: ≥ 0.9× curl -o, ≤ 64 MB growth.
+ * through `tee` into `sha256sum`, since we hash too. A third row reads the body with undici (the handler API
+ * we use) and drops it: how fast any undici-based ingest could go here before it hashes or writes a byte.
+ * Prints MB/s (best and median) for each, the ratios, our CPU time and the peak RSS growth of this process
+ * while the fetcher ran. Goal: ≥ 0.9× curl -o, ≤ 64 MB growth.
  * Printed, not asserted; the last line is a `RESULT {json}` for bench/run.ts.
  *
  * The origin runs in a child process (`--serve <file>`), so that it does not share our event loop.
@@ -17,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent } from 'undici';
 import { createLogger } from '../src/log.js';
 import { createFetcher } from '../src/media/fetcher.js';
 import { printResult, type Figure } from './result.js';
@@ -126,6 +129,19 @@ const main = async () => {
     await rm(join(dir, 'ours.bin'));
     return { ms, cpuMs: (user + system) / 1000, growth };
   };
+  const undiciAgent = new Agent();
+  const undiciDropped = () =>
+    new Promise<number>((resolve, reject) => {
+      const started = performance.now();
+      undiciAgent.dispatch(
+        { origin: new URL(origin.url).origin, path: '/file.bin', method: 'GET' },
+        {
+          onRequestStart: () => undefined, // marks the handler API, so undici does not ask for the older one
+          onResponseEnd: () => resolve(performance.now() - started),
+          onResponseError: (_controller, err) => reject(err),
+        },
+      );
+    });
   const curlOut = async () => {
     const ms = await timed('curl', ['-s', '-o', join(dir, 'curl.bin'), origin.url]);
     await rm(join(dir, 'curl.bin'));
@@ -144,6 +160,7 @@ const main = async () => {
     const cpuMs: number[] = [];
     const curlMs: number[] = [];
     const curlShaMs: number[] = [];
+    const undiciMs: number[] = [];
     let growth = 0;
     const steps = [
       async () => {
@@ -154,6 +171,7 @@ const main = async () => {
       },
       async () => void curlMs.push(await curlOut()),
       async () => void curlShaMs.push(await curlHashed()),
+      async () => void undiciMs.push(await undiciDropped()),
     ];
     // The order turns each round, so that none always follows the CPU-heavy sha256sum pipeline.
     for (let round = 0; round < ROUNDS; round++) {
@@ -167,7 +185,9 @@ const main = async () => {
     row('hashsend fetchFresh (temp file + sha256):', oursMs);
     row('curl -s -o:', curlMs);
     row('curl -s | tee file | sha256sum:', curlShaMs);
+    row('undici, body dropped (our ceiling):', undiciMs);
     console.log(`ratio ours/curl -o:            best ${ratio(oursMs, curlMs, best).toFixed(2)}x, median ${ratio(oursMs, curlMs, median).toFixed(2)}x (goal >= 0.9x)`);
+    console.log(`ratio undici alone/curl -o:    best ${ratio(undiciMs, curlMs, best).toFixed(2)}x, median ${ratio(undiciMs, curlMs, median).toFixed(2)}x`);
     console.log(`ratio ours/curl|tee|sha256sum: best ${ratio(oursMs, curlShaMs, best).toFixed(2)}x, median ${ratio(oursMs, curlShaMs, median).toFixed(2)}x`);
     console.log(`our CPU time (user+sys, all threads) per fetch: median ${median(cpuMs).toFixed(0)} ms`);
     console.log(`peak RSS growth during our ingest: ${(growth / MB).toFixed(1)} MB (goal <= 64 MB)`);
@@ -179,7 +199,7 @@ const main = async () => {
     ];
     printResult('ingest', figures);
   } finally {
-    await fetcher.close();
+    await Promise.all([fetcher.close(), undiciAgent.close()]);
     origin.stop();
     await rm(dir, { recursive: true, force: true });
   }
