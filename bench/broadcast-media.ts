@@ -90,7 +90,8 @@ const postAll = async (h: Harness, phones: string[], media: Record<string, strin
   const queue = [...phones];
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
-      for (let phone = queue.shift(); phone; phone = queue.shift()) await h.send('bench', { to: `+${phone}`, media, caption: 'This week only' });
+      for (let phone = queue.shift(); phone; phone = queue.shift())
+        await h.send('bench', { to: `+${phone}`, media, caption: 'This week only' });
     }),
   );
   return performance.now() - started;
@@ -125,7 +126,8 @@ const main = async () => {
     const content = await publish(origin, 'promo-104.jpg', 104);
     const phones = recipients('1666104');
     const baseline = await measure(h.sim, origin, content, phones, async () => {
-      for (const phone of phones) await sock.sendMessage(`${phone}@s.whatsapp.net`, { image: { url: content.url }, caption: 'This week only' });
+      for (const phone of phones)
+        await sock.sendMessage(`${phone}@s.whatsapp.net`, { image: { url: content.url }, caption: 'This week only' });
       return undefined;
     });
     runs.push(['per-recipient gateway (raw Baileys, measured)', baseline]);
@@ -133,22 +135,62 @@ const main = async () => {
     const row = (name: string, f: RunFigures) =>
       `${name.padEnd(48)}${String(f.originRequests).padStart(8)}${String(f.originBodies).padStart(8)}${String(f.uploads).padStart(9)}` +
       `${f.msPerRecipient.toFixed(1).padStart(11)}${(f.acceptMsPerRequest?.toFixed(1) ?? '-').padStart(11)}   ${f.hashesOk ? 'all equal' : 'MISMATCH'}`;
-    console.log(`broadcast-media: one ${(content.bytes.length / 1024).toFixed(0)} KB JPEG per run to ${RECIPIENTS} recipients, through the WhatsApp simulator`);
-    console.log(`${''.padEnd(48)}${'origin'.padStart(8)}${'bodies'.padStart(8)}${'uploads'.padStart(9)}${'ms/recip'.padStart(11)}${'ms/202'.padStart(11)}   recipients' sha256`);
+    console.log(
+      `broadcast-media: one ${(content.bytes.length / 1024).toFixed(0)} KB JPEG per run to ${RECIPIENTS} recipients, through the WhatsApp simulator`,
+    );
+    console.log(
+      `${''.padEnd(48)}${'origin'.padStart(8)}${'bodies'.padStart(8)}${'uploads'.padStart(9)}${'ms/recip'.padStart(11)}${'ms/202'.padStart(11)}   recipients' sha256`,
+    );
     for (const [name, f] of runs) console.log(row(name, f));
-    console.log(`${'per-recipient gateway (by definition)'.padEnd(48)}${String(RECIPIENTS).padStart(8)}${String(RECIPIENTS).padStart(8)}${String(RECIPIENTS).padStart(9)}`);
+    console.log(
+      `${'per-recipient gateway (by definition)'.padEnd(48)}${String(RECIPIENTS).padStart(8)}${String(RECIPIENTS).padStart(8)}${String(RECIPIENTS).padStart(9)}`,
+    );
     console.log('goal: 1 origin fetch and 1 upload per broadcast. ms/recip: first request to last delivery, divided by recipients.');
 
     const [sequential, parallel, unpinned] = runs.map(([, f]) => f);
     const vs = { baseline: 'per-recipient gateway, measured' };
     const figures: Figure[] = [
-      { name: 'origin fetches (URL + sha256, sequential)', value: sequential.originRequests, unit: 'requests', ...vs, baselineValue: baseline.originRequests, goal: '1' },
-      { name: 'uploads (URL + sha256, sequential)', value: sequential.uploads, unit: 'uploads', ...vs, baselineValue: baseline.uploads, goal: '1' },
-      { name: `origin fetches (URL + sha256, ${IN_FLIGHT} in flight)`, value: parallel.originRequests, unit: 'requests', ...vs, baselineValue: baseline.originRequests, goal: '1' },
-      { name: `uploads (URL + sha256, ${IN_FLIGHT} in flight)`, value: parallel.uploads, unit: 'uploads', ...vs, baselineValue: baseline.uploads, goal: '1' },
+      {
+        name: 'origin fetches (URL + sha256, sequential)',
+        value: sequential.originRequests,
+        unit: 'requests',
+        ...vs,
+        baselineValue: baseline.originRequests,
+        goal: '1',
+      },
+      {
+        name: 'uploads (URL + sha256, sequential)',
+        value: sequential.uploads,
+        unit: 'uploads',
+        ...vs,
+        baselineValue: baseline.uploads,
+        goal: '1',
+      },
+      {
+        name: `origin fetches (URL + sha256, ${IN_FLIGHT} in flight)`,
+        value: parallel.originRequests,
+        unit: 'requests',
+        ...vs,
+        baselineValue: baseline.originRequests,
+        goal: '1',
+      },
+      {
+        name: `uploads (URL + sha256, ${IN_FLIGHT} in flight)`,
+        value: parallel.uploads,
+        unit: 'uploads',
+        ...vs,
+        baselineValue: baseline.uploads,
+        goal: '1',
+      },
       { name: 'origin bodies (URL only)', value: unpinned.originBodies, unit: 'bodies', ...vs, baselineValue: baseline.originBodies },
       { name: 'uploads (URL only)', value: unpinned.uploads, unit: 'uploads', ...vs, baselineValue: baseline.uploads, goal: '1' },
-      { name: 'time per recipient (URL + sha256, sequential)', value: Number(sequential.msPerRecipient.toFixed(1)), unit: 'ms', ...vs, baselineValue: Number(baseline.msPerRecipient.toFixed(1)) },
+      {
+        name: 'time per recipient (URL + sha256, sequential)',
+        value: Number(sequential.msPerRecipient.toFixed(1)),
+        unit: 'ms',
+        ...vs,
+        baselineValue: Number(baseline.msPerRecipient.toFixed(1)),
+      },
     ];
     printResult('broadcast-media', figures);
   } finally {

@@ -179,22 +179,52 @@ const main = async () => {
     }
     const ratio = (a: number[], b: number[], pick: (xs: number[]) => number) => mbps(pick(a)) / mbps(pick(b));
     const [load1] = loadavg();
-    console.log(`file: ${SIZE / MB} MB from a loopback origin (child process), ${ROUNDS} interleaved rounds, load average ${load1.toFixed(2)}`);
+    console.log(
+      `file: ${SIZE / MB} MB from a loopback origin (child process), ${ROUNDS} interleaved rounds, load average ${load1.toFixed(2)}`,
+    );
     const row = (name: string, xs: number[]) =>
-      console.log(`${name.padEnd(48)} best ${mbps(best(xs)).toFixed(0).padStart(4)} MB/s, median ${mbps(median(xs)).toFixed(0).padStart(4)} MB/s  [${list(xs)} ms]`);
+      console.log(
+        `${name.padEnd(48)} best ${mbps(best(xs)).toFixed(0).padStart(4)} MB/s, median ${mbps(median(xs)).toFixed(0).padStart(4)} MB/s  [${list(xs)} ms]`,
+      );
     row('hashsend fetchFresh (temp file + sha256):', oursMs);
     row('curl -s -o:', curlMs);
     row('curl -s | tee file | sha256sum:', curlShaMs);
     row('undici, body dropped (our ceiling):', undiciMs);
-    console.log(`ratio ours/curl -o:            best ${ratio(oursMs, curlMs, best).toFixed(2)}x, median ${ratio(oursMs, curlMs, median).toFixed(2)}x (goal >= 0.9x)`);
-    console.log(`ratio undici alone/curl -o:    best ${ratio(undiciMs, curlMs, best).toFixed(2)}x, median ${ratio(undiciMs, curlMs, median).toFixed(2)}x`);
-    console.log(`ratio ours/curl|tee|sha256sum: best ${ratio(oursMs, curlShaMs, best).toFixed(2)}x, median ${ratio(oursMs, curlShaMs, median).toFixed(2)}x`);
+    console.log(
+      `ratio ours/curl -o:            best ${ratio(oursMs, curlMs, best).toFixed(2)}x, median ${ratio(oursMs, curlMs, median).toFixed(2)}x (goal >= 0.9x)`,
+    );
+    console.log(
+      `ratio undici alone/curl -o:    best ${ratio(undiciMs, curlMs, best).toFixed(2)}x, median ${ratio(undiciMs, curlMs, median).toFixed(2)}x`,
+    );
+    console.log(
+      `ratio ours/curl|tee|sha256sum: best ${ratio(oursMs, curlShaMs, best).toFixed(2)}x, median ${ratio(oursMs, curlShaMs, median).toFixed(2)}x`,
+    );
     console.log(`our CPU time (user+sys, all threads) per fetch: median ${median(cpuMs).toFixed(0)} ms`);
     console.log(`peak RSS growth during our ingest: ${(growth / MB).toFixed(1)} MB (goal <= 64 MB)`);
     const figures: Figure[] = [
-      { name: 'ingest speed (median)', value: mbps(median(oursMs)), unit: 'MB/s', baseline: 'curl -o', baselineValue: mbps(median(curlMs)), goal: '>= 0.9x' },
-      { name: 'ingest speed (best)', value: mbps(best(oursMs)), unit: 'MB/s', baseline: 'curl -o', baselineValue: mbps(best(curlMs)), goal: '>= 0.9x' },
-      { name: 'ingest speed (median)', value: mbps(median(oursMs)), unit: 'MB/s', baseline: 'curl|tee|sha256sum', baselineValue: mbps(median(curlShaMs)) },
+      {
+        name: 'ingest speed (median)',
+        value: mbps(median(oursMs)),
+        unit: 'MB/s',
+        baseline: 'curl -o',
+        baselineValue: mbps(median(curlMs)),
+        goal: '>= 0.9x',
+      },
+      {
+        name: 'ingest speed (best)',
+        value: mbps(best(oursMs)),
+        unit: 'MB/s',
+        baseline: 'curl -o',
+        baselineValue: mbps(best(curlMs)),
+        goal: '>= 0.9x',
+      },
+      {
+        name: 'ingest speed (median)',
+        value: mbps(median(oursMs)),
+        unit: 'MB/s',
+        baseline: 'curl|tee|sha256sum',
+        baselineValue: mbps(median(curlShaMs)),
+      },
       { name: 'ingest peak RSS growth', value: growth / MB, unit: 'MB', goal: '<= 64 MB' },
     ];
     printResult('ingest', figures);

@@ -61,7 +61,12 @@ export const createApp = async ({ config, log }: AppOptions) => {
   const blobs = createBlobStore({ dir: path.join(config.dataDir, 'blobs'), log });
   const fetcher = createFetcher({ media: config.media, proxy: config.proxy, log });
   const resolver = createMediaResolver({ limits: config.media.maxBytes, blobs, fetcher, records: stores.namespace('media'), log });
-  const media = { resolver, blobs, checker: createChecker({ config, log, fetcher, tempPath: blobs.tempPath }), limits: config.media.maxBytes };
+  const media = {
+    resolver,
+    blobs,
+    checker: createChecker({ config, log, fetcher, tempPath: blobs.tempPath }),
+    limits: config.media.maxBytes,
+  };
 
   const sessions = createSessionManager({
     sessionsDir: config.sessionsDir,

@@ -78,7 +78,8 @@ export const main = async (argv: string[]): Promise<number> => {
     if (err instanceof UsageError) process.stderr.write(`hashsend: ${err.message}\n${USAGE}`);
     else if (err instanceof ConfigError) for (const line of err.problems) process.stderr.write(`hashsend: ${line}\n`);
     else if (isHashsendError(err)) process.stderr.write(`hashsend: ${err.code}: ${err.message}\n`);
-    else if ((err as NodeJS.ErrnoException).code === 'ENOENT') process.stderr.write(`hashsend: no such file: ${(err as NodeJS.ErrnoException).path}\n`);
+    else if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      process.stderr.write(`hashsend: no such file: ${(err as NodeJS.ErrnoException).path}\n`);
     else throw err;
     return 2;
   }

@@ -17,7 +17,12 @@ const bool = (def: boolean) =>
 const list = () =>
   z
     .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .default([]);
 const optional = () =>
   z
@@ -36,7 +41,9 @@ export const settingsSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   SESSIONS_DIR: z.string().default('./sessions'),
   REDIS_URL: optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'a pino level (fatal, error, warn, info, debug, trace, silent)').default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'a pino level (fatal, error, warn, info, debug, trace, silent)')
+    .default('info'),
   HTTP_PROXY: optional(),
   HTTPS_PROXY: optional(),
   NO_PROXY: optional(),
@@ -51,7 +58,10 @@ export const settingsSchema = z.object({
   MEDIA_HEADERS_TIMEOUT_MS: int(15_000),
   MEDIA_BODY_TIMEOUT_MS: int(30_000),
   MEDIA_MAX_REDIRECTS: z.string().regex(/^\d+$/, 'a whole number').transform(Number).default(5),
-  MEDIA_CACHE_BUST_PARAM: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a query parameter name').default('_hsfresh'),
+  MEDIA_CACHE_BUST_PARAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'a query parameter name')
+    .default('_hsfresh'),
   MEDIA_BYPASS_PROXY: bool(true),
   PUBLIC_MEDIA: bool(false),
   DEFAULT_DRIVER: z.enum(['baileys', 'sandbox'], 'baileys or sandbox').default('baileys'),

@@ -26,7 +26,12 @@ export const serve = async () => {
   log.info({ url }, 'hashsend listening');
   if (app.sessions.list().length === 0) {
     // First start: a session to link straight away, its QR right here in the terminal.
-    printQrsToTerminal({ sessionId: 'default', pageUrl: `${url}/`, subscribe: app.sessions.subscribe, write: (t) => process.stdout.write(t) });
+    printQrsToTerminal({
+      sessionId: 'default',
+      pageUrl: `${url}/`,
+      subscribe: app.sessions.subscribe,
+      write: (t) => process.stdout.write(t),
+    });
     await app.sessions.create({ id: 'default' });
   }
   let stopping = false;

@@ -39,7 +39,13 @@ const hashsend = (...args: string[]) =>
       {
         cwd: dir,
         timeout: 15_000,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, MEDIA_ALLOW_HOSTS: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), MEDIA_BODY_TIMEOUT_MS: '2000' },
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          MEDIA_ALLOW_HOSTS: '127.0.0.1',
+          DATA_DIR: path.join(dir, 'data'),
+          MEDIA_BODY_TIMEOUT_MS: '2000',
+        },
       },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') return reject(err);
@@ -54,7 +60,13 @@ const row = (table: string, check: string) => {
   const at = lines.findIndex((l) => new RegExp(`^\\S+\\s+${check}\\s{2,}`).test(l));
   assert.ok(at >= 0, `no "${check}" row in:\n${table}`);
   const rest = lines.slice(at + 1);
-  const continued = rest.slice(0, Math.max(0, rest.findIndex((l) => !/^\s+\S/.test(l))));
+  const continued = rest.slice(
+    0,
+    Math.max(
+      0,
+      rest.findIndex((l) => !/^\s+\S/.test(l)),
+    ),
+  );
   return [lines[at], ...continued.map((l) => l.trim())].join(' ');
 };
 
@@ -80,8 +92,10 @@ test('check on a good URL: exit 0 and a table a person can read', async () => {
   assert.equal(run.stderr, '', 'nothing on stderr when all is well');
   // Rows line up: the mark, the check's name, then its detail, all in the same columns.
   const detailColumn = row(out, 'fetch').indexOf('HTTP');
-  for (const check of ['content type', 'cache busting', 'versioning']) assert.equal(row(out, check).indexOf(check) + check.length + 2 <= detailColumn, true);
-  for (const line of out.split('\n')) assert.ok(line.length <= 100 || !line.slice(0, 100).includes(' ', 30), `line too long to read: ${line}`);
+  for (const check of ['content type', 'cache busting', 'versioning'])
+    assert.equal(row(out, check).indexOf(check) + check.length + 2 <= detailColumn, true);
+  for (const line of out.split('\n'))
+    assert.ok(line.length <= 100 || !line.slice(0, 100).includes(' ', 30), `line too long to read: ${line}`);
 });
 
 test('check --json: one JSON document for scripts, with wouldSend and the findings', async () => {
@@ -89,7 +103,13 @@ test('check --json: one JSON document for scripts, with wouldSend and the findin
   origin.put('label.jpg', photo, { contentType: 'binary/octet-stream' });
   const run = await hashsend('check', `${origin.url}/label.jpg`, '--json');
   assert.equal(run.code, 0, run.stderr);
-  const report = JSON.parse(run.stdout) as { wouldSend: boolean; sha256: string; mimetype: string; declaredMimetype: string; items: { check: string; status: string }[] };
+  const report = JSON.parse(run.stdout) as {
+    wouldSend: boolean;
+    sha256: string;
+    mimetype: string;
+    declaredMimetype: string;
+    items: { check: string; status: string }[];
+  };
   assert.equal(report.wouldSend, true);
   assert.equal(report.sha256, sha(photo));
   assert.deepEqual([report.mimetype, report.declaredMimetype], ['image/jpeg', 'binary/octet-stream']);

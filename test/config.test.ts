@@ -21,7 +21,10 @@ test('a bad value names the setting, what it expected and what it got; every bad
       assert.ok(err instanceof ConfigError);
       assert.ok(err.problems.includes('MEDIA_MAX_IMAGE_BYTES must be a positive integer, got "5MB"'), err.message);
       assert.ok(err.problems.includes('PUBLIC_MEDIA must be true or false, got "maybe"'), err.message);
-      assert.ok(err.problems.some((p) => p.startsWith('PORT must be a port number')), err.message);
+      assert.ok(
+        err.problems.some((p) => p.startsWith('PORT must be a port number')),
+        err.message,
+      );
       return true;
     },
   );

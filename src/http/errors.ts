@@ -15,15 +15,21 @@ const fromHttpError = (err: HttpError): HashsendError | undefined => {
   if (!status || status >= 500) return undefined;
   if (err.type === 'entity.parse.failed') return new HashsendError('invalid_request', 400, `malformed JSON body: ${err.message}`);
   if (err.type === 'entity.too.large') return new HashsendError('too_large', 413, 'request body is too large');
-  if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') return new HashsendError('invalid_request', 415, err.message);
+  if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported')
+    return new HashsendError('invalid_request', 415, err.message);
   return new HashsendError(status === 404 ? 'not_found' : 'invalid_request', status, err.expose ? err.message : 'bad request');
 };
 
 /** A zod failure on a request becomes `invalid_request` with each problem's path and message. */
 export const fromZodError = (err: z.ZodError, where = 'body'): HashsendError =>
-  new HashsendError('invalid_request', 400, `invalid ${where}: ${err.issues.map((i) => `${i.path.join('.') || where} ${i.message}`).join('; ')}`, {
-    issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-  });
+  new HashsendError(
+    'invalid_request',
+    400,
+    `invalid ${where}: ${err.issues.map((i) => `${i.path.join('.') || where} ${i.message}`).join('; ')}`,
+    {
+      issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    },
+  );
 
 export const toErrorBody = (err: HashsendError) => ({
   error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
@@ -31,11 +37,7 @@ export const toErrorBody = (err: HashsendError) => ({
 
 /** The single place an error becomes an HTTP answer: a stable code, never a stack trace. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  const known = isHashsendError(err)
-    ? err
-    : err instanceof z.ZodError
-      ? fromZodError(err)
-      : fromHttpError(err as HttpError);
+  const known = isHashsendError(err) ? err : err instanceof z.ZodError ? fromZodError(err) : fromHttpError(err as HttpError);
   if (!known) req.log.error({ err }, 'unhandled error');
   const answer = known ?? new HashsendError('internal', 500, 'internal error; the log has the details');
   if (res.headersSent) {

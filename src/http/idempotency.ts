@@ -41,7 +41,9 @@ export const idempotency = ({ store, ttlMs = 86_400_000 }: IdempotencyOptions): 
       return next(new HashsendError('invalid_request', 400, 'Idempotency-Key must be 1-255 visible ASCII characters'));
     }
     const storeKey = `idem:${key}`;
-    const fingerprint = createHash('sha256').update(`${req.method} ${req.baseUrl}${req.path}\n${canonical(req.body)}`).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(`${req.method} ${req.baseUrl}${req.path}\n${canonical(req.body)}`)
+      .digest('hex');
 
     while (inFlight.has(storeKey)) await inFlight.get(storeKey);
     // Claimed before the first await below, so a concurrent repeat waits for this request's answer.

@@ -50,15 +50,26 @@ const QUERY_VERSION = /[?&](v|ver|version|rev|hash|t|ts|cb|_)=/i;
 const PATH_VERSION = /[./_-][0-9a-f]{8,64}[./_-]|\/v\d+\//i;
 
 /** The seed article's troubleshooting checklist, run against a URL: what `hashsend check` prints. */
-export const createChecker = ({ config, log, fetcher = createFetcher({ media: config.media, proxy: config.proxy, log }), tempPath }: CheckerDeps): MediaChecker => {
+export const createChecker = ({
+  config,
+  log,
+  fetcher = createFetcher({ media: config.media, proxy: config.proxy, log }),
+  tempPath,
+}: CheckerDeps): MediaChecker => {
   const limits = config.media.maxBytes;
-  const newTemp = tempPath ?? (() => `${process.env.TMPDIR ?? '/tmp'}/hashsend-check-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  const newTemp =
+    tempPath ??
+    (() => `${process.env.TMPDIR ?? '/tmp'}/hashsend-check-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
 
   /** One fetch, reporting failure as data rather than throwing: a refused URL is a finding, not a crash. */
   const attempt = async (url: string, expectedSha256?: string) => {
     const tmpPath = newTemp();
     try {
-      const result = await fetcher.fetchFresh(url, { expectedSha256, tmpPath, maxBytesFor: (head, declared) => maxBytesFor(head, declared, limits) });
+      const result = await fetcher.fetchFresh(url, {
+        expectedSha256,
+        tmpPath,
+        maxBytesFor: (head, declared) => maxBytesFor(head, declared, limits),
+      });
       return { result, tmpPath };
     } catch (err) {
       if (!isHashsendError(err)) throw err;
@@ -96,7 +107,11 @@ export const createChecker = ({ config, log, fetcher = createFetcher({ media: co
                 ? found.mimetype
                 : `declared ${declared ?? '(none)'}, the bytes are ${found.mimetype}: hashsend goes by the bytes; clients that trust the header may refuse it`,
             );
-            add('size', 'ok', `${humanBytes(result.size)}${result.size >= 1024 ? ` (${result.size} bytes)` : ''}, within the ${found.kind} limit of ${humanBytes(limit)}`);
+            add(
+              'size',
+              'ok',
+              `${humanBytes(result.size)}${result.size >= 1024 ? ` (${result.size} bytes)` : ''}, within the ${found.kind} limit of ${humanBytes(limit)}`,
+            );
             if (found.needsConversion) add('format', 'info', `${found.mimetype} is converted to JPEG before sending`);
           } catch (err) {
             if (!isHashsendError(err)) throw err;
@@ -114,13 +129,28 @@ export const createChecker = ({ config, log, fetcher = createFetcher({ media: co
         }
         const plain = report.attempts[0];
         if (plain) {
-          add('cache-control', plain.cacheControl ? 'info' : 'warn', plain.cacheControl ?? 'none sent: caches decide for themselves how long to keep the file');
+          add(
+            'cache-control',
+            plain.cacheControl ? 'info' : 'warn',
+            plain.cacheControl ?? 'none sent: caches decide for themselves how long to keep the file',
+          );
           add('cache signals', plain.cacheVerdict === 'hit' ? 'warn' : 'ok', describeSignals(plain));
           const validator = plain.etag ?? plain.lastModified;
-          add('validators', validator ? 'ok' : 'warn', validator ? `ETag ${plain.etag ?? '-'}, Last-Modified ${plain.lastModified ?? '-'}` : 'no ETag or Last-Modified: an interrupted download cannot be resumed safely');
-          add('ranges', plain.acceptRanges === 'bytes' ? 'ok' : 'warn', plain.acceptRanges === 'bytes' ? 'Accept-Ranges: bytes' : 'no Accept-Ranges: bytes; large files cannot be resumed');
+          add(
+            'validators',
+            validator ? 'ok' : 'warn',
+            validator
+              ? `ETag ${plain.etag ?? '-'}, Last-Modified ${plain.lastModified ?? '-'}`
+              : 'no ETag or Last-Modified: an interrupted download cannot be resumed safely',
+          );
+          add(
+            'ranges',
+            plain.acceptRanges === 'bytes' ? 'ok' : 'warn',
+            plain.acceptRanges === 'bytes' ? 'Accept-Ranges: bytes' : 'no Accept-Ranges: bytes; large files cannot be resumed',
+          );
         }
-        const busted = report.attempts.find((a) => a.strategy === 'cache-busted') ?? (await probeBusted(url, config.media.cacheBustParam, attempt));
+        const busted =
+          report.attempts.find((a) => a.strategy === 'cache-busted') ?? (await probeBusted(url, config.media.cacheBustParam, attempt));
         if (busted) {
           add(
             'cache busting',
@@ -130,7 +160,8 @@ export const createChecker = ({ config, log, fetcher = createFetcher({ media: co
               : 'a request with a unique query string reaches the origin',
           );
         }
-        if (QUERY_VERSION.test(url)) add('versioning', 'warn', 'the version is in the query string, which some CDNs ignore; put it in the path (banner.3f9a1c2e.jpg)');
+        if (QUERY_VERSION.test(url))
+          add('versioning', 'warn', 'the version is in the query string, which some CDNs ignore; put it in the path (banner.3f9a1c2e.jpg)');
         else if (PATH_VERSION.test(new URL(url).pathname)) add('versioning', 'ok', 'the path carries a version');
         else add('versioning', 'info', 'the path has no version: a replaced file keeps its URL, so caches may serve the old one');
         if (report.sha256) add('sha256', 'info', report.sha256);

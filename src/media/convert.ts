@@ -13,16 +13,21 @@ export interface Converted {
 const THUMBNAIL_PX = 32;
 
 const cannotDecode = (e: unknown) =>
-  new HashsendError('unsupported_media', 422, `this image cannot be decoded: ${(e as Error).message}`, {}, {
-    cause: e,
-  });
+  new HashsendError(
+    'unsupported_media',
+    422,
+    `this image cannot be decoded: ${(e as Error).message}`,
+    {},
+    {
+      cause: e,
+    },
+  );
 
 /**
  * Decodes an image as WhatsApp's image kind wants it: the first frame, turned upright per EXIF, transparency
  * on white. sharp drops the metadata (and with it any GPS position) unless told to keep it.
  */
-const upright = (srcPath: string) =>
-  sharp(srcPath, { animated: false }).autoOrient().flatten({ background: '#ffffff' });
+const upright = (srcPath: string) => sharp(srcPath, { animated: false }).autoOrient().flatten({ background: '#ffffff' });
 
 /**
  * Writes `srcPath` as a JPEG to `destPath` and returns the hash and size of what was written. The JPEG is
@@ -47,10 +52,7 @@ export const thumbnail = async (path: string): Promise<string | undefined> => {
   const type = await fileTypeFromFile(path);
   if (!type?.mime.startsWith('image/')) return undefined;
   try {
-    const preview = await upright(path)
-      .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside' })
-      .jpeg({ quality: 60 })
-      .toBuffer();
+    const preview = await upright(path).resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside' }).jpeg({ quality: 60 }).toBuffer();
     return preview.toString('base64');
   } catch (e) {
     throw cannotDecode(e);

@@ -57,8 +57,7 @@ export const createRouter = ({ proxy, guard, connectTimeoutMs, ca }: RouterOptio
 
   // Idempotent: the composition root and a test may both close it.
   let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= Promise.all([direct.close(), ...[...proxies.values()].map((a) => a.close())]).then(() => undefined));
+  const close = () => (closing ??= Promise.all([direct.close(), ...[...proxies.values()].map((a) => a.close())]).then(() => undefined));
 
   return { route, close };
 };
@@ -88,8 +87,6 @@ export const parseNoProxy = (value: string | undefined): ((url: URL) => boolean)
   return (url) => {
     const hostname = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-    return rules.some(
-      (r) => (r.port === undefined || r.port === port) && (hostname === r.host || hostname.endsWith(`.${r.host}`)),
-    );
+    return rules.some((r) => (r.port === undefined || r.port === port) && (hostname === r.host || hostname.endsWith(`.${r.host}`)));
   };
 };

@@ -14,12 +14,7 @@ const WRITE_BATCH = 1024 * 1024;
 const MAX_IN_FLIGHT = 4 * WRITE_BATCH;
 
 const tooLarge = (limit: number, seen: { received?: number; contentLength?: number }) =>
-  new HashsendError(
-    'too_large',
-    413,
-    `the file is larger than the ${limit} bytes allowed for its kind`,
-    { limit, ...seen },
-  );
+  new HashsendError('too_large', 413, `the file is larger than the ${limit} bytes allowed for its kind`, { limit, ...seen });
 
 /**
  * The destination of one download: bytes are hashed and written to a temp file as they arrive, never held

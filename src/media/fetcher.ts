@@ -165,12 +165,11 @@ const fromOrigin = (a: FetchAttempt) =>
 const refuse = (url: string, expected: string | undefined, attempts: FetchAttempt[]): HashsendError => {
   const origin = expected === undefined ? undefined : attempts.filter(fromOrigin).at(-1);
   if (expected !== undefined && origin?.sha256) {
-    return new HashsendError(
-      'hash_mismatch',
-      422,
-      `the origin serves ${url} with sha256 ${origin.sha256}, not the pinned ${expected}`,
-      { expected, received: origin.sha256, attempts },
-    );
+    return new HashsendError('hash_mismatch', 422, `the origin serves ${url} with sha256 ${origin.sha256}, not the pinned ${expected}`, {
+      expected,
+      received: origin.sha256,
+      attempts,
+    });
   }
   const plain = attempts.find((a) => a.strategy === 'plain');
   const pathOnly = attempts.some(

@@ -123,7 +123,7 @@ const webpAnimated = (head: Uint8Array): boolean | undefined => {
   if (head.length < 21) return undefined;
   if (ascii(head, 12, 'VP8X') && (head[20] & 0x02) !== 0) return true;
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  for (let at = 12; at + 8 <= head.length; ) {
+  for (let at = 12; at + 8 <= head.length;) {
     if (ascii(head, at, 'ANIM')) return true;
     const size = view.getUint32(at + 4, true);
     at += 8 + size + (size & 1); // chunks are padded to an even length
@@ -171,12 +171,7 @@ const asKind = (as: SendAs): MediaKind => (as === 'voice' ? 'audio' : as);
  * The byte cap to enforce while a fetch or upload streams in, from its first bytes: the sniffed type's kind
  * (or the one `as` asks for); with nothing recognisable yet, the declared type's kind; else a document's.
  */
-export const maxBytesFor = (
-  head: Uint8Array,
-  declaredMimetype: string | undefined,
-  limits: MediaLimits,
-  as?: SendAs,
-): number => {
+export const maxBytesFor = (head: Uint8Array, declaredMimetype: string | undefined, limits: MediaLimits, as?: SendAs): number => {
   const sniffed = sniffHead(head);
   const animated = sniffed === 'image/webp' ? webpAnimated(head) : undefined;
   if (as === 'sticker') return animated === false ? limits.sticker : limits.animatedSticker;
@@ -195,8 +190,7 @@ const NEEDS: Record<SendAs, string> = {
   document: 'any file',
 };
 
-const unsupported = (message: string, details: Record<string, unknown>) =>
-  new HashsendError('unsupported_media', 422, message, details);
+const unsupported = (message: string, details: Record<string, unknown>) => new HashsendError('unsupported_media', 422, message, details);
 
 const cannotBe = (mimetype: string, as: SendAs) =>
   unsupported(`cannot send ${mimetype} as ${as}: it must be ${NEEDS[as]}`, { mimetype, as });
@@ -227,12 +221,7 @@ const classifyIsoBmff = async (path: string, mimetype: string, as: SendAs | unde
   return { kind: 'audio', mimetype: 'audio/mp4' };
 };
 
-const classify = async (
-  path: string,
-  mimetype: string,
-  size: number,
-  { limits, as }: InspectOptions,
-): Promise<Classified> => {
+const classify = async (path: string, mimetype: string, size: number, { limits, as }: InspectOptions): Promise<Classified> => {
   if (as === 'document') return { kind: 'document', mimetype };
   const family = familyOf(mimetype);
   switch (family) {

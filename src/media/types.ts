@@ -62,10 +62,7 @@ export interface MediaRecord {
 }
 
 /** A media reference as a caller writes it. Uploads come as a temp file the HTTP layer has written. */
-export type MediaRef =
-  | { sha256: string; url?: undefined }
-  | { url: string; sha256?: string }
-  | { upload: UploadedFile };
+export type MediaRef = { sha256: string; url?: undefined } | { url: string; sha256?: string } | { upload: UploadedFile };
 
 /** Bytes a caller sent, already written to a blob-store temp file and hashed while they streamed in. */
 export interface UploadedFile {

@@ -18,7 +18,9 @@ export interface WorkerOptions {
 /** 5xx, timeouts and rate limits may pass on a later try; a 4xx (bad media, bad recipient) never will. */
 const retryable = (err: unknown) => !isHashsendError(err) || err.status >= 500 || err.status === 408 || err.status === 429;
 const errorOf = (err: unknown) =>
-  isHashsendError(err) ? { code: err.code, message: err.message } : { code: 'send_failed', message: err instanceof Error ? err.message : String(err) };
+  isHashsendError(err)
+    ? { code: err.code, message: err.message }
+    : { code: 'send_failed', message: err instanceof Error ? err.message : String(err) };
 
 /**
  * Sends one session's messages in the order they were accepted, one at a time. It waits while the session is not
@@ -56,7 +58,9 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
   let cursorWrite: Promise<unknown> = Promise.resolve();
   const finishHead = (record: MessageRecord) => {
     pending.shift();
-    cursorWrite = messages.setCursor(sessionId, record.position + 1).catch((err) => log.warn({ err, sessionId }, 'restart point not stored'));
+    cursorWrite = messages
+      .setCursor(sessionId, record.position + 1)
+      .catch((err) => log.warn({ err, sessionId }, 'restart point not stored'));
   };
 
   const load = async () => {

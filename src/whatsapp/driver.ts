@@ -1,15 +1,7 @@
 import type { Logger } from '../log.js';
 
 /** A session's state as the API reports it. */
-export type SessionState =
-  | 'starting'
-  | 'qr'
-  | 'connected'
-  | 'reconnecting'
-  | 'logged_out'
-  | 'conflict'
-  | 'needs_relink'
-  | 'stopped';
+export type SessionState = 'starting' | 'qr' | 'connected' | 'reconnecting' | 'logged_out' | 'conflict' | 'needs_relink' | 'stopped';
 
 /** How a media message is presented to the recipient. `voice` is audio sent as a push-to-talk note. */
 export type SendAs = 'image' | 'video' | 'audio' | 'voice' | 'document' | 'sticker';

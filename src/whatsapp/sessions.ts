@@ -67,7 +67,15 @@ const phoneOf = (jid: string) => jid.split('@')[0].split(':')[0];
  * Owns every WhatsApp session of this process: creates, restores at start-up, tracks state, QR and account, runs
  * lifecycle operations one at a time per session, and fans driver events out to subscribers (SSE, the outbox).
  */
-export const createSessionManager = ({ sessionsDir, store, drivers, defaultDriver, blobs, log, linkWaitMs = 15_000 }: SessionManagerOptions) => {
+export const createSessionManager = ({
+  sessionsDir,
+  store,
+  drivers,
+  defaultDriver,
+  blobs,
+  log,
+  linkWaitMs = 15_000,
+}: SessionManagerOptions) => {
   const entries = new Map<string, Entry>();
   const listeners = new Set<(event: SessionEvent) => void>();
   let ids: string[] = [];
@@ -182,7 +190,8 @@ export const createSessionManager = ({ sessionsDir, store, drivers, defaultDrive
       };
       const listener = (event: SessionEvent) => {
         if (event.type === 'qr' && event.sessionId === e.meta.id) done();
-        if (event.type === 'state' && event.session.id === e.meta.id && !['starting', 'reconnecting', 'qr'].includes(event.session.state)) done();
+        if (event.type === 'state' && event.session.id === e.meta.id && !['starting', 'reconnecting', 'qr'].includes(event.session.state))
+          done();
         if (event.type === 'deleted' && event.sessionId === e.meta.id) done(notFound(e.meta.id));
       };
       const timer = setTimeout(() => done(new HashsendError('qr_timeout', 504, 'the session did not show a QR code in time')), linkWaitMs);
@@ -262,7 +271,9 @@ export const createSessionManager = ({ sessionsDir, store, drivers, defaultDrive
     async remove(id: string) {
       const e = entryOf(id);
       await serial(e, async () => {
-        await e.driver?.logout().catch((err) => log.warn({ err, sessionId: id }, 'logout during delete failed; removing credentials anyway'));
+        await e.driver
+          ?.logout()
+          .catch((err) => log.warn({ err, sessionId: id }, 'logout during delete failed; removing credentials anyway'));
         await close(e);
         await e.release?.();
         await rm(path.join(sessionsDir, id), { recursive: true, force: true });

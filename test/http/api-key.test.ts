@@ -53,7 +53,10 @@ test('the key never reaches the log: it appears once in all output, in the print
   await get('/api/sessions', { 'x-api-key': `${key}-old`, cookie: `key=${key}` });
   const out = server.output();
   const logLines = out.split('\n').filter((l) => l.startsWith('{'));
-  assert.ok(logLines.some((l) => l.includes('/api/nope')), 'the requests were logged');
+  assert.ok(
+    logLines.some((l) => l.includes('/api/nope')),
+    'the requests were logged',
+  );
   assert.deepEqual(
     logLines.filter((l) => l.includes(key)),
     [],

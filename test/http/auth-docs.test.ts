@@ -40,7 +40,11 @@ describe('docs', () => {
   test('/openapi.json without a key: every route, with examples', async () => {
     const res = await fetch(`${server.url}/openapi.json`);
     assert.equal(res.status, 200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { schemas: Record<string, { example?: unknown }> } };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, { example?: unknown }> };
+    };
     assert.equal(doc.openapi, '3.1.0');
     const routes = Object.entries(doc.paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`));
     for (const route of [

@@ -10,7 +10,8 @@ before(async () => {
 });
 after(() => server.close());
 
-const session = async (id: string) => (await (await server.api(`/api/sessions/${id}`)).json()) as { state: string; lastError?: { message: string } };
+const session = async (id: string) =>
+  (await (await server.api(`/api/sessions/${id}`)).json()) as { state: string; lastError?: { message: string } };
 
 test('credentials are owner-only files in an owner-only folder, and survive a restart', async () => {
   assert.equal((await server.api('/api/sessions', { method: 'POST', json: { id: 'till' } })).status, 201);
@@ -20,7 +21,8 @@ test('credentials are owner-only files in an owner-only folder, and survive a re
   const files = await readdir(dir);
   assert.ok(files.length > 0, 'the session wrote its credentials');
   for (const file of files) {
-    if ((await stat(path.join(dir, file))).isFile()) assert.equal((await stat(path.join(dir, file))).mode & 0o777, 0o600, `${file} is owner-only`);
+    if ((await stat(path.join(dir, file))).isFile())
+      assert.equal((await stat(path.join(dir, file))).mode & 0o777, 0o600, `${file} is owner-only`);
   }
   await server.restart();
   await waitFor('till connected again without a QR', async () => ((await session('till')).state === 'connected' ? true : undefined));

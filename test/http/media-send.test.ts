@@ -32,7 +32,9 @@ const delivered = (id: string) =>
     return ['delivered', 'read'].includes(m.status) ? m : undefined;
   });
 const deliveredSha = async (id: string) => {
-  const items = ((await (await server.api('/api/sessions/shop/sandbox/deliveries')).json()) as { items: { messageId: string; sha256?: string }[] }).items;
+  const items = (
+    (await (await server.api('/api/sessions/shop/sandbox/deliveries')).json()) as { items: { messageId: string; sha256?: string }[] }
+  ).items;
   return items.find((d) => d.messageId === id)?.sha256;
 };
 

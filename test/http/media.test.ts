@@ -55,7 +55,12 @@ let pathOnly: RunningCache;
 before(async () => {
   origin = await startOrigin();
   [server, strict, varnish, pathOnly] = await Promise.all([
-    startServer({ MEDIA_ALLOW_HOSTS: '127.0.0.1', PUBLIC_MEDIA: 'true', MEDIA_BODY_TIMEOUT_MS: '400', MEDIA_MAX_IMAGE_BYTES: String(IMAGE_LIMIT) }),
+    startServer({
+      MEDIA_ALLOW_HOSTS: '127.0.0.1',
+      PUBLIC_MEDIA: 'true',
+      MEDIA_BODY_TIMEOUT_MS: '400',
+      MEDIA_MAX_IMAGE_BYTES: String(IMAGE_LIMIT),
+    }),
     startServer({ MEDIA_ALLOW_HOSTS: '' }),
     startVarnish(origin.url),
     startNginx(origin.url, 'path'),
@@ -67,7 +72,8 @@ after(async () => {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const postUrl = (body: unknown, on = server) => on.api('/api/media', { method: 'POST', json: body });
-const upload = (body: Buffer, headers: Record<string, string>) => server.api('/api/media', { method: 'POST', body: new Uint8Array(body), headers });
+const upload = (body: Buffer, headers: Record<string, string>) =>
+  server.api('/api/media', { method: 'POST', body: new Uint8Array(body), headers });
 const record = async (res: Response) => (await res.json()) as MediaRecord;
 /** Status and error code together, so that a failure shows both (and the message). */
 const failure = async (res: Response) => {
@@ -95,7 +101,13 @@ describe('by URL', () => {
     assert.equal(r.mimetype, 'image/jpeg');
     assert.equal(r.declaredMimetype, 'binary/octet-stream');
     assert.equal(r.kind, 'image');
-    assert.ok(r.thumbnail && Buffer.from(r.thumbnail, 'base64').subarray(0, 2).equals(Buffer.from([0xff, 0xd8])), 'thumbnail is a JPEG');
+    assert.ok(
+      r.thumbnail &&
+        Buffer.from(r.thumbnail, 'base64')
+          .subarray(0, 2)
+          .equals(Buffer.from([0xff, 0xd8])),
+      'thumbnail is a JPEG',
+    );
     const s = r.source!;
     assert.equal(s.url, url);
     assert.equal(s.finalUrl, url);
@@ -323,7 +335,10 @@ describe('reading and deleting', () => {
     assert.equal((await fetch(`${server.url}/m/${'0'.repeat(64)}.jpg`)).status, 404);
 
     // The strict server holds the same bytes; without PUBLIC_MEDIA they are reachable with the key only.
-    assert.equal((await strict.api('/api/media', { method: 'POST', body: new Uint8Array(png), headers: { 'content-type': 'image/png' } })).status, 201);
+    assert.equal(
+      (await strict.api('/api/media', { method: 'POST', body: new Uint8Array(png), headers: { 'content-type': 'image/png' } })).status,
+      201,
+    );
     assert.equal((await fetch(`${strict.url}/m/${sha(png)}.png`)).status, 404);
     assert.equal((await fetch(`${strict.url}/api/media/${sha(png)}/content`)).status, 401);
   });
@@ -352,7 +367,10 @@ describe('reading and deleting', () => {
     await tamper(large);
     const res = await server.api(`/api/media/${sha(large)}/content`);
     assert.equal(res.status, 200);
-    const body = await res.arrayBuffer().then((b) => Buffer.from(b), (err: Error) => err);
+    const body = await res.arrayBuffer().then(
+      (b) => Buffer.from(b),
+      (err: Error) => err,
+    );
     assert.ok(body instanceof Error, `the body must not complete (got ${body instanceof Buffer ? body.length : 0} bytes)`);
     await expectError(await server.api(`/api/media/${sha(large)}`), 404, 'media_not_found');
   });
@@ -412,8 +430,14 @@ describe('bad input and failing origins', () => {
   });
 
   test('no request above answered 500', () => {
-    for (const [name, s] of [['server', server], ['strict', strict]] as const) {
-      const lines = s.output().split('\n').filter((l) => l.startsWith('{'));
+    for (const [name, s] of [
+      ['server', server],
+      ['strict', strict],
+    ] as const) {
+      const lines = s
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'));
       const fivehundreds = lines.filter((l) => /"statusCode":500/.test(l) || /unhandled error/.test(l));
       assert.deepEqual(fivehundreds, [], `${name} answered 500`);
     }

@@ -25,14 +25,21 @@ const send = (body: unknown, headers: Record<string, string> = {}, session = 'sh
   server.api(`/api/sessions/${session}/messages`, { method: 'POST', json: body, headers });
 const message = async (id: string) => (await (await server.api(`/api/messages/${id}`)).json()) as Message;
 const deliveries = async (session = 'shop') =>
-  ((await (await server.api(`/api/sessions/${session}/sandbox/deliveries`)).json()) as { items: { messageId: string; to: string; text?: string }[] }).items;
+  (
+    (await (await server.api(`/api/sessions/${session}/sandbox/deliveries`)).json()) as {
+      items: { messageId: string; to: string; text?: string }[];
+    }
+  ).items;
 
 describe('messages', () => {
   test('a text is accepted 202 queued, then sent, delivered and read; the sandbox shows it once', async () => {
     const res = await send({ to: '+49 151 2345 6789', text: 'Your order has shipped' });
     assert.equal(res.status, 202);
     const accepted = (await res.json()) as { id: string; status: string; sessionState: string; waitsForSession: boolean; to: string };
-    assert.deepEqual([accepted.status, accepted.sessionState, accepted.waitsForSession, accepted.to], ['queued', 'connected', false, '4915123456789@s.whatsapp.net']);
+    assert.deepEqual(
+      [accepted.status, accepted.sessionState, accepted.waitsForSession, accepted.to],
+      ['queued', 'connected', false, '4915123456789@s.whatsapp.net'],
+    );
     const read = await waitFor('read receipt', async () => {
       const m = await message(accepted.id);
       return m.status === 'read' ? m : undefined;
@@ -40,11 +47,15 @@ describe('messages', () => {
     assert.equal(read.waMessageId, accepted.id);
     assert.ok(read.sentAt && read.deliveredAt && read.readAt);
     const got = (await deliveries()).filter((d) => d.messageId === accepted.id);
-    assert.deepEqual(got.map((d) => [d.to, d.text]), [['4915123456789@s.whatsapp.net', 'Your order has shipped']]);
+    assert.deepEqual(
+      got.map((d) => [d.to, d.text]),
+      [['4915123456789@s.whatsapp.net', 'Your order has shipped']],
+    );
   });
 
   test('recipients: JIDs and group JIDs pass; anything else is 400 invalid_recipient', async () => {
-    for (const to of ['4915123456789@s.whatsapp.net', '120363041234567890@g.us']) assert.equal((await send({ to, text: 'hi' })).status, 202, to);
+    for (const to of ['4915123456789@s.whatsapp.net', '120363041234567890@g.us'])
+      assert.equal((await send({ to, text: 'hi' })).status, 202, to);
     for (const to of ['hello', '+0049', '12', 'a@b.c', '+49 151 abc']) {
       const res = await send({ to, text: 'hi' });
       assert.deepEqual([res.status, await errorCode(res)], [400, 'invalid_recipient'], to);
@@ -52,7 +63,16 @@ describe('messages', () => {
   });
 
   test('bad bodies are 400 invalid_request; unknown session 404; unknown message 404', async () => {
-    for (const body of [{}, { to: '+4915123456789' }, { to: '+4915123456789', text: '' }, { to: '+4915123456789', text: 'x', extra: 1 }, { to: '+4915123456789', media: {} }, { to: '+4915123456789', media: { url: 'ftp://x/y' } }, { to: '+4915123456789', media: { sha256: 'abc' } }, { to: '+4915123456789', media: { sha256: 'a'.repeat(64) }, as: 'hologram' }]) {
+    for (const body of [
+      {},
+      { to: '+4915123456789' },
+      { to: '+4915123456789', text: '' },
+      { to: '+4915123456789', text: 'x', extra: 1 },
+      { to: '+4915123456789', media: {} },
+      { to: '+4915123456789', media: { url: 'ftp://x/y' } },
+      { to: '+4915123456789', media: { sha256: 'abc' } },
+      { to: '+4915123456789', media: { sha256: 'a'.repeat(64) }, as: 'hologram' },
+    ]) {
       const res = await send(body);
       assert.deepEqual([res.status, await errorCode(res)], [400, 'invalid_request'], JSON.stringify(body));
     }
@@ -80,7 +100,8 @@ describe('messages', () => {
   test('list: newest first, paged by cursor', async () => {
     await server.api('/api/sessions', { method: 'POST', json: { id: 'paged' } });
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(((await (await send({ to: '+4915123456789', text: `n${i}` }, {}, 'paged')).json()) as { id: string }).id);
+    for (let i = 0; i < 5; i++)
+      ids.push(((await (await send({ to: '+4915123456789', text: `n${i}` }, {}, 'paged')).json()) as { id: string }).id);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -103,7 +124,10 @@ describe('messages', () => {
   });
 
   test('transient failures are retried; a permanent one fails the message with its code', async () => {
-    await server.api('/api/sessions/shop/sandbox/failures', { method: 'POST', json: { count: 2, code: 'upstream_unavailable', status: 503 } });
+    await server.api('/api/sessions/shop/sandbox/failures', {
+      method: 'POST',
+      json: { count: 2, code: 'upstream_unavailable', status: 503 },
+    });
     const retried = ((await (await send({ to: '+4915100000010', text: 'retry me' })).json()) as { id: string }).id;
     const waiting = await waitFor('the reason it waits', async () => {
       const m = (await message(retried)) as Message & { lastError?: { code: string } };

@@ -16,7 +16,8 @@ const create = async (id: string) => {
   assert.equal(res.status, 201);
   return res.json() as Promise<{ id: string; state: string }>;
 };
-const link = (id: string, phone = '+4915100000001') => server.api(`/api/sessions/${id}/sandbox/link`, { method: 'POST', json: { phone, name: 'Shop' } });
+const link = (id: string, phone = '+4915100000001') =>
+  server.api(`/api/sessions/${id}/sandbox/link`, { method: 'POST', json: { phone, name: 'Shop' } });
 const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
 
 describe('sessions', () => {
@@ -28,7 +29,9 @@ describe('sessions', () => {
     });
     assert.equal(body.driver, 'sandbox');
     assert.equal(body.state, 'qr');
-    await waitFor('the QR in the terminal', async () => (/Scan with WhatsApp[\s\S]*▄[\s\S]*operator page: http:\/\/127\.0\.0\.1:\d+\//.test(server.output()) ? true : undefined));
+    await waitFor('the QR in the terminal', async () =>
+      /Scan with WhatsApp[\s\S]*▄[\s\S]*operator page: http:\/\/127\.0\.0\.1:\d+\//.test(server.output()) ? true : undefined,
+    );
   });
 
   test('create, list, get; its folder is owner-only', async () => {
@@ -50,7 +53,11 @@ describe('sessions', () => {
     assert.deepEqual([badId.status, await errorCode(badId)], [400, 'invalid_request']);
     const extra = await server.api('/api/sessions', { method: 'POST', json: { id: 'x', colour: 'red' } });
     assert.deepEqual([extra.status, await errorCode(extra)], [400, 'invalid_request']);
-    const malformed = await server.api('/api/sessions', { method: 'POST', body: '{"id":', headers: { 'content-type': 'application/json' } });
+    const malformed = await server.api('/api/sessions', {
+      method: 'POST',
+      body: '{"id":',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.deepEqual([malformed.status, await errorCode(malformed)], [400, 'invalid_request']);
     for (const route of ['/api/sessions/nope', '/api/sessions/nope/qr', '/api/sessions/nope/events', '/api/sessions/nope/messages']) {
       const res = await server.api(route);
@@ -110,7 +117,10 @@ describe('sessions', () => {
   test('get shows own number and name once linked', async () => {
     await create('me');
     await link('me', '+4915100000003');
-    const body = (await (await server.api('/api/sessions/me')).json()) as { state: string; me: { id: string; phone: string; name: string } };
+    const body = (await (await server.api('/api/sessions/me')).json()) as {
+      state: string;
+      me: { id: string; phone: string; name: string };
+    };
     assert.deepEqual([body.state, body.me], ['connected', { id: '4915100000003@s.whatsapp.net', phone: '4915100000003', name: 'Shop' }]);
   });
 

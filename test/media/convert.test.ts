@@ -32,11 +32,16 @@ describe('convert', () => {
   });
 
   test('toJpeg flattens transparency on white and takes the first frame of an animation', async () => {
-    const transparent = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+    const transparent = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .png()
+      .toBuffer();
     const dest = join(dir.dir, 'flat.jpg');
     await toJpeg(await dir.write('clear.png', transparent), dest);
     const { data } = await sharp(dest).raw().toBuffer({ resolveWithObject: true });
-    assert.ok(data.every((v) => v > 240), 'transparent pixels come out white');
+    assert.ok(
+      data.every((v) => v > 240),
+      'transparent pixels come out white',
+    );
 
     const animated = join(dir.dir, 'first-frame.jpg');
     await toJpeg(await dir.write('anim.webp', media.makeWebp({ animated: true, width: 20, height: 10 })), animated);
@@ -45,7 +50,10 @@ describe('convert', () => {
   });
 
   test('toJpeg turns the picture upright per its EXIF orientation', async () => {
-    const sideways = await sharp(await media.makeJpeg({ width: 20, height: 10 })).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const sideways = await sharp(await media.makeJpeg({ width: 20, height: 10 }))
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toBuffer();
     const dest = join(dir.dir, 'upright.jpg');
     await toJpeg(await dir.write('sideways.jpg', sideways), dest);
     const { width, height, orientation } = await sharp(dest).metadata();

@@ -24,9 +24,7 @@ export const testMedia = (over: Partial<Config['media']> = {}): Config['media'] 
   ...over,
 });
 
-export const makeFetcher = (
-  opts: { media?: Partial<Config['media']>; proxy?: Partial<Config['proxy']>; ca?: string } = {},
-): Fetcher =>
+export const makeFetcher = (opts: { media?: Partial<Config['media']>; proxy?: Partial<Config['proxy']>; ca?: string } = {}): Fetcher =>
   createFetcher({
     media: testMedia(opts.media),
     proxy: { bypassOnStale: true, ...opts.proxy },

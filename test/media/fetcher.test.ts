@@ -9,16 +9,7 @@ import { request } from 'undici';
 import type { Fetcher } from '../../src/media/fetcher.js';
 import { startNginx, startSquid, startVarnish, type RunningCache, type RunningProxy } from '../support/caches.js';
 import { startOrigin, type Origin } from '../support/origin.js';
-import {
-  assertNoFile,
-  content,
-  fetchOpts,
-  fileBytes,
-  makeFetcher,
-  refusal,
-  sha256,
-  tempDir,
-} from './fetch-helpers.js';
+import { assertNoFile, content, fetchOpts, fileBytes, makeFetcher, refusal, sha256, tempDir } from './fetch-helpers.js';
 
 const MB = 1024 * 1024;
 
@@ -126,10 +117,7 @@ describe('through caches a query string can bust', () => {
     for (const pinned of [true, false]) {
       const { name, fresh, old } = await staleFile(warm);
       const path = tmp.path();
-      const got = await viaSquid.fetchFresh(
-        `${origin.url}/${name}`,
-        fetchOpts(path, pinned ? { expectedSha256: sha256(fresh) } : {}),
-      );
+      const got = await viaSquid.fetchFresh(`${origin.url}/${name}`, fetchOpts(path, pinned ? { expectedSha256: sha256(fresh) } : {}));
       assert.equal(got.sha256, sha256(fresh));
       assert.deepEqual(await fileBytes(path), fresh);
       assert.equal(got.source.obtainedBy, 'cache-busted');
@@ -158,7 +146,13 @@ describe('through a cache keyed on the path alone', () => {
     assert.match(err.message, /path alone/);
     assert.match(err.message, /versioned path/);
     const attempts = err.details?.attempts as Array<{ strategy: string; cacheVerdict: string; cacheSignals: Record<string, string> }>;
-    assert.deepEqual(attempts.map((a) => [a.strategy, a.cacheVerdict]), [['plain', 'hit'], ['cache-busted', 'hit']]);
+    assert.deepEqual(
+      attempts.map((a) => [a.strategy, a.cacheVerdict]),
+      [
+        ['plain', 'hit'],
+        ['cache-busted', 'hit'],
+      ],
+    );
     assert.equal(attempts[1].cacheSignals['x-cache-status'], 'HIT');
     assertNoFile(path);
   });
@@ -178,7 +172,10 @@ describe('through a cache keyed on the path alone', () => {
     const got = await viaStubborn.fetchFresh(`${origin.url}/${name}`, fetchOpts(path, { expectedSha256: sha256(fresh) }));
     assert.equal(got.sha256, sha256(fresh));
     assert.equal(got.source.obtainedBy, 'proxy-bypassed');
-    assert.deepEqual(got.source.attempts.map((a) => a.via), [nginxPath.url, nginxPath.url, 'direct']);
+    assert.deepEqual(
+      got.source.attempts.map((a) => a.via),
+      [nginxPath.url, nginxPath.url, 'direct'],
+    );
   });
 });
 
@@ -195,8 +192,23 @@ describe('proxy settings', () => {
     const dir = await tempDir();
     const [key, cert] = [dir.path(), dir.path()];
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
     ]);
     const body = content();
     const tlsOrigin = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (_req, res) => {
@@ -303,11 +315,7 @@ describe('size caps', () => {
       declared.push(type);
       return head[0] === 0xff && head[1] === 0xd8 ? 100_000 : 10 * MB;
     };
-    const err = await refusal(
-      fetcher.fetchFresh(`${origin.url}/photo.bin`, fetchOpts(tmp.path(), { maxBytesFor })),
-      'too_large',
-      413,
-    );
+    const err = await refusal(fetcher.fetchFresh(`${origin.url}/photo.bin`, fetchOpts(tmp.path(), { maxBytesFor })), 'too_large', 413);
     assert.deepEqual(err.details, { limit: 100_000, contentLength: jpeg.length });
     assert.equal(heads[0], 0);
     assert.ok(heads[1] >= 4100);

@@ -62,7 +62,15 @@ describe('inspectFile', () => {
   });
 
   test('the box reader sees every track', async () => {
-    const path = await dir.write('av.mp4', media.makeMp4({ tracks: [{ handler: 'soun', codec: 'mp4a' }, { handler: 'vide', codec: 'avc1' }] }));
+    const path = await dir.write(
+      'av.mp4',
+      media.makeMp4({
+        tracks: [
+          { handler: 'soun', codec: 'mp4a' },
+          { handler: 'vide', codec: 'avc1' },
+        ],
+      }),
+    );
     assert.deepEqual(await readMp4Tracks(path), [
       { handler: 'soun', codec: 'mp4a' },
       { handler: 'vide', codec: 'avc1' },
@@ -91,7 +99,9 @@ describe('inspectFile', () => {
     assert.deepEqual([moving.kind, moving.animated], ['sticker', true]);
 
     const small = { ...limits, sticker: 200, animatedSticker: 600 };
-    const tooBig = await refusal(inspectFile(await dir.write('moving.webp', media.makeWebp({ animated: true, width: 64, height: 64 })), { limits: small }));
+    const tooBig = await refusal(
+      inspectFile(await dir.write('moving.webp', media.makeWebp({ animated: true, width: 64, height: 64 })), { limits: small }),
+    );
     assert.equal(tooBig.code, 'too_large');
     assert.equal(tooBig.details?.limit, 600);
     assert.equal(tooBig.details?.kind, 'sticker');
@@ -106,7 +116,11 @@ describe('inspectFile', () => {
   });
 
   test('GIF, AVIF and TIFF are images that need conversion to JPEG', async () => {
-    for (const [name, bytes] of [['gif', media.makeGif()], ['avif', media.makeAvif()], ['tiff', media.makeTiff()]] as const) {
+    for (const [name, bytes] of [
+      ['gif', media.makeGif()],
+      ['avif', media.makeAvif()],
+      ['tiff', media.makeTiff()],
+    ] as const) {
       const found = await inspectFile(await dir.write(name, bytes), { limits });
       assert.deepEqual([found.kind, found.needsConversion, found.mimetype], ['image', 'jpeg', media.fixtureMimetypes[name]]);
     }
@@ -140,9 +154,18 @@ describe('inspectFile', () => {
     assert.equal(error.code, 'unsupported_media');
     assert.equal(error.status, 422);
     assert.match(error.message, /cannot send application\/pdf as video/);
-    assert.equal((await refusal(inspectFile(await dir.write('p.png', media.makePng()), { limits, as: 'sticker' }))).code, 'unsupported_media');
-    assert.equal((await refusal(inspectFile(await dir.write('v.mp4', media.makeMp4()), { limits, as: 'audio' }))).code, 'unsupported_media');
-    assert.equal((await refusal(inspectFile(await dir.write('a.mp3', media.makeMp3()), { limits, as: 'image' }))).code, 'unsupported_media');
+    assert.equal(
+      (await refusal(inspectFile(await dir.write('p.png', media.makePng()), { limits, as: 'sticker' }))).code,
+      'unsupported_media',
+    );
+    assert.equal(
+      (await refusal(inspectFile(await dir.write('v.mp4', media.makeMp4()), { limits, as: 'audio' }))).code,
+      'unsupported_media',
+    );
+    assert.equal(
+      (await refusal(inspectFile(await dir.write('a.mp3', media.makeMp3()), { limits, as: 'image' }))).code,
+      'unsupported_media',
+    );
   });
 
   test('an empty file is refused', async () => {

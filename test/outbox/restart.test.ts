@@ -24,9 +24,14 @@ after(() => server.close());
 
 const json = async <T>(res: Response) => (await res.json()) as T;
 const send = async (session: string, text: string) =>
-  (await json<{ id: string }>(await server.api(`/api/sessions/${session}/messages`, { method: 'POST', json: { to: '+4915123456789', text } }))).id;
+  (
+    await json<{ id: string }>(
+      await server.api(`/api/sessions/${session}/messages`, { method: 'POST', json: { to: '+4915123456789', text } }),
+    )
+  ).id;
 const message = async (id: string) => json<Message>(await server.api(`/api/messages/${id}`));
-const deliveries = async (session: string) => (await json<{ items: Delivery[] }>(await server.api(`/api/sessions/${session}/sandbox/deliveries`))).items;
+const deliveries = async (session: string) =>
+  (await json<{ items: Delivery[] }>(await server.api(`/api/sessions/${session}/sandbox/deliveries`))).items;
 const link = (session: string) => server.api(`/api/sessions/${session}/sandbox/link`, { method: 'POST', json: {} });
 const until = (id: string, ok: (m: Message) => boolean, what: string) =>
   waitFor(what, async () => {
@@ -43,7 +48,10 @@ test('SIGKILL with messages waiting, retrying and mid-send: after a restart each
   // Retrying: the first attempt fails transiently; the retry is 3 s away when the process dies.
   await server.api('/api/sessions', { method: 'POST', json: { id: 'flaky' } });
   await link('flaky');
-  await server.api('/api/sessions/flaky/sandbox/failures', { method: 'POST', json: { count: 1, code: 'upstream_unavailable', status: 503 } });
+  await server.api('/api/sessions/flaky/sandbox/failures', {
+    method: 'POST',
+    json: { count: 1, code: 'upstream_unavailable', status: 503 },
+  });
   const retrying = [await send('flaky', 'r1'), await send('flaky', 'r2')];
   await until(retrying[0], (m) => m.status === 'queued' && m.attempts === 1, 'the first failed attempt');
 
@@ -65,9 +73,18 @@ test('SIGKILL with messages waiting, retrying and mid-send: after a restart each
   for (const id of [...waiting, ...retrying, midsend]) await until(id, done, `delivery of ${id}`);
 
   const unlinked = await deliveries('unlinked');
-  assert.deepEqual(unlinked.map((d) => d.text), ['w1', 'w2', 'w3']);
+  assert.deepEqual(
+    unlinked.map((d) => d.text),
+    ['w1', 'w2', 'w3'],
+  );
   const flaky = await deliveries('flaky');
-  assert.deepEqual(flaky.map((d) => [d.messageId, d.text]), [[retrying[0], 'r1'], [retrying[1], 'r2']]);
+  assert.deepEqual(
+    flaky.map((d) => [d.messageId, d.text]),
+    [
+      [retrying[0], 'r1'],
+      [retrying[1], 'r2'],
+    ],
+  );
 
   const [mid] = await deliveries('midsend');
   assert.equal((await deliveries('midsend')).length, 1);

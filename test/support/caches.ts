@@ -116,12 +116,18 @@ sub vcl_backend_response {
   await writeFile(join(dir, 'default.vcl'), vcl);
   const stop = await run(dir, port, 'varnishd', [
     '-F',
-    '-j', 'none',
-    '-a', `127.0.0.1:${port}`,
-    '-f', join(dir, 'default.vcl'),
-    '-n', join(dir, 'work'),
-    '-s', 'malloc,16m',
-    '-T', 'none',
+    '-j',
+    'none',
+    '-a',
+    `127.0.0.1:${port}`,
+    '-f',
+    join(dir, 'default.vcl'),
+    '-n',
+    join(dir, 'work'),
+    '-s',
+    'malloc,16m',
+    '-T',
+    'none',
   ]);
   return { url: `http://127.0.0.1:${port}`, stop };
 };

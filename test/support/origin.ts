@@ -150,9 +150,7 @@ export const startOrigin = async (): Promise<Origin> => {
         body,
         etagValue: opts.etag === false ? undefined : (opts.etag ?? strong),
         lastModifiedValue:
-          opts.lastModified === false
-            ? undefined
-            : (opts.lastModified ?? new Date(Date.UTC(2024, 0, 1) + version * 1000).toUTCString()),
+          opts.lastModified === false ? undefined : (opts.lastModified ?? new Date(Date.UTC(2024, 0, 1) + version * 1000).toUTCString()),
       });
       stalls.delete(name);
     },

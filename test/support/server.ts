@@ -69,7 +69,10 @@ export const startServer = async (env: Record<string, string> = {}, { imports = 
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (!alive) throw new Error(`hashsend exited during start-up:\n${out.slice(-3000)}`);
-      const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+      const ready = await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ready) return;
       if (Date.now() > deadline) throw new Error(`hashsend not ready after 20 s:\n${out.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -47,7 +47,12 @@ describe('operator page', () => {
     assert.ok(script, 'index.html names app.js by version with its integrity');
     const js = await fetch(`${server.url}${script[1]}`);
     assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
-    assert.equal(createHash('sha256').update(Buffer.from(await js.arrayBuffer())).digest('base64'), script[2]);
+    assert.equal(
+      createHash('sha256')
+        .update(Buffer.from(await js.arrayBuffer()))
+        .digest('base64'),
+      script[2],
+    );
     // A browser's revalidation; fetch() would add Cache-Control: no-cache to a conditional request.
     const again = await request(`${server.url}/`, { headers: { 'If-None-Match': res.headers.get('etag') ?? '' } });
     await again.body.dump();

@@ -31,12 +31,19 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 export const renderDocs = (doc: OpenApiDocument & { components?: { schemas?: Record<string, unknown> } }) => {
   const components = doc.components?.schemas ?? {};
   const ops = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
-    METHODS.filter((m) => (item as Record<string, unknown>)[m]).map((m) => ({ path, method: m, op: (item as Record<string, Operation>)[m] })),
+    METHODS.filter((m) => (item as Record<string, unknown>)[m]).map((m) => ({
+      path,
+      method: m,
+      op: (item as Record<string, Operation>)[m],
+    })),
   );
   const sections = ops.map(({ path, method, op }) => {
     const id = `${method}-${path.replace(/[^a-z0-9]+/gi, '-')}`;
     const params = (op.parameters ?? [])
-      .map((p) => `<li><code>${escape(p.name)}</code> <span class="muted">${escape(p.in)}${p.required ? ', required' : ''}</span> ${prose(p.schema?.description)}</li>`)
+      .map(
+        (p) =>
+          `<li><code>${escape(p.name)}</code> <span class="muted">${escape(p.in)}${p.required ? ', required' : ''}</span> ${prose(p.schema?.description)}</li>`,
+      )
       .join('');
     const body = exampleOf(op.requestBody?.content, components);
     const responses = Object.entries(op.responses ?? {})
@@ -50,7 +57,12 @@ export const renderDocs = (doc: OpenApiDocument & { components?: { schemas?: Rec
 ${params ? `<h4>Parameters</h4><ul>${params}</ul>` : ''}${body !== undefined ? `<h4>Request body</h4><pre>${pretty(body)}</pre>` : ''}
 <h4>Responses</h4><ul>${responses}</ul></section>`;
   });
-  const toc = ops.map(({ path, method }) => `<li><a href="#${method}-${path.replace(/[^a-z0-9]+/gi, '-')}"><span class="method ${method}">${method.toUpperCase()}</span> ${escape(path)}</a></li>`).join('');
+  const toc = ops
+    .map(
+      ({ path, method }) =>
+        `<li><a href="#${method}-${path.replace(/[^a-z0-9]+/gi, '-')}"><span class="method ${method}">${method.toUpperCase()}</span> ${escape(path)}</a></li>`,
+    )
+    .join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escape(doc.info.title)} API</title><style>
 body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d2329;background:#f6f7f9}main{max-width:960px;margin:0 auto;padding:24px}

@@ -113,7 +113,8 @@ export const mediaRoutes = (deps: MediaRouteDeps) => {
   });
 
   router.delete('/media/:sha256', async (req, res) => {
-    if (!(await resolver.remove(req.params.sha256))) throw new HashsendError('media_not_found', 404, `no media with sha256 ${req.params.sha256}`);
+    if (!(await resolver.remove(req.params.sha256)))
+      throw new HashsendError('media_not_found', 404, `no media with sha256 ${req.params.sha256}`);
     res.status(204).end();
   });
 
@@ -166,7 +167,8 @@ const sendContent = async (req: Request, res: Response, sha256: string, { resolv
     stream.on('error', (err) => {
       req.log.error({ err, sha256: record.sha256 }, 'blob failed verification while streaming; evicted');
       if (res.headersSent) return res.destroy(err);
-      for (const header of ['ETag', 'Cache-Control', 'Accept-Ranges', 'Content-Type', 'Content-Length', 'Content-Range']) res.removeHeader(header);
+      for (const header of ['ETag', 'Cache-Control', 'Accept-Ranges', 'Content-Type', 'Content-Length', 'Content-Range'])
+        res.removeHeader(header);
       reject(err);
     });
     stream.pipe(res);
@@ -207,9 +209,14 @@ export const describeMediaRoutes: DescribeRoutes = (r) => {
     path: '/api/media/check',
     tags,
     summary: 'Run the troubleshooting checklist on a URL',
-    description: 'Status, declared vs sniffed type, size against the kind limit, caching headers and signals, validators, ranges, cache busting, versioning, sha256. Stores nothing.',
+    description:
+      'Status, declared vs sniffed type, size against the kind limit, caching headers and signals, validators, ranges, cache busting, versioning, sha256. Stores nothing.',
     request: { body: { content: { 'application/json': { schema: mediaUrlRequestSchema } } } },
-    responses: { 200: json(checkReportSchema, 'The checklist; `wouldSend` says whether hashsend would send it now'), ...errors({ 400: ['invalid_request'] }), ...authErrors },
+    responses: {
+      200: json(checkReportSchema, 'The checklist; `wouldSend` says whether hashsend would send it now'),
+      ...errors({ 400: ['invalid_request'] }),
+      ...authErrors,
+    },
   });
   r.registerPath({
     method: 'get',

@@ -79,7 +79,10 @@ export const messageSchema = z
       sentAt: '2025-01-01T10:00:00.900Z',
       deliveredAt: '2025-01-01T10:00:01.200Z',
       readAt: null,
-      media: { sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', sentSha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' },
+      media: {
+        sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+        sentSha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      },
     },
   });
 
@@ -158,7 +161,8 @@ export const messageRoutes = ({ sessions, outbox, media, idempotency }: MessageR
       } else {
         const m = parse(mediaMessageSchema, body);
         const jid = toJid(m.to);
-        const ref: MediaRef = 'url' in m.media ? { url: m.media.url, sha256: m.media.sha256?.toLowerCase() } : { sha256: m.media.sha256.toLowerCase() };
+        const ref: MediaRef =
+          'url' in m.media ? { url: m.media.url, sha256: m.media.sha256?.toLowerCase() } : { sha256: m.media.sha256.toLowerCase() };
         // Resolved before the answer: a stale, mismatched, too large or unsupported file fails this request.
         const { record } = await media.resolve(ref, m.as ? { as: m.as } : undefined);
         const content: OutboundMedia = {
@@ -172,7 +176,12 @@ export const messageRoutes = ({ sessions, outbox, media, idempotency }: MessageR
           ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
         };
         const sourceSha256 = record.converted?.fromSha256;
-        enqueued = await outbox.enqueue({ sessionId, to: jid, content, media: { sha256: record.sha256, ...(sourceSha256 ? { sourceSha256 } : {}) } });
+        enqueued = await outbox.enqueue({
+          sessionId,
+          to: jid,
+          content,
+          media: { sha256: record.sha256, ...(sourceSha256 ? { sourceSha256 } : {}) },
+        });
       }
       // Read after enqueueing: the state a waiting message is waiting on.
       const { state } = sessions.get(sessionId);
@@ -209,7 +218,7 @@ export const describeMessageRoutes: DescribeRoutes = (r) => {
     tags,
     summary: 'Send a text or media message',
     description:
-      'Media is resolved before the answer, so a stale, mismatched, too large or unsupported file fails this request with the media core\'s error. The message is stored, then sent by the session\'s queue in order; when the session is not connected it waits (`waitsForSession`) until `expiresAt`. With `Idempotency-Key`, a repeat of the request gets the first answer and sends nothing more.',
+      "Media is resolved before the answer, so a stale, mismatched, too large or unsupported file fails this request with the media core's error. The message is stored, then sent by the session's queue in order; when the session is not connected it waits (`waitsForSession`) until `expiresAt`. With `Idempotency-Key`, a repeat of the request gets the first answer and sends nothing more.",
     request: {
       params: sessionIdParam,
       headers: z.object({ 'Idempotency-Key': z.string().optional().meta({ example: 'order-1042-shipped' }) }),

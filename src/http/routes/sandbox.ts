@@ -9,7 +9,10 @@ import { sessionSchema } from './sessions.js';
 
 export const linkSchema = z
   .object({
-    phone: z.string().regex(/^\+?\d{7,15}$/, 'a phone number in international form').optional(),
+    phone: z
+      .string()
+      .regex(/^\+?\d{7,15}$/, 'a phone number in international form')
+      .optional(),
     name: z.string().max(64).optional(),
   })
   .strict()
@@ -18,12 +21,17 @@ export const linkSchema = z
 export const failuresSchema = z
   .object({
     count: z.int().min(1).max(1000),
-    code: z.string().regex(/^[a-z_]{1,64}$/).default('send_failed'),
+    code: z
+      .string()
+      .regex(/^[a-z_]{1,64}$/)
+      .default('send_failed'),
     status: z.int().min(400).max(599).default(502),
     mode: z
       .enum(['error', 'hang', 'hang_after_delivery'])
       .default('error')
-      .meta({ description: '`error`: the send fails with `code`; `hang`: it never answers; `hang_after_delivery`: delivered, then never answers' }),
+      .meta({
+        description: '`error`: the send fails with `code`; `hang`: it never answers; `hang_after_delivery`: delivered, then never answers',
+      }),
   })
   .strict()
   .meta({ id: 'SandboxFailures', example: { count: 2, code: 'send_failed', status: 502 } });
@@ -83,7 +91,12 @@ export const describeSandboxRoutes: DescribeRoutes = (r) => {
     summary: 'Scan the QR (sandbox sessions)',
     description: 'What a phone does when it scans the QR or enters the pairing code: the session becomes `connected`.',
     request: { params: sessionIdParam, body: { content: { 'application/json': { schema: linkSchema } } } },
-    responses: { 200: json(sessionSchema, 'The session, connected'), ...sandboxErrors, ...errors({ 409: ['already_linked', 'not_awaiting_qr'] }), ...authErrors },
+    responses: {
+      200: json(sessionSchema, 'The session, connected'),
+      ...sandboxErrors,
+      ...errors({ 409: ['already_linked', 'not_awaiting_qr'] }),
+      ...authErrors,
+    },
   });
   r.registerPath({
     method: 'get',
@@ -117,6 +130,10 @@ export const describeSandboxRoutes: DescribeRoutes = (r) => {
     summary: 'Make the next sends fail (sandbox sessions)',
     description: 'Errors with status ≥ 500 are retried by the outbox; 4xx fail the message with that code.',
     request: { params: sessionIdParam, body: { content: { 'application/json': { schema: failuresSchema } } } },
-    responses: { 200: json(z.object({ pending: z.number() }), 'Failures now waiting for sends', { pending: 2 }), ...sandboxErrors, ...authErrors },
+    responses: {
+      200: json(z.object({ pending: z.number() }), 'Failures now waiting for sends', { pending: 2 }),
+      ...sandboxErrors,
+      ...authErrors,
+    },
   });
 };

@@ -74,7 +74,8 @@ const streamEvents = (res: Response, manager: SessionManager, session: SessionIn
   const forward = (event: SessionEvent) => {
     if (event.type === 'state' && event.session.id === session.id) res.write(frame('state', event.session));
     if (event.type === 'qr' && event.sessionId === session.id) res.write(frame('qr', { qr: event.qr, expiresAt: event.expiresAt }));
-    if (event.type === 'receipt' && event.sessionId === session.id) res.write(frame('receipt', { waMessageId: event.waMessageId, status: event.status }));
+    if (event.type === 'receipt' && event.sessionId === session.id)
+      res.write(frame('receipt', { waMessageId: event.waMessageId, status: event.status }));
     if (event.type === 'deleted' && event.sessionId === session.id) {
       res.write(frame('deleted', { id: session.id }));
       res.end();
@@ -135,7 +136,13 @@ export const describeSessionRoutes: DescribeRoutes = (r) => {
     description: 'Starts it at once: a new session shows a QR code to scan (or asks for a pairing code).',
     request: { body: { content: { 'application/json': { schema: createSessionSchema } } } },
     responses: {
-      201: json(sessionSchema, 'Created', { id: 'shop', driver: 'sandbox', state: 'qr', createdAt: '2025-01-01T10:00:00.000Z', updatedAt: '2025-01-01T10:00:00.000Z' }),
+      201: json(sessionSchema, 'Created', {
+        id: 'shop',
+        driver: 'sandbox',
+        state: 'qr',
+        createdAt: '2025-01-01T10:00:00.000Z',
+        updatedAt: '2025-01-01T10:00:00.000Z',
+      }),
       ...errors({ 400: ['invalid_request', 'unknown_driver'], 409: ['session_exists'] }),
       ...authErrors,
     },
@@ -220,7 +227,12 @@ export const describeSessionRoutes: DescribeRoutes = (r) => {
     responses: {
       200: {
         description: 'An endless event stream',
-        content: { 'text/event-stream': { schema: z.string(), example: 'event: state\ndata: {"id":"default","state":"qr",…}\n\nevent: qr\ndata: {"qr":"2@…","expiresAt":"…"}\n\n' } },
+        content: {
+          'text/event-stream': {
+            schema: z.string(),
+            example: 'event: state\ndata: {"id":"default","state":"qr",…}\n\nevent: qr\ndata: {"qr":"2@…","expiresAt":"…"}\n\n',
+          },
+        },
       },
       ...notFound,
       ...authErrors,

@@ -71,9 +71,10 @@ export interface WebRoutesOptions {
  * Files are read once at start: they are small, and their hashes must not change under a page that is open.
  */
 export const webRoutes = ({ dir = fileURLToPath(new URL('../../web/', import.meta.url)) }: WebRoutesOptions = {}) => {
-  const assets = Object.fromEntries(
-    Object.entries(ASSETS).map(([name, type]) => [name, load(dir, name, type)]),
-  ) as Record<AssetName, Asset>;
+  const assets = Object.fromEntries(Object.entries(ASSETS).map(([name, type]) => [name, load(dir, name, type)])) as Record<
+    AssetName,
+    Asset
+  >;
   const index = Buffer.from(linkAssets(readFileSync(join(dir, 'index.html'), 'utf8'), assets));
   const indexEtag = `"${createHash('sha256').update(index).digest('base64url').slice(0, 27)}"`;
 
@@ -90,10 +91,7 @@ export const webRoutes = ({ dir = fileURLToPath(new URL('../../web/', import.met
     const etag = `"${asset.sha256.toString('base64url').slice(0, 27)}"`;
     router.get(`/${name}`, (req, res) => {
       securityHeaders(res);
-      res.setHeader(
-        'Cache-Control',
-        req.query.v === version(asset) ? 'public, max-age=31536000, immutable' : 'no-cache',
-      );
+      res.setHeader('Cache-Control', req.query.v === version(asset) ? 'public, max-age=31536000, immutable' : 'no-cache');
       res.setHeader('ETag', etag);
       res.setHeader('Content-Type', asset.type);
       res.send(asset.body);

@@ -8,7 +8,10 @@ export interface ServerAck {
 
 /** Thrown when no ack came in time: the socket may look open while nothing goes through. */
 export class AckTimeoutError extends Error {
-  constructor(readonly messageId: string, timeoutMs: number) {
+  constructor(
+    readonly messageId: string,
+    timeoutMs: number,
+  ) {
     super(`no server ack for ${messageId} within ${timeoutMs} ms`);
     this.name = 'AckTimeoutError';
   }

@@ -101,9 +101,7 @@ export const openAuthStore = async ({ dir, log }: AuthStoreOptions): Promise<Aut
   await chmod(dir, 0o700);
   const names = await readdir(dir);
   // Leftovers of writes a crash interrupted: the rename never happened, so the real file is intact.
-  await Promise.all(
-    names.filter((n) => n.endsWith(TEMP_SUFFIX)).map((n) => rm(join(dir, n), { force: true })),
-  );
+  await Promise.all(names.filter((n) => n.endsWith(TEMP_SUFFIX)).map((n) => rm(join(dir, n), { force: true })));
   const creds = await loadCreds(dir, names);
 
   const queue = new KeyedQueue();

@@ -8,7 +8,4 @@ const WARN = 40;
  * debug or trace, and never more than a quieter parent would.
  */
 export const baileysLogger = (parent: Logger): Logger =>
-  parent.child(
-    { component: 'baileys' },
-    { level: parent.levelVal <= DEBUG || parent.levelVal > WARN ? parent.level : 'warn' },
-  );
+  parent.child({ component: 'baileys' }, { level: parent.levelVal <= DEBUG || parent.levelVal > WARN ? parent.level : 'warn' });

@@ -1,5 +1,12 @@
 import { rm } from 'node:fs/promises';
-import { makeWASocket, type ConnectionState, type SocketConfig, type WABrowserDescription, type WAMessageKey, type WASocket } from '@whiskeysockets/baileys';
+import {
+  makeWASocket,
+  type ConnectionState,
+  type SocketConfig,
+  type WABrowserDescription,
+  type WAMessageKey,
+  type WASocket,
+} from '@whiskeysockets/baileys';
 import { HashsendError, invalidRequest } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { DriverEvent, DriverSession, DriverSessionOptions, SendRequest, SentRef, SessionState } from '../driver.js';
@@ -210,7 +217,10 @@ export class BaileysSession implements DriverSession {
     const store = this.store;
     if (!this.wanted || !store) return;
     this.attempt += 1;
-    const decision = decideReconnect({ statusCode, linked: store.isLinked(), qrShown: this.qrCount > 0, attempt: this.attempt }, this.settings.backoff);
+    const decision = decideReconnect(
+      { statusCode, linked: store.isLinked(), qrShown: this.qrCount > 0, attempt: this.attempt },
+      this.settings.backoff,
+    );
     this.log.info({ statusCode, attempt: this.attempt, decision, err: error?.message }, 'connection closed');
     switch (decision.action) {
       case 'restart-now':

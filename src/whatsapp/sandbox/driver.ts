@@ -1,7 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HashsendError } from '../../errors.js';
 import type { Driver, DriverSession, DriverSessionOptions, SendRequest, SentRef } from '../driver.js';
-import { openJournal, type SandboxDelivery, type SandboxEvent, type SandboxFailure, type SandboxJournal, type SandboxState } from './state-file.js';
+import {
+  openJournal,
+  type SandboxDelivery,
+  type SandboxEvent,
+  type SandboxFailure,
+  type SandboxJournal,
+  type SandboxState,
+} from './state-file.js';
 
 export interface SandboxDriverOptions {
   /** Delay before a delivered receipt, and again before read. @default 50 */
@@ -26,7 +33,13 @@ export const isSandboxSession = (session: DriverSession): session is SandboxSess
 
 const PAIRING_ALPHABET = '123456789ABCDEFGHJKLMNPQRSTVWXYZ';
 const pairingCode = () => Array.from(randomBytes(8), (b) => PAIRING_ALPHABET[b % PAIRING_ALPHABET.length]).join('');
-const fakeQr = () => ['2@' + randomBytes(24).toString('base64'), randomBytes(32).toString('base64'), randomBytes(32).toString('base64'), randomBytes(32).toString('base64')].join(',');
+const fakeQr = () =>
+  [
+    '2@' + randomBytes(24).toString('base64'),
+    randomBytes(32).toString('base64'),
+    randomBytes(32).toString('base64'),
+    randomBytes(32).toString('base64'),
+  ].join(',');
 
 const notConnected = () => new HashsendError('session_not_connected', 503, 'the sandbox session is not linked');
 

@@ -88,11 +88,13 @@ const replay = (raw: string, file: string): { state: SandboxState; events: numbe
   } catch (err) {
     throw corrupt('is not valid JSON', err);
   }
-  if (!isObject(header) || (header.deliveries !== undefined && !Array.isArray(header.deliveries))) throw corrupt('does not start with a sandbox state');
+  if (!isObject(header) || (header.deliveries !== undefined && !Array.isArray(header.deliveries)))
+    throw corrupt('does not start with a sandbox state');
   const state = empty();
   state.me = (header.me as SandboxState['me']) ?? null;
   state.failures = Array.isArray(header.failures) ? (header.failures as SandboxFailure[]) : [];
-  for (const d of (header.deliveries ?? []) as unknown[]) if (!apply(state, { delivery: d })) throw corrupt('holds a delivery without a message id');
+  for (const d of (header.deliveries ?? []) as unknown[])
+    if (!apply(state, { delivery: d })) throw corrupt('holds a delivery without a message id');
   let events = 0;
   let torn = false;
   for (let i = 1; i < lines.length; i++) {

@@ -55,7 +55,13 @@ test('network loss: the session reconnects with backoff, and stop() ends it', as
     await session.start();
     await waitFor(events, (e) => e.type === 'state' && e.state === 'reconnecting');
     // Backoff keeps trying: a second failed attempt shows up too.
-    await waitFor(events, (e) => e.type === 'state' && e.state === 'reconnecting' && events.filter((x) => x.type === 'state' && x.state === 'reconnecting').length >= 2);
+    await waitFor(
+      events,
+      (e) =>
+        e.type === 'state' &&
+        e.state === 'reconnecting' &&
+        events.filter((x) => x.type === 'state' && x.state === 'reconnecting').length >= 2,
+    );
     await session.stop();
     assert.deepEqual(events.at(-1), { type: 'state', state: 'stopped' });
   } finally {

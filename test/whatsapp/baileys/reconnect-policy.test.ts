@@ -36,7 +36,10 @@ test('408 while not linked (QR refs exhausted) waits for the operator', () => {
 });
 
 test('408 before any QR was shown is a network failure: backoff, not a wait', () => {
-  assert.deepEqual(decideReconnect({ statusCode: 408, linked: false, qrShown: false, attempt: 2 }, pinned(0)), { action: 'retry', delayMs: 1000 });
+  assert.deepEqual(decideReconnect({ statusCode: 408, linked: false, qrShown: false, attempt: 2 }, pinned(0)), {
+    action: 'retry',
+    delayMs: 1000,
+  });
 });
 
 test('408 while linked, 428, 500, 503 and network loss back off', () => {
@@ -77,5 +80,8 @@ test('default random spreads delays across the window', () => {
 
 test('a server that keeps asking for restarts gets backoff after three', () => {
   assert.equal(decideReconnect({ statusCode: 515, linked: true, qrShown: false, attempt: 3 }).action, 'restart-now');
-  assert.deepEqual(decideReconnect({ statusCode: 515, linked: true, qrShown: false, attempt: 4 }, pinned(0)), { action: 'retry', delayMs: 4000 });
+  assert.deepEqual(decideReconnect({ statusCode: 515, linked: true, qrShown: false, attempt: 4 }, pinned(0)), {
+    action: 'retry',
+    delayMs: 4000,
+  });
 });

@@ -19,7 +19,10 @@ test('one upload serves concurrent and later sends of the same (sha256, as) unti
   };
   const first = await Promise.all(Array.from({ length: 5 }, () => cache.get(sha256, 'image', prepare)));
   assert.equal(uploads, 1);
-  assert.deepEqual(first.map((r) => r.reused), [false, true, true, true, true]);
+  assert.deepEqual(
+    first.map((r) => r.reused),
+    [false, true, true, true, true],
+  );
   await cache.get(sha256, 'document', prepare);
   assert.equal(uploads, 2, 'another presentation is another upload');
   now += 499;
@@ -35,7 +38,11 @@ test('one upload serves concurrent and later sends of the same (sha256, as) unti
 
 test('a failed upload is not cached', async () => {
   const cache = new UploadCache({ ttlMs: 500 });
-  await assert.rejects(cache.get(sha256, 'image', async () => { throw new Error('Media upload failed on all hosts'); }));
+  await assert.rejects(
+    cache.get(sha256, 'image', async () => {
+      throw new Error('Media upload failed on all hosts');
+    }),
+  );
   const again = await cache.get(sha256, 'image', async () => prepared(Buffer.from(sha256, 'hex')));
   assert.equal(again.reused, false);
 });

@@ -110,7 +110,9 @@ test('401 logged out from the phone: state logged_out, credentials wiped, no rec
     assert.ok(!files.some((f) => f.startsWith('creds')), `credentials removed (left: ${files.join(', ')})`);
     const s = await h.session('gone');
     assert.equal(s.me, undefined, 'no linked number any more');
-    assert.ok(await holdsFor(1000, async () => (await h.session('gone')).state === 'logged_out' && h.sim.connections(LOGGED_OUT).length === 0));
+    assert.ok(
+      await holdsFor(1000, async () => (await h.session('gone')).state === 'logged_out' && h.sim.connections(LOGGED_OUT).length === 0),
+    );
   } finally {
     await watch.close();
   }
@@ -126,7 +128,10 @@ test('440 replaced by another connection: state conflict, stopped, no reconnect'
     assert.equal(conflict.lastError?.code, 440);
     assert.ok(await holdsFor(1000, async () => (await h.session('twin')).state === 'conflict' && h.sim.connections(REPLACED).length === 0));
     const files = await readdir(path.join(h.server.sessionsDir, 'twin'));
-    assert.ok(files.some((f) => f.startsWith('creds')), 'credentials kept: the operator decides');
+    assert.ok(
+      files.some((f) => f.startsWith('creds')),
+      'credentials kept: the operator decides',
+    );
   } finally {
     await watch.close();
   }

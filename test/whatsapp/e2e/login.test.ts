@@ -27,7 +27,10 @@ test('login by QR: the QR from the API is scanned, the session connects, credent
   const dir = path.join(h.server.sessionsDir, 'shop');
   assert.equal((await stat(dir)).mode & 0o777, 0o700);
   const files = await readdir(dir);
-  assert.ok(files.some((f) => f.startsWith('creds')), `credentials written: ${files.join(', ')}`);
+  assert.ok(
+    files.some((f) => f.startsWith('creds')),
+    `credentials written: ${files.join(', ')}`,
+  );
   for (const file of files) {
     const s = await stat(path.join(dir, file));
     if (s.isFile()) assert.equal(s.mode & 0o777, 0o600, `${file} is owner-only`);

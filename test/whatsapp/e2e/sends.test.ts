@@ -31,12 +31,40 @@ test('text arrives as written', async () => {
 
 test('image, video, audio, voice note, document and sticker: what each recipient decrypts hashes to the sent blob', async () => {
   const cases = [
-    { to: '15557771001', name: 'photo.jpg', bytes: await makeJpeg({ seed: 21 }), type: 'image/jpeg', extra: { caption: 'New menu' }, kind: 'image' },
-    { to: '15557771002', name: 'clip.mp4', bytes: makeMp4({ mdatBytes: 4096 }), type: 'video/mp4', extra: { caption: 'Teaser' }, kind: 'video' },
+    {
+      to: '15557771001',
+      name: 'photo.jpg',
+      bytes: await makeJpeg({ seed: 21 }),
+      type: 'image/jpeg',
+      extra: { caption: 'New menu' },
+      kind: 'image',
+    },
+    {
+      to: '15557771002',
+      name: 'clip.mp4',
+      bytes: makeMp4({ mdatBytes: 4096 }),
+      type: 'video/mp4',
+      extra: { caption: 'Teaser' },
+      kind: 'video',
+    },
     { to: '15557771003', name: 'song.mp3', bytes: makeMp3(), type: 'audio/mpeg', extra: {}, kind: 'audio' },
     { to: '15557771004', name: 'note.ogg', bytes: makeOggOpus(), type: 'audio/ogg', extra: { as: 'voice' }, kind: 'audio' },
-    { to: '15557771005', name: 'invoice.pdf', bytes: makePdf(5), type: 'application/pdf', extra: { filename: 'invoice-5.pdf', caption: 'Invoice' }, kind: 'document' },
-    { to: '15557771006', name: 'sticker.webp', bytes: await makeWebp({ seed: 3 }), type: 'image/webp', extra: { as: 'sticker' }, kind: 'sticker' },
+    {
+      to: '15557771005',
+      name: 'invoice.pdf',
+      bytes: makePdf(5),
+      type: 'application/pdf',
+      extra: { filename: 'invoice-5.pdf', caption: 'Invoice' },
+      kind: 'document',
+    },
+    {
+      to: '15557771006',
+      name: 'sticker.webp',
+      bytes: await makeWebp({ seed: 3 }),
+      type: 'image/webp',
+      extra: { as: 'sticker' },
+      kind: 'sticker',
+    },
   ];
   const ids = await Promise.all(cases.map((c) => sendMedia(`+${c.to}`, c.name, c.bytes, c.type, c.extra)));
   for (const [i, c] of cases.entries()) {
@@ -69,7 +97,8 @@ test('one content to five recipients: one upload, five messages, five equal hash
   const uploadsBefore = h.sim.uploads;
   const recipients = ['15557772001', '15557772002', '15557772003', '15557772004', '15557772005'];
   const ids: string[] = [];
-  for (const to of recipients) ids.push(await h.send('shop', { to: `+${to}`, media: { url: `${origin.url}/broadcast.jpg`, sha256: sha256(photo) } }));
+  for (const to of recipients)
+    ids.push(await h.send('shop', { to: `+${to}`, media: { url: `${origin.url}/broadcast.jpg`, sha256: sha256(photo) } }));
   for (const id of ids) await h.waitForStatus(id, ['sent', 'delivered', 'read']);
   const got = await Promise.all(recipients.map(async (to) => (await h.sim.waitForReceived(1, to))[0]));
   assert.equal(h.sim.uploads - uploadsBefore, 1, 'the content went up to WhatsApp once');
