@@ -26,12 +26,9 @@ export const failuresSchema = z
       .regex(/^[a-z_]{1,64}$/)
       .default('send_failed'),
     status: z.int().min(400).max(599).default(502),
-    mode: z
-      .enum(['error', 'hang', 'hang_after_delivery'])
-      .default('error')
-      .meta({
-        description: '`error`: the send fails with `code`; `hang`: it never answers; `hang_after_delivery`: delivered, then never answers',
-      }),
+    mode: z.enum(['error', 'hang', 'hang_after_delivery']).default('error').meta({
+      description: '`error`: the send fails with `code`; `hang`: it never answers; `hang_after_delivery`: delivered, then never answers',
+    }),
   })
   .strict()
   .meta({ id: 'SandboxFailures', example: { count: 2, code: 'send_failed', status: 502 } });
