@@ -209,7 +209,8 @@ export const createSessionManager = ({
       for (const id of ids) {
         const meta = (await store.get(metaKey(id))) as Meta | undefined;
         if (!meta) continue;
-        const e: Entry = { meta, state: 'stopped', updatedAt: new Date().toISOString(), generation: 0, ops: Promise.resolve() };
+        // Known from here on, and about to be opened: `starting`, never a `stopped` it was not.
+        const e: Entry = { meta, state: 'starting', updatedAt: new Date().toISOString(), generation: 0, ops: Promise.resolve() };
         entries.set(id, e);
         await serial(e, () => open(e)).catch((err) => log.error({ err, sessionId: id }, 'session could not be restored'));
       }
@@ -223,7 +224,7 @@ export const createSessionManager = ({
       if (entries.has(id)) throw new HashsendError('session_exists', 409, `session "${id}" already exists`);
       const e: Entry = {
         meta: { id, driver, createdAt: new Date().toISOString() },
-        state: 'stopped',
+        state: 'starting',
         updatedAt: new Date().toISOString(),
         generation: 0,
         ops: Promise.resolve(),

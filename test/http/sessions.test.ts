@@ -25,7 +25,8 @@ describe('sessions', () => {
     // main creates it right after listening, so it may come a moment after /readyz.
     const body = await waitFor('the default session', async () => {
       const res = await server.api('/api/sessions/default');
-      return res.status === 200 ? ((await res.json()) as { state: string; driver: string }) : undefined;
+      const session = res.status === 200 ? ((await res.json()) as { state: string; driver: string }) : undefined;
+      return session && session.state !== 'starting' ? session : undefined;
     });
     assert.equal(body.driver, 'sandbox');
     assert.equal(body.state, 'qr');
