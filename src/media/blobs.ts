@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream as fsReadStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { HashsendError, invalidRequest, notFound } from '../errors.js';
 import type { BlobReader } from '../whatsapp/driver.js';
 import type { Logger } from '../log.js';
+import { fsyncPath } from '../fs/atomic-file.js';
 import { SHA256_PATTERN } from './sha256.js';
 
 /** Refuses anything but 64 lowercase hex digits, before the string gets near a path. */
@@ -63,16 +64,6 @@ const corrupt = (sha256: string, actual: string) =>
 
 const isMissing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
 
-/** Flushes a file's (or folder's) data to disk, so a rename never exposes a name without its bytes. */
-const fsync = async (path: string, flags: string) => {
-  const handle = await open(path, flags);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-};
-
 /**
  * Content-addressed blobs in `dir/ab/abcdef…`. Created synchronously at start-up, so the composition root
  * can build it like any other dependency; the temp folder exists from then on.
@@ -117,10 +108,10 @@ export const createBlobStore = ({ dir, log, staleTempMs = 3_600_000 }: BlobStore
         await unlink(temp);
         return;
       }
-      await fsync(temp, 'r+');
+      await fsyncPath(temp, 'r+');
       await mkdir(dirname(target), { recursive: true });
       await rename(temp, target);
-      await fsync(dirname(target), 'r');
+      await fsyncPath(dirname(target), 'r');
     },
 
     has,

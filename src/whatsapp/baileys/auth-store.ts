@@ -13,7 +13,7 @@ import {
 } from '@whiskeysockets/baileys';
 import type { Logger } from '../../log.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { removeFileDurably, TEMP_SUFFIX, writeFileAtomic } from './atomic-file.js';
+import { removeFileDurably, TEMP_SUFFIX, writeFileAtomic } from '../../fs/atomic-file.js';
 import { NeedsRelinkError } from './needs-relink-error.js';
 
 export const CREDS_FILE = 'creds.json';

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../../fs/atomic-file.js';
 
 /** The sandbox's whole world for one session: the "phone" it is linked to and what recipients received. */
 export interface SandboxState {
@@ -158,15 +158,10 @@ export const openJournal = async (dir: string): Promise<{ journal: SandboxJourna
   let handle: FileHandle | undefined;
   const snapshot = async () => {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    const out = await open(temp, 'w', 0o600);
-    try {
-      await out.writeFile(JSON.stringify({ me: state.me, deliveries: [...state.deliveries.values()], failures: state.failures }) + '\n');
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    await rename(temp, file);
+    await writeFileAtomic(
+      file,
+      JSON.stringify({ me: state.me, deliveries: [...state.deliveries.values()], failures: state.failures }) + '\n',
+    );
     await handle?.close();
     handle = await open(file, 'a', 0o600);
     events = 0;

@@ -5,8 +5,9 @@ import { basename, dirname, join } from 'node:path';
 /** Suffix of in-flight writes; a file ending in it is never credentials, only a crash's leftover. */
 export const TEMP_SUFFIX = '.tmp';
 
-const fsyncDir = async (dir: string) => {
-  const handle = await open(dir, 'r');
+/** Flushes a file's or a folder's data to disk: a folder's, so that a rename or removal in it survives a power cut. */
+export const fsyncPath = async (path: string, flags = 'r') => {
+  const handle = await open(path, flags);
   try {
     await handle.sync();
   } finally {
@@ -40,7 +41,7 @@ export const writeFileAtomic = async (path: string, data: string, mode = 0o600) 
     await rm(temp, { force: true });
     throw error;
   }
-  await fsyncDir(dir);
+  await fsyncPath(dir);
 };
 
 /** Removes `path` if it exists and makes the removal durable. */
@@ -51,5 +52,5 @@ export const removeFileDurably = async (path: string) => {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
-  await fsyncDir(dirname(path));
+  await fsyncPath(dirname(path));
 };
