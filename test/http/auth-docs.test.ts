@@ -62,10 +62,25 @@ describe('docs', () => {
       'POST /api/sessions/{id}/sandbox/link',
       'GET /api/sessions/{id}/sandbox/deliveries',
       'POST /api/sessions/{id}/sandbox/failures',
+      'POST /api/media',
+      'POST /api/media/check',
+      'GET /api/media/{sha256}',
+      'GET /api/media/{sha256}/content',
+      'DELETE /api/media/{sha256}',
     ]) {
       assert.ok(routes.includes(route), `${route} is documented`);
     }
-    for (const name of ['Session', 'TextMessage', 'MediaMessage', 'MediaRef', 'Message', 'Accepted', 'Error']) {
+    for (const name of [
+      'Session',
+      'TextMessage',
+      'MediaMessage',
+      'MediaRef',
+      'Message',
+      'Accepted',
+      'Error',
+      'MediaRecord',
+      'MediaUrlRequest',
+    ]) {
       assert.ok(doc.components.schemas[name]?.example !== undefined, `${name} has an example`);
     }
     assert.ok(doc.paths['/api/sessions/{id}/messages'].post.responses['401'], 'auth errors are documented');
