@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
-import KeyvSqlite from '@keyv/sqlite';
+import { openSqlite } from './sqlite.js';
 
 export type Store = Keyv;
 
@@ -14,30 +14,18 @@ export interface StoreFactory {
   close(): Promise<void>;
 }
 
-type Backend = (table: string) => KeyvStoreAdapter;
+type Backend = { table(name: string): KeyvStoreAdapter; close(): Promise<void> };
 
-/**
- * WAL lets a reader and the writer work at once and is kept in the file, so it is set once, from one connection,
- * before the namespaces open theirs. `synchronous=NORMAL` is per connection: in WAL mode a commit survives the
- * process crashing or being killed (what the outbox promises); only a power cut can lose the last commits.
- */
+/** One connection for every namespace (a table each): SQLite has one writer at a time, so more would only queue. */
 const sqliteBackend = async (dataDir: string): Promise<Backend> => {
   await mkdir(dataDir, { recursive: true });
-  const uri = `sqlite://${path.resolve(dataDir, 'hashsend.sqlite')}`;
-  const setup = new KeyvSqlite({ uri, table: 'hs_meta', busyTimeout: 5000 });
-  await setup.query('PRAGMA journal_mode=WAL');
-  await setup.close();
-  return (table) => {
-    const store = new KeyvSqlite({ uri, table, busyTimeout: 5000 });
-    void store.query('PRAGMA synchronous=NORMAL');
-    return store;
-  };
+  return openSqlite(path.resolve(dataDir, 'hashsend.sqlite'), { busyTimeoutMs: 5000 });
 };
 
 /** Loaded only when REDIS_URL is set: the Redis client is large and most installs never need it. */
 const redisBackend = async (redisUrl: string): Promise<Backend> => {
   const { default: KeyvRedis } = await import('@keyv/redis');
-  return () => new KeyvRedis(redisUrl);
+  return { table: () => new KeyvRedis(redisUrl), close: async () => undefined };
 };
 
 export const createStoreFactory = async ({ dataDir, redisUrl }: { dataDir: string; redisUrl?: string }): Promise<StoreFactory> => {
@@ -46,12 +34,13 @@ export const createStoreFactory = async ({ dataDir, redisUrl }: { dataDir: strin
   return {
     namespace(name) {
       // A table per namespace: Keyv writes its namespace onto the store object, so a shared one would mix them.
-      const keyv = new Keyv({ store: backend(`hs_${name}`), namespace: name, useKeyPrefix: !!redisUrl });
+      const keyv = new Keyv({ store: backend.table(`hs_${name}`), namespace: name, useKeyPrefix: !!redisUrl });
       opened.push(keyv);
       return keyv;
     },
     async close() {
       await Promise.allSettled(opened.map((k) => k.disconnect()));
+      await backend.close();
     },
   };
 };
