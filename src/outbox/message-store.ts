@@ -27,7 +27,21 @@ interface CursorWrites {
   queued?: { position: number; done: Promise<unknown> };
 }
 
+/**
+ * Records of messages still moving (accepted, sending, sent, delivered) are kept here as last stored, so the
+ * worker and receipts read them from memory and only write to the store. Only this process changes a session's
+ * messages (its owner), so the copy cannot go stale; it is bounded, and a record evicted is read from the store.
+ */
+const LIVE_MAX = 10_000;
+
 export const createMessageStore = (store: Store) => {
+  const live = new Map<string, MessageRecord>();
+  const remember = (record: MessageRecord) => {
+    live.delete(record.id);
+    if (record.status === 'read' || record.status === 'failed') return;
+    live.set(record.id, record);
+    if (live.size > LIVE_MAX) live.delete(live.keys().next().value!);
+  };
   const indexes = new Map<string, Promise<SessionIndex>>();
   const cursors = new Map<string, CursorWrites>();
   const locks = new Map<string, Promise<unknown>>();
@@ -77,7 +91,7 @@ export const createMessageStore = (store: Store) => {
   };
 
   const api = {
-    get: async (id: string) => (await store.get(msgKey(id))) as MessageRecord | undefined,
+    get: async (id: string) => live.get(id) ?? ((await store.get(msgKey(id))) as MessageRecord | undefined),
 
     async count(sessionId: string) {
       const i = await index(sessionId);
@@ -99,6 +113,7 @@ export const createMessageStore = (store: Store) => {
       const n = i.head;
       // The record first: an id in the index always has its record.
       await store.set(msgKey(full.id), full);
+      remember(full);
       await writeChunk(i, record.sessionId, n, ids);
       return full;
     },
@@ -111,6 +126,7 @@ export const createMessageStore = (store: Store) => {
         if (!next) return current;
         next.updatedAt = new Date().toISOString();
         await store.set(msgKey(id), next);
+        remember(next);
         return next;
       });
       const settled = run.catch(() => undefined);
