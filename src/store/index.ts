@@ -34,7 +34,9 @@ export const createStoreFactory = async ({ dataDir, redisUrl }: { dataDir: strin
   return {
     namespace(name) {
       // A table per namespace: Keyv writes its namespace onto the store object, so a shared one would mix them.
-      const keyv = new Keyv({ store: backend.table(`hs_${name}`), namespace: name, useKeyPrefix: !!redisUrl });
+      // throwOnErrors: by default Keyv reports a failed write as `false` and a failed read as a missing key, which
+      // would let a message be answered 202 without being stored, or look absent when the disk failed.
+      const keyv = new Keyv({ store: backend.table(`hs_${name}`), namespace: name, useKeyPrefix: !!redisUrl, throwOnErrors: true });
       opened.push(keyv);
       return keyv;
     },
