@@ -14,6 +14,30 @@ export interface StoreFactory {
   close(): Promise<void>;
 }
 
+/**
+ * Keyv's format is JSON where a string starting with ':' is escaped (`::…`) and a Buffer is `:base64:…`; Keyv's
+ * serializer builds it value by value in JavaScript and its parser runs a reviver on every value. Such a string
+ * shows in JSON as `":` after `:`, `[`, `,` or at the start, and a Buffer as `"type":"Buffer"`: without either,
+ * plain JSON.stringify/parse give Keyv's result; with either (or a key that only looks like it) the escaping runs.
+ */
+const ESCAPED = /(?:^|[:[,])":|"type":"Buffer"/;
+function escape(this: Record<string, unknown>, key: string, value: unknown) {
+  const raw = this[key];
+  if (Buffer.isBuffer(raw)) return `:base64:${raw.toString('base64')}`;
+  return typeof value === 'string' && value.startsWith(':') ? `:${value}` : value;
+}
+const unescape = (_key: string, value: unknown) =>
+  typeof value !== 'string' || !value.startsWith(':')
+    ? value
+    : value.startsWith(':base64:')
+      ? Buffer.from(value.slice(8), 'base64')
+      : value.slice(1);
+const serialize = (data: unknown) => {
+  const json = JSON.stringify(data);
+  return ESCAPED.test(json) ? JSON.stringify(data, escape) : json;
+};
+const deserialize = <T>(raw: string): T => JSON.parse(raw, ESCAPED.test(raw) ? unescape : undefined) as T;
+
 type Backend = { table(name: string): KeyvStoreAdapter; close(): Promise<void> };
 
 /** One connection for every namespace (a table each): SQLite has one writer at a time, so more would only queue. */
@@ -36,7 +60,14 @@ export const createStoreFactory = async ({ dataDir, redisUrl }: { dataDir: strin
       // A table per namespace: Keyv writes its namespace onto the store object, so a shared one would mix them.
       // throwOnErrors: by default Keyv reports a failed write as `false` and a failed read as a missing key, which
       // would let a message be answered 202 without being stored, or look absent when the disk failed.
-      const keyv = new Keyv({ store: backend.table(`hs_${name}`), namespace: name, useKeyPrefix: !!redisUrl, throwOnErrors: true });
+      const keyv = new Keyv({
+        store: backend.table(`hs_${name}`),
+        namespace: name,
+        useKeyPrefix: !!redisUrl,
+        throwOnErrors: true,
+        serialize,
+        deserialize,
+      });
       opened.push(keyv);
       return keyv;
     },
