@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { startServer, waitFor, type StartedServer } from '../support/server.js';
 import { startOrigin, type Origin } from '../support/origin.js';
 import { startNginx, type RunningCache } from '../support/caches.js';
-import { makeJpeg } from '../support/media-fixtures.js';
+import { makeJpeg, makeWebp } from '../support/media-fixtures.js';
 
 let server: StartedServer;
 let origin: Origin;
@@ -80,4 +80,33 @@ test('refused before queueing: a pinned hash the URL does not have, an unknown s
 
   const listAfter = ((await (await server.api('/api/sessions/shop/messages?limit=100')).json()) as { items: unknown[] }).items.length;
   assert.equal(listAfter, listBefore + 1, 'only the warm-up send was queued');
+});
+
+test('held media sent `as` another kind is checked again for that kind, and converted where that kind needs it', async () => {
+  const upload = async (bytes: Buffer, type: string) => {
+    const res = await server.api('/api/media', { method: 'POST', body: new Uint8Array(bytes), headers: { 'content-type': type } });
+    assert.ok(res.status === 201 || res.status === 200, `upload answered ${res.status}`);
+    return ((await res.json()) as { sha256: string }).sha256;
+  };
+  const photo = await upload(await makeJpeg({ seed: 41 }), 'image/jpeg');
+  for (const as of ['sticker', 'video', 'audio']) {
+    const res = await send({ to: '+4915123456789', media: { sha256: photo }, as });
+    assert.deepEqual([res.status, await errorCode(res)], [422, 'unsupported_media'], `a JPEG is no ${as}`);
+  }
+  const asDocument = await send({ to: '+4915123456789', media: { sha256: photo }, as: 'document', filename: 'photo.jpg' });
+  assert.equal(asDocument.status, 202);
+
+  const sticker = await upload(await makeWebp({ seed: 42, width: 64, height: 64 }), 'image/webp');
+  const asImage = await send({ to: '+4915123456789', media: { sha256: sticker }, as: 'image' });
+  assert.equal(asImage.status, 202);
+  const imageId = ((await asImage.json()) as { id: string }).id;
+  const sentImage = (await delivered(imageId)).media!;
+  assert.notEqual(sentImage.sha256, sticker, 'the WebP went out converted to JPEG');
+  assert.equal(await deliveredSha(imageId), sentImage.sha256);
+
+  const asSticker = await send({ to: '+4915123456789', media: { sha256: sticker }, as: 'sticker' });
+  assert.equal(asSticker.status, 202, 'and the WebP itself is still there to send as a sticker');
+  const stickerId = ((await asSticker.json()) as { id: string }).id;
+  await delivered(stickerId);
+  assert.equal(await deliveredSha(stickerId), sticker);
 });
