@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startServer, type StartedServer } from '../support/server.js';
+import { request as httpRequest } from 'node:http';
+import { startServer, waitFor, type StartedServer } from '../support/server.js';
 import { startOrigin, type Origin } from '../support/origin.js';
 import { startNginx, startVarnish, type RunningCache } from '../support/caches.js';
 import { freePort } from '../support/free-port.js';
@@ -297,6 +298,32 @@ describe('uploads', () => {
     assert.equal((await upload(next, { 'content-type': 'image/png' })).status, 201);
     assert.ok(Date.now() - started < 2000, `the next upload took ${Date.now() - started} ms`);
   });
+
+  test('an upload the client abandons mid-body leaves no temp file and is no server error', async () => {
+    const partial = (contentType: string, head: Buffer) =>
+      new Promise<void>((resolve, reject) => {
+        const req = httpRequest(`${server.url}/api/media`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${server.apiKey}`, 'content-type': contentType, 'content-length': String(head.length * 4) },
+        });
+        req.on('error', () => undefined);
+        req.write(head);
+        // Cut off only once the server is writing the upload, so the test sees the cleanup and not a race.
+        waitFor('the upload to reach a temp file', async () => ((await tmpFiles()).length > 0 ? true : undefined)).then(() => {
+          req.destroy();
+          resolve();
+        }, reject);
+      });
+    const jpeg = await makeLargeJpeg(200_000);
+    await partial('image/jpeg', jpeg.subarray(0, 50_000));
+    const boundary = 'hashsendboundary';
+    const multipartHead = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+      jpeg.subarray(0, 50_000),
+    ]);
+    await partial(`multipart/form-data; boundary=${boundary}`, multipartHead);
+    await waitFor('the abandoned uploads to be cleaned up', async () => ((await tmpFiles()).length === 0 ? true : undefined));
+  });
 });
 
 describe('reading and deleting', () => {
@@ -341,6 +368,26 @@ describe('reading and deleting', () => {
     );
     assert.equal((await fetch(`${strict.url}/m/${sha(png)}.png`)).status, 404);
     assert.equal((await fetch(`${strict.url}/api/media/${sha(png)}/content`)).status, 401);
+  });
+
+  test('an uploaded page never runs on this origin: served as a sandboxed download, never as text/html', async () => {
+    const page = Buffer.from('<!doctype html><script>fetch("/api/sessions",{headers:{authorization:localStorage.getItem("k")}})</script>');
+    const stored = await server.api('/api/media', { method: 'POST', body: new Uint8Array(page), headers: { 'content-type': 'text/html' } });
+    assert.equal(stored.status, 201);
+    const { sha256, kind } = (await stored.json()) as MediaRecord;
+    assert.equal(kind, 'document');
+    for (const res of [await fetch(`${server.url}/m/${sha256}.html`), await server.api(`/api/media/${sha256}/content`)]) {
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'application/octet-stream');
+      assert.equal(res.headers.get('content-disposition'), 'attachment');
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.match(res.headers.get('content-security-policy') ?? '', /sandbox/);
+      await res.arrayBuffer();
+    }
+    const image = await fetch(`${server.url}/m/${sha(png)}.png`);
+    assert.equal(image.headers.get('content-type'), 'image/png', 'media keeps its type, to be shown inline');
+    assert.match(image.headers.get('content-security-policy') ?? '', /sandbox/);
+    await image.arrayBuffer();
   });
 
   test('a blob altered on disk is evicted, never served whole', async () => {

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { Router, type Request, type Response } from 'express';
 import busboy from 'busboy';
 import { z } from 'zod';
-import { HashsendError } from '../../errors.js';
+import { HashsendError, isHashsendError } from '../../errors.js';
 import type { Config } from '../../config.js';
 import type { BlobStore } from '../../media/blobs.js';
 import type { MediaResolver } from '../../media/resolver.js';
@@ -22,6 +22,9 @@ export interface MediaRouteDeps {
   limits: Config['media']['maxBytes'];
 }
 
+/** The client went away mid-upload: nobody reads the answer, and it is no server fault worth an error log. */
+const uploadAborted = () => new HashsendError('request_aborted', 400, 'the client closed the connection before the upload ended');
+
 /** Streams the request (raw body or the first file of a multipart form) into a blob temp file, hashed. */
 const receiveUpload = async (req: Request, { blobs, limits }: MediaRouteDeps): Promise<UploadedFile & { expectedSha256?: string }> => {
   const headerSha = req.get('x-content-sha256');
@@ -29,15 +32,27 @@ const receiveUpload = async (req: Request, { blobs, limits }: MediaRouteDeps): P
   const cap = (head: Uint8Array, declared?: string) => maxBytesFor(head, declared, limits);
   if (!req.is('multipart/form-data')) {
     const declaredMimetype = req.get('content-type') || undefined;
-    const written = await writeHashed(req, { tmpPath, declaredMimetype, maxBytesFor: cap });
+    const written = await writeHashed(req, { tmpPath, declaredMimetype, maxBytesFor: cap }).catch((err: unknown) => {
+      // A refusal of ours (too large) also leaves the body unread; only a broken stream is the client leaving.
+      throw isHashsendError(err) || req.complete ? err : uploadAborted();
+    });
     return { path: tmpPath, ...written, declaredMimetype, expectedSha256: headerSha };
   }
   return new Promise((resolve, reject) => {
     const form = busboy({ headers: req.headers, limits: { files: 1, fields: 10 } });
     const fields: Record<string, string> = {};
     let upload: Promise<UploadedFile> | undefined;
+    let file: (NodeJS.ReadableStream & { destroy(error?: Error): void }) | undefined;
+    // busboy is not told when the request is cut off: end the file stream, so the write fails and its temp file goes.
+    req.once('close', () => {
+      if (req.complete) return;
+      req.unpipe(form);
+      file?.destroy(uploadAborted());
+      reject(uploadAborted());
+    });
     form.on('field', (name, value) => (fields[name] = value));
     form.on('file', (_name, stream, info) => {
+      file = stream;
       const declaredMimetype = info.mimeType === 'application/octet-stream' ? undefined : info.mimeType;
       upload = writeHashed(stream, { tmpPath, declaredMimetype, maxBytesFor: cap }).then((written) => ({
         path: tmpPath,
@@ -129,13 +144,24 @@ export const publicMediaRoutes = (deps: MediaRouteDeps) =>
     await sendContent(req, res, sha256, deps);
   });
 
+/** Types a browser would render as a document that runs script. */
+const SCRIPTABLE = /html|xml|svg|javascript|ecmascript/i;
+
 const sendContent = async (req: Request, res: Response, sha256: string, { resolver, blobs }: MediaRouteDeps) => {
   const record = await resolver.get(sha256);
   if (!record) throw new HashsendError('media_not_found', 404, `no media with sha256 ${sha256}`);
   res.setHeader('ETag', `"${record.sha256}"`);
   res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
   res.setHeader('Accept-Ranges', 'bytes');
-  res.setHeader('Content-Type', record.mimetype);
+  // Stored bytes are anyone's: served from the operator page's origin they must never run as a page there.
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+  if (record.kind === 'document') {
+    res.setHeader('Content-Disposition', 'attachment');
+    res.setHeader('Content-Type', SCRIPTABLE.test(record.mimetype) ? 'application/octet-stream' : record.mimetype);
+  } else {
+    res.setHeader('Content-Type', record.mimetype);
+  }
   if (req.get('if-none-match') === `"${record.sha256}"`) {
     res.status(304).end();
     return;
