@@ -101,6 +101,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
 
   const http = createHttpApp({
     log,
+    trustProxy: config.trustProxy,
     auth: { apiKey: apiKey.key, maxFailures: config.auth.maxFailures, failureWindowMs: config.auth.failureWindowMs },
     health: healthRoutes({ isReady: () => ready }),
     open: [webRoutes(), docsRoutes({ document: openapi }), ...(config.media.publicMedia ? [publicMediaRoutes(media)] : [])],

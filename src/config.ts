@@ -37,6 +37,7 @@ export const settingsSchema = z.object({
   PORT: int(3000).refine((n) => n < 65536, 'a port number below 65536'),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: optional(),
+  TRUST_PROXY: z.string().default('loopback'),
   API_KEY: optional(),
   DATA_DIR: z.string().default('./data'),
   SESSIONS_DIR: z.string().default('./sessions'),
@@ -88,6 +89,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl?: string;
+  /** Express's `trust proxy`: which hops' X-Forwarded-For to believe for the client address (auth's rate limit). */
+  trustProxy: boolean | number | string;
   apiKey?: string;
   dataDir: string;
   sessionsDir: string;
@@ -159,6 +162,14 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
     port: s.PORT,
     host: s.HOST,
     publicUrl: s.PUBLIC_URL,
+    trustProxy:
+      s.TRUST_PROXY === 'true'
+        ? true
+        : s.TRUST_PROXY === 'false'
+          ? false
+          : /^\d+$/.test(s.TRUST_PROXY)
+            ? Number(s.TRUST_PROXY)
+            : s.TRUST_PROXY,
     apiKey: s.API_KEY,
     dataDir: s.DATA_DIR,
     sessionsDir: s.SESSIONS_DIR,

@@ -15,12 +15,14 @@ export interface HttpAppOptions {
   open: Router[];
   /** Everything under `/api`, behind the key. */
   api: Router[];
+  /** Express's `trust proxy` (TRUST_PROXY). */
+  trustProxy: boolean | number | string;
 }
 
-export const createHttpApp = ({ log, auth, health, open, api }: HttpAppOptions) => {
+export const createHttpApp = ({ log, auth, health, open, api, trustProxy }: HttpAppOptions) => {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', trustProxy);
   const requestId = (req: IncomingMessage, res: ServerResponse) => {
     const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 128)) || randomUUID();
     res.setHeader('X-Request-Id', id);

@@ -18,28 +18,36 @@ export interface AuthOptions {
   failureWindowMs: number;
 }
 
+/** Above this many addresses on record, expired ones are swept out, so rotating addresses cannot grow the map. */
+const SWEEP_ABOVE = 10_000;
+
 /**
  * Checks `Authorization: Bearer <key>` or `X-Api-Key: <key>` in constant time. Repeated failures from one address
- * are answered 429 until the window passes, so the key cannot be guessed at speed.
+ * are answered 429 until the window passes, so the key cannot be guessed at speed; the right key always passes,
+ * so a guesser sharing an address (behind one proxy) cannot lock real callers out.
  */
 export const requireApiKey = ({ apiKey, maxFailures, failureWindowMs }: AuthOptions): RequestHandler => {
   const expected = digest(apiKey);
   const failures = new Map<string, { count: number; resetAt: number }>();
+  const sweep = (now: number) => {
+    for (const [client, record] of failures) if (record.resetAt <= now) failures.delete(client);
+  };
   return function requireApiKey(req, res, next) {
-    const client = req.ip ?? 'unknown';
-    const now = Date.now();
-    const record = failures.get(client);
-    if (record && record.resetAt <= now) failures.delete(client);
-    const current = failures.get(client);
-    if (current && current.count >= maxFailures) {
-      res.setHeader('Retry-After', String(Math.ceil((current.resetAt - now) / 1000)));
-      return next(new HashsendError('rate_limited', 429, 'too many failed authentication attempts; try again later'));
-    }
     const key = presentedKey(req.headers.authorization, req.headers['x-api-key']);
     if (key && timingSafeEqual(digest(key), expected)) return next();
-    const entry = current ?? { count: 0, resetAt: now + failureWindowMs };
-    entry.count += 1;
-    failures.set(client, entry);
+    const client = req.ip ?? 'unknown';
+    const now = Date.now();
+    if (failures.size > SWEEP_ABOVE) sweep(now);
+    let record = failures.get(client);
+    if (!record || record.resetAt <= now) {
+      record = { count: 0, resetAt: now + failureWindowMs };
+      failures.set(client, record);
+    }
+    if (record.count >= maxFailures) {
+      res.setHeader('Retry-After', String(Math.ceil((record.resetAt - now) / 1000)));
+      return next(new HashsendError('rate_limited', 429, 'too many failed authentication attempts; try again later'));
+    }
+    record.count += 1;
     if (!key) return next(new HashsendError('unauthorized', 401, 'missing API key: send Authorization: Bearer <key> or X-Api-Key'));
     return next(new HashsendError('forbidden', 403, 'invalid API key'));
   };

@@ -28,6 +28,8 @@ describe('auth', () => {
     const limited = await fetch(`${server.url}/api/sessions`, { headers: { 'x-api-key': WRONG } });
     assert.deepEqual([limited.status, await errorCode(limited)], [429, 'rate_limited']);
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
+    const rightKeyStillWorks = await fetch(`${server.url}/api/sessions`, { headers: { 'x-api-key': server.apiKey } });
+    assert.equal(rightKeyStillWorks.status, 200, 'a guesser on the same address does not lock the real key out');
 
     const log = server.output();
     assert.match(log, /"statusCode":403/, 'the refused requests are logged');
