@@ -19,7 +19,7 @@ export const ensureApiKey = async ({ apiKey, dataDir }: { apiKey?: string; dataD
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const key = `hs_${randomBytes(24).toString('base64url')}`;
   // `wx`: two processes starting at once cannot overwrite each other's key.
   await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'wx' });

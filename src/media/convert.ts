@@ -40,7 +40,7 @@ export const toJpeg = async (srcPath: string, destPath: string): Promise<Convert
   } catch (e) {
     throw cannotDecode(e);
   }
-  await writeFile(destPath, jpeg);
+  await writeFile(destPath, jpeg, { mode: 0o600 });
   return { sha256: createHash('sha256').update(jpeg).digest('hex'), size: jpeg.length };
 };
 

@@ -228,6 +228,8 @@ export class BaileysSession implements DriverSession {
           await store.wipe();
           this.store = await openAuthStore({ dir: this.options.dir, log: this.baileysLog });
         }
+        // stop() may have come while the credentials were wiped.
+        if (!this.wanted) return;
         this.setState('starting', { code: statusCode });
         this.connect();
         return;
