@@ -143,8 +143,15 @@ export const createSessionManager = ({
       e.meta.lastError = { message: `driver "${e.meta.driver}" is not available in this build`, at: new Date().toISOString() };
       return setState(e, 'stopped');
     }
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    e.release ??= await acquireOwner(dir);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      // Claimed again at every open: logging out or a 401 wipes the folder, the lock file with it.
+      e.release = await acquireOwner(dir);
+    } catch (err) {
+      log.error({ err, sessionId: e.meta.id }, 'session folder could not be claimed');
+      e.meta.lastError = { message: err instanceof Error ? err.message : String(err), at: new Date().toISOString() };
+      return setState(e, 'stopped');
+    }
     const generation = ++e.generation;
     setState(e, 'starting');
     e.driver = driver.open({
@@ -179,6 +186,8 @@ export const createSessionManager = ({
         await close(e);
         await open(e);
       });
+      // Reopened and settled at once (needs_relink, stopped): no QR is coming, and waiting for one would only time out.
+      if (!['starting', 'reconnecting', 'qr'].includes(e.state)) return;
     }
     if (e.state === 'qr' && e.qr) return;
     await new Promise<void>((resolve, reject) => {
