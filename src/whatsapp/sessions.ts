@@ -116,11 +116,11 @@ export const createSessionManager = ({
       case 'state':
         if (event.reason && event.state !== 'connected') {
           e.meta.lastError = { message: event.reason, ...(event.code ? { code: event.code } : {}), at: new Date().toISOString() };
-          void saveMeta(e);
+          persistMeta(e);
         }
         if (event.state === 'logged_out' && e.meta.me) {
           delete e.meta.me;
-          void saveMeta(e);
+          persistMeta(e);
         }
         return setState(e, event.state);
       case 'qr':
@@ -129,11 +129,16 @@ export const createSessionManager = ({
         return emit({ type: 'qr', sessionId: e.meta.id, ...e.qr });
       case 'me':
         e.meta.me = { id: event.id, ...(event.name ? { name: event.name } : {}) };
-        void saveMeta(e);
+        persistMeta(e);
         return;
       case 'receipt':
         return emit({ type: 'receipt', sessionId: e.meta.id, waMessageId: event.waMessageId, status: event.status });
     }
+  };
+
+  /** Saves from an event handler, where nobody awaits: a failed write is logged, never an unhandled rejection. */
+  const persistMeta = (e: Entry) => {
+    saveMeta(e).catch((err: unknown) => log.error({ err, sessionId: e.meta.id }, 'session metadata could not be saved'));
   };
 
   const open = async (e: Entry) => {
