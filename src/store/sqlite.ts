@@ -38,13 +38,28 @@ export const openSqlite = async (file: string, { busyTimeoutMs }: { busyTimeoutM
     });
   const statements: sqlite3.Statement[] = [];
 
+  /**
+   * Writes wait for the one before them; those that arrive meanwhile are stored together by the next, in one
+   * statement. An idle table writes at once; under load a commit carries many writes instead of one each.
+   */
+  interface Batch {
+    entries: Map<string, string>;
+    done: Promise<void>;
+  }
+
   const table = (name: string): KeyvStoreAdapter => {
     const t = tableName(name);
+    let writing: Promise<unknown> = Promise.resolve();
+    let queued: Batch | undefined;
     const ready = (async () => {
       await exec(`CREATE TABLE IF NOT EXISTS ${t}(key VARCHAR(255) PRIMARY KEY, value TEXT )`);
       const s = {
         get: await prepare(`SELECT value FROM ${t} WHERE key = ?`),
-        set: await prepare(`INSERT INTO ${t} (key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`),
+        // `[[key, value], …]` as one JSON parameter: a batch is one statement, so one commit.
+        setMany: await prepare(
+          `INSERT INTO ${t} (key, value) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?) WHERE true ` +
+            'ON CONFLICT(key) DO UPDATE SET value=excluded.value',
+        ),
         delete: await prepare(`DELETE FROM ${t} WHERE key = ?`),
         clear: await prepare(`DELETE FROM ${t}`),
       };
@@ -59,11 +74,24 @@ export const openSqlite = async (file: string, { busyTimeoutMs }: { busyTimeoutM
         const row = await call<{ value: string } | undefined>((done) => get.get(key, done));
         return row?.value;
       },
-      async set(key: string, value: string) {
-        const { set } = await ready;
-        await call<void>((done) => set.run(key, value, done));
+      set(key: string, value: string) {
+        let batch = queued;
+        if (!batch) {
+          const b: Batch = { entries: new Map(), done: Promise.resolve() };
+          b.done = writing.then(async () => {
+            if (queued === b) queued = undefined;
+            const { setMany } = await ready;
+            return call<void>((done) => setMany.run(JSON.stringify([...b.entries]), done));
+          });
+          writing = b.done.catch(() => undefined);
+          batch = queued = b;
+        }
+        batch.entries.set(key, value);
+        return batch.done;
       },
       async delete(key: string) {
+        // After the writes already asked for, as if each ran alone.
+        await (queued?.done ?? writing).catch(() => undefined);
         const s = await ready;
         return call<boolean>((done) =>
           s.delete.run(key, function (this: sqlite3.RunResult, err: Error | null) {
@@ -72,6 +100,7 @@ export const openSqlite = async (file: string, { busyTimeoutMs }: { busyTimeoutM
         );
       },
       async clear() {
+        await (queued?.done ?? writing).catch(() => undefined);
         const s = await ready;
         await call<void>((done) => s.clear.run(done));
       },
