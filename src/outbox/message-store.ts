@@ -19,7 +19,7 @@ interface SessionIndex {
   /** Chunk writes in order: each holds every id appended so far. */
   writes: Promise<unknown>;
   /** The last chunk write in that chain if it has not started: appends that arrive meanwhile ride on it. */
-  queued?: { n: number; ids: string[]; done: Promise<unknown> };
+  queued?: { n: number; ids: string[]; count: number; done: Promise<unknown> };
 }
 
 interface CursorWrites {
@@ -71,19 +71,20 @@ export const createMessageStore = (store: Store) => {
   };
 
   /**
-   * Queues a write of chunk n holding `ids`. Under load many appends wait while one chunk write runs; they share
-   * the next write (holding the longest of their lists) instead of writing the chunk once each.
-   * Records are stored in the order their appends reserved positions, so every id in `ids` has its record.
+   * Queues a write of chunk n holding its first `count` ids (`ids` is the chunk's list, which later appends
+   * extend). Under load many appends wait while one chunk write runs; they share the next write (holding the
+   * longest of their prefixes) instead of writing the chunk once each. Records are stored in the order their
+   * appends reserved positions, so every id in the prefix has its record.
    */
-  const writeChunk = (i: SessionIndex, sessionId: string, n: number, ids: string[]) => {
+  const writeChunk = (i: SessionIndex, sessionId: string, n: number, ids: string[], count: number) => {
     if (i.queued?.n === n) {
-      if (ids.length > i.queued.ids.length) i.queued.ids = ids;
+      i.queued.count = Math.max(i.queued.count, count);
       return i.queued.done;
     }
-    const queued: NonNullable<SessionIndex['queued']> = { n, ids, done: Promise.resolve() };
+    const queued: NonNullable<SessionIndex['queued']> = { n, ids, count, done: Promise.resolve() };
     queued.done = i.writes.then(() => {
       if (i.queued === queued) i.queued = undefined;
-      return store.set(chunkKey(sessionId, n), queued.ids);
+      return store.set(chunkKey(sessionId, n), queued.ids.slice(0, queued.count));
     });
     i.queued = queued;
     i.writes = queued.done;
@@ -108,13 +109,13 @@ export const createMessageStore = (store: Store) => {
         i.writes = i.writes.then(() => store.set(headKey(record.sessionId), head));
       }
       const full: MessageRecord = { ...record, position: i.head * CHUNK + i.last.length };
-      i.last.push(full.id);
-      const ids = [...i.last];
+      const ids = i.last;
+      const count = ids.push(full.id);
       const n = i.head;
       // The record first: an id in the index always has its record.
       await store.set(msgKey(full.id), full);
       remember(full);
-      await writeChunk(i, record.sessionId, n, ids);
+      await writeChunk(i, record.sessionId, n, ids, count);
       return full;
     },
 
