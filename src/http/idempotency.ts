@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HashsendError } from '../errors.js';
 import type { Store } from '../store/index.js';
 
@@ -34,9 +34,13 @@ export interface IdempotencyOptions {
  */
 export const idempotency = ({ store, ttlMs = 86_400_000 }: IdempotencyOptions): RequestHandler => {
   const inFlight = new Map<string, Promise<void>>();
-  return async function idempotency(req, res, next) {
+  // Not async itself: a request without the header (most) passes on without a promise made for it.
+  return function idempotency(req, res, next) {
     const key = req.get('idempotency-key');
     if (key === undefined) return next();
+    return keyed(req, res, next, key);
+  };
+  async function keyed(req: Request, res: Response, next: NextFunction, key: string) {
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       return next(new HashsendError('invalid_request', 400, 'Idempotency-Key must be 1-255 visible ASCII characters'));
     }
@@ -86,5 +90,5 @@ export const idempotency = ({ store, ttlMs = 86_400_000 }: IdempotencyOptions): 
       return send(body);
     };
     next();
-  };
+  }
 };
