@@ -73,8 +73,8 @@ export const createMessageStore = (store: Store) => {
   /**
    * Queues a write of chunk n holding its first `count` ids (`ids` is the chunk's list, which later appends
    * extend). Under load many appends wait while one chunk write runs; they share the next write (holding the
-   * longest of their prefixes) instead of writing the chunk once each. Records are stored in the order their
-   * appends reserved positions, so every id in the prefix has its record.
+   * longest of their prefixes) instead of writing the chunk once each. Each append asks for its record's write
+   * before this one, so every id in the prefix has its record stored by then or in the same commit.
    */
   const writeChunk = (i: SessionIndex, sessionId: string, n: number, ids: string[], count: number) => {
     if (i.queued?.n === n) {
@@ -112,10 +112,10 @@ export const createMessageStore = (store: Store) => {
       const ids = i.last;
       const count = ids.push(full.id);
       const n = i.head;
-      // The record first: an id in the index always has its record.
-      await store.set(msgKey(full.id), full);
+      // Asked for together, the record first: the store keeps a table's writes in the order they are asked for,
+      // so the chunk goes in the record's commit or a later one, and an id in the index always has its record.
+      await Promise.all([store.set(msgKey(full.id), full), writeChunk(i, record.sessionId, n, ids, count)]);
       remember(full);
-      await writeChunk(i, record.sessionId, n, ids, count);
       return full;
     },
 
