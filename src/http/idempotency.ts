@@ -54,15 +54,14 @@ export const idempotency = ({ store, ttlMs = 86_400_000 }: IdempotencyOptions): 
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
     inFlight.set(storeKey, mine);
-    let saving: Promise<unknown> = Promise.resolve();
     let finished = false;
+    // The key is free again once this request's answer is decided and stored; never merely because the client
+    // went away, since the handler may still be about to send.
     const finish = () => {
       if (finished) return;
       finished = true;
-      void saving.finally(() => {
-        if (inFlight.get(storeKey) === mine) inFlight.delete(storeKey);
-        release();
-      });
+      if (inFlight.get(storeKey) === mine) inFlight.delete(storeKey);
+      release();
     };
 
     let saved: Saved | undefined;
@@ -81,13 +80,21 @@ export const idempotency = ({ store, ttlMs = 86_400_000 }: IdempotencyOptions): 
       return res.status(saved.status).json(saved.body);
     }
     res.once('finish', finish);
-    res.once('close', finish);
     const send = res.json.bind(res);
     res.json = (body: unknown) => {
-      if (res.statusCode >= 200 && res.statusCode < 300) {
-        saving = store.set(storeKey, { fingerprint, status: res.statusCode, body } satisfies Saved, ttlMs);
+      if (res.statusCode < 200 || res.statusCode >= 300) {
+        finish();
+        return send(body);
       }
-      return send(body);
+      // Stored before it is sent: a client that saw the answer can count on a retry finding it.
+      store
+        .set(storeKey, { fingerprint, status: res.statusCode, body } satisfies Saved, ttlMs)
+        .catch((err: unknown) => req.log.error({ err }, 'the answer to an Idempotency-Key could not be stored'))
+        .finally(() => {
+          finish();
+          send(body);
+        });
+      return res;
     };
     next();
   }

@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startServer, waitFor, type StartedServer } from '../support/server.js';
 import { startOrigin, type Origin } from '../support/origin.js';
 import { startNginx, type RunningCache } from '../support/caches.js';
@@ -20,7 +22,8 @@ after(async () => {
 });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const send = (body: unknown) => server.api('/api/sessions/shop/messages', { method: 'POST', json: body });
+const send = (body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) =>
+  server.api('/api/sessions/shop/messages', { method: 'POST', json: body, headers, signal });
 const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
 interface Message {
   status: string;
@@ -109,4 +112,35 @@ test('held media sent `as` another kind is checked again for that kind, and conv
   const stickerId = ((await asSticker.json()) as { id: string }).id;
   await delivered(stickerId);
   assert.equal(await deliveredSha(stickerId), sticker);
+});
+
+test('Idempotency-Key: a client that gives up mid-request and retries gets the first answer; one message goes out', async () => {
+  const photo = await makeJpeg({ seed: 51 });
+  // An origin slow enough that the client gives up while the send is still resolving its media.
+  let answered: () => void = () => undefined;
+  const requested = new Promise<void>((resolve) => (answered = resolve));
+  const slow = createServer((_req, res) => {
+    answered();
+    setTimeout(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(photo), 500);
+  });
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = slow.address() as AddressInfo;
+    const body = { to: '+4915100000077', media: { url: `http://127.0.0.1:${port}/slow.jpg` } };
+    const headers = { 'idempotency-key': 'give-up-and-retry-1' };
+    const abandoned = new AbortController();
+    const first = send(body, headers, abandoned.signal).catch((err: Error) => err);
+    await requested;
+    abandoned.abort();
+    assert.ok((await first) instanceof Error, 'the first client gave up');
+    const retry = await send(body, headers);
+    assert.equal(retry.status, 202);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    const { id } = (await retry.json()) as { id: string };
+    await delivered(id);
+    const items = ((await (await server.api('/api/sessions/shop/sandbox/deliveries')).json()) as { items: { to: string }[] }).items;
+    assert.equal(items.filter((d) => d.to === '4915100000077@s.whatsapp.net').length, 1, 'delivered once');
+  } finally {
+    await new Promise((resolve) => slow.close(resolve));
+  }
 });
