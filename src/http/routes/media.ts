@@ -53,6 +53,9 @@ const receiveUpload = async (req: Request, { blobs, limits }: MediaRouteDeps): P
     form.on('field', (name, value) => (fields[name] = value));
     form.on('file', (_name, stream, info) => {
       file = stream;
+      // Destroyed with an error when the client leaves, possibly before the write below reads it: that error is
+      // answered through the write, never left unhandled.
+      stream.once('error', () => undefined);
       const declaredMimetype = info.mimeType === 'application/octet-stream' ? undefined : info.mimeType;
       upload = writeHashed(stream, { tmpPath, declaredMimetype, maxBytesFor: cap }).then((written) => ({
         path: tmpPath,
