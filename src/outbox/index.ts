@@ -104,7 +104,9 @@ export const createOutbox = ({ store, sessions, log, maxAgeMs, retryBaseMs, maxA
     if (event.type === 'deleted') {
       const w = workers.get(event.sessionId);
       workers.delete(event.sessionId);
-      void w?.abandon({ code: 'session_deleted', message: 'the session was deleted before the message was sent' });
+      w?.abandon({ code: 'session_deleted', message: 'the session was deleted before the message was sent' }).catch((err: unknown) =>
+        outboxLog.error({ err, sessionId: event.sessionId }, 'queued messages of a deleted session could not be failed'),
+      );
     }
   });
 

@@ -87,7 +87,8 @@ export const createMessageStore = (store: Store) => {
       return store.set(chunkKey(sessionId, n), queued.ids.slice(0, queued.count));
     });
     i.queued = queued;
-    i.writes = queued.done;
+    // One failed write must not fail every later one of this session: the chain goes on, the caller sees the error.
+    i.writes = queued.done.catch(() => undefined);
     return queued.done;
   };
 
@@ -106,7 +107,8 @@ export const createMessageStore = (store: Store) => {
         i.head += 1;
         i.last = [];
         const head = i.head;
-        i.writes = i.writes.then(() => store.set(headKey(record.sessionId), head));
+        const headWritten = i.writes.then(() => store.set(headKey(record.sessionId), head));
+        i.writes = headWritten.catch(() => undefined);
       }
       const full: MessageRecord = { ...record, position: i.head * CHUNK + i.last.length };
       const ids = i.last;

@@ -15,6 +15,8 @@ export interface WorkerOptions {
   maxAttempts: number;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const ERROR_PAUSE_MS = 1000;
 /** 5xx, timeouts and rate limits may pass on a later try; a 4xx (bad media, bad recipient) never will. */
 const retryable = (err: unknown) => !isHashsendError(err) || err.status >= 500 || err.status === 408 || err.status === 429;
 const errorOf = (err: unknown) =>
@@ -37,7 +39,8 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
 
   const pause = (ms: number, reason: 'session' | 'backoff') =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
+      // setTimeout fires at once for more than 2^31-1 ms (a QUEUE_MAX_AGE_MS of weeks): wait that long and look again.
+      const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
       function done() {
         clearTimeout(timer);
         wake = undefined;
@@ -135,7 +138,11 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
   const ensureRunning = () => {
     if (stopped || running) return;
     running = run()
-      .catch((err) => log.error({ err, sessionId }, 'outbox worker stopped on an error'))
+      .catch(async (err) => {
+        log.error({ err, sessionId }, 'outbox worker stopped on an error; restarting after a pause');
+        // A store that keeps failing must not become a loop that floods the log.
+        await pause(ERROR_PAUSE_MS, 'backoff');
+      })
       .finally(() => {
         running = undefined;
         // Work that arrived while the loop was finishing.

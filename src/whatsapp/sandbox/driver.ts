@@ -95,15 +95,21 @@ const openSandboxSession = (
     if (delivery.readAt) return;
     const read = () => {
       delivery.readAt = new Date().toISOString();
-      void persist({ delivery }).then(() => onEvent({ type: 'receipt', waMessageId: delivery.messageId, status: 'read' }));
+      persist({ delivery }).then(
+        () => onEvent({ type: 'receipt', waMessageId: delivery.messageId, status: 'read' }),
+        (err: unknown) => log.error({ err, sessionId }, 'sandbox receipt could not be saved'),
+      );
     };
     if (delivery.deliveredAt) return later(receiptDelayMs, read);
     later(receiptDelayMs, () => {
       delivery.deliveredAt = new Date().toISOString();
-      void persist({ delivery }).then(() => {
-        onEvent({ type: 'receipt', waMessageId: delivery.messageId, status: 'delivered' });
-        later(receiptDelayMs, read);
-      });
+      persist({ delivery }).then(
+        () => {
+          onEvent({ type: 'receipt', waMessageId: delivery.messageId, status: 'delivered' });
+          later(receiptDelayMs, read);
+        },
+        (err: unknown) => log.error({ err, sessionId }, 'sandbox receipt could not be saved'),
+      );
     });
   };
 
