@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import type { Fetcher } from '../../src/media/fetcher.js';
 import { startNginx, startSquid, startVarnish, type RunningCache, type RunningProxy } from '../support/caches.js';
 import { startOrigin, type Origin } from '../support/origin.js';
+import { makeTestCertificate } from '../support/test-certificate.js';
 import { assertNoFile, content, fetchOpts, fileBytes, makeFetcher, refusal, sha256, tempDir } from './fetch-helpers.js';
 
 const MB = 1024 * 1024;
@@ -189,35 +187,15 @@ describe('proxy settings', () => {
   });
 
   it('https targets go through a CONNECT tunnel', async () => {
-    const dir = await tempDir();
-    const [key, cert] = [dir.path(), dir.path()];
-    await promisify(execFile)('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
+    const { key, cert } = await makeTestCertificate();
     const body = content();
-    const tlsOrigin = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (_req, res) => {
+    const tlsOrigin = createHttpsServer({ key, cert }, (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
     });
     await new Promise<void>((resolve) => tlsOrigin.listen(0, '127.0.0.1', resolve));
     try {
       const target = `https://127.0.0.1:${(tlsOrigin.address() as AddressInfo).port}/secure.bin`;
-      const f = fetcherWith({ proxy: { https: squid.proxyUrl, bypassOnStale: false }, ca: await readFile(cert, 'utf8') });
+      const f = fetcherWith({ proxy: { https: squid.proxyUrl, bypassOnStale: false }, ca: cert });
       const got = await f.fetchFresh(target, fetchOpts(tmp.path(), { expectedSha256: sha256(body) }));
       assert.equal(got.sha256, sha256(body));
       assert.equal(got.source.attempts[0].via, squid.proxyUrl);
@@ -228,7 +206,6 @@ describe('proxy settings', () => {
     } finally {
       tlsOrigin.closeAllConnections();
       await new Promise((resolve) => tlsOrigin.close(resolve));
-      await dir.remove();
     }
   });
 });

@@ -8,7 +8,7 @@ import { MediaServer } from './media-server.js';
 import { makeCertChain } from './noise.js';
 import { bytes, child, children, unixNow } from './nodes.js';
 import { normalizePairingCode } from './pairing.js';
-import { makeTestCertificate } from './tls.js';
+import { makeTestCertificate } from '../test-certificate.js';
 import { Directory, type SimUser } from './users.js';
 
 export type ReceiptType = 'delivered' | 'read';

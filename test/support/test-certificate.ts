@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
- * A throwaway self-signed certificate for the media host, valid for 127.0.0.1 and localhost. It is its own
+ * A throwaway self-signed certificate for a loopback HTTPS server (the simulator's media host, a test origin), valid for 127.0.0.1 and localhost. It is its own
  * CA: a client trusts the media host by taking `cert` as its `ca`, and nothing else is trusted by it.
  */
 export const makeTestCertificate = async (): Promise<{ cert: string; key: string }> => {
