@@ -2,17 +2,14 @@ import '../support/wa-simulator/trust.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import type { Boom } from '@hapi/boom';
 import { proto, type WAMessageUpdate } from '@whiskeysockets/baileys';
 import { startWaSimulator, type WaSimulator } from '../support/wa-simulator/index.js';
-import { connectTestClient, makeAuthDir, removeAuthDir, type TestClient } from '../support/wa-simulator/test-client.js';
+import { connectTestClient, makeAuthDir, removeAuthDir, type TestClient, statusOf } from '../support/wa-simulator/test-client.js';
 
 const PHONE = '15550003333';
 let sim: WaSimulator;
 let authDir: string;
 let client: TestClient;
-
-const statusOf = (u: { lastDisconnect?: { error?: Error } }) => (u.lastDisconnect?.error as Boom | undefined)?.output?.statusCode;
 
 const connect = async () => {
   client = await connectTestClient(sim, authDir, { keepAliveIntervalMs: 500 });

@@ -1,9 +1,8 @@
 import '../support/wa-simulator/trust.js';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Boom } from '@hapi/boom';
 import { startWaSimulator, type WaSimulator } from '../support/wa-simulator/index.js';
-import { connectTestClient, makeAuthDir, removeAuthDir } from '../support/wa-simulator/test-client.js';
+import { connectTestClient, makeAuthDir, removeAuthDir, statusOf, expectPairedThenLogin } from '../support/wa-simulator/test-client.js';
 
 let sim: WaSimulator;
 let authDir: string;
@@ -18,26 +17,12 @@ after(async () => {
   await removeAuthDir(authDir);
 });
 
-const statusOf = (u: { lastDisconnect?: { error?: Error } }) => (u.lastDisconnect?.error as Boom | undefined)?.output?.statusCode;
-
 test('QR login: scan, restart 515, log in with the new credentials, connection open', async () => {
   const first = await connectTestClient(sim, authDir);
   const { qr } = await first.waitForUpdate((u) => !!u.qr);
   assert.match(qr!, /^https:\/\/wa\.me\/settings\/linked_devices#/);
   const linked = await sim.scanQr(qr!, '15550001111');
-  const closed = await first.waitForUpdate((u) => u.connection === 'close');
-  assert.equal(statusOf(closed), 515);
-  await first.flushCreds();
-  assert.equal(first.sock.authState.creds.me?.id, linked.jid);
-  assert.ok(first.sock.authState.creds.account, 'creds.account is set once paired');
-
-  const second = await connectTestClient(sim, authDir);
-  await second.waitForUpdate((u) => u.connection === 'open');
-  assert.equal(second.sock.user?.lid, linked.lid);
-  assert.ok(
-    second.updates.every((u) => !u.qr),
-    'no QR with saved credentials',
-  );
+  const second = await expectPairedThenLogin(sim, first, linked, authDir);
   await second.end();
 });
 

@@ -1,9 +1,8 @@
 import '../support/wa-simulator/trust.js';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Boom } from '@hapi/boom';
 import { startWaSimulator, type WaSimulator } from '../support/wa-simulator/index.js';
-import { connectTestClient, makeAuthDir, removeAuthDir } from '../support/wa-simulator/test-client.js';
+import { connectTestClient, makeAuthDir, removeAuthDir, statusOf, expectPairedThenLogin } from '../support/wa-simulator/test-client.js';
 
 let sim: WaSimulator;
 const authDirs: string[] = [];
@@ -23,8 +22,6 @@ const newAuthDir = async () => {
   return dir;
 };
 
-const statusOf = (u: { lastDisconnect?: { error?: Error } }) => (u.lastDisconnect?.error as Boom | undefined)?.output?.statusCode;
-
 test('pairing code: the code Baileys shows, typed on the phone, links the device; it logs in with no QR scanned', async () => {
   const authDir = await newAuthDir();
   const first = await connectTestClient(sim, authDir);
@@ -34,19 +31,7 @@ test('pairing code: the code Baileys shows, typed on the phone, links the device
 
   // typed the way the phone shows it, with a dash
   const linked = await sim.enterPairingCode('15550002222', `${code.slice(0, 4)}-${code.slice(4)}`);
-  const closed = await first.waitForUpdate((u) => u.connection === 'close');
-  assert.equal(statusOf(closed), 515);
-  await first.flushCreds();
-  assert.equal(first.sock.authState.creds.me?.id, linked.jid);
-  assert.ok(first.sock.authState.creds.account, 'creds.account is set once paired');
-
-  const second = await connectTestClient(sim, authDir);
-  await second.waitForUpdate((u) => u.connection === 'open');
-  assert.equal(second.sock.user?.lid, linked.lid);
-  assert.ok(
-    second.updates.every((u) => !u.qr),
-    'no QR with saved credentials',
-  );
+  const second = await expectPairedThenLogin(sim, first, linked, authDir);
   assert.equal(sim.connections('15550002222').length, 1);
 
   await second.sock.sendMessage('15557770002@s.whatsapp.net', { text: 'linked by code' });

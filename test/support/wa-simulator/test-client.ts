@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { Agent } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import makeWASocket, {
   type UserFacingSocketConfig,
   type WASocket,
 } from '@whiskeysockets/baileys';
+import type { Boom } from '@hapi/boom';
 import { pino } from 'pino';
 import type { WaSimulator } from './simulator.js';
 
@@ -98,4 +100,28 @@ export const connectTestClient = async (
       await writes;
     },
   };
+};
+
+/** The status code Baileys closed with, from a `connection: 'close'` update. */
+export const statusOf = (u: Partial<ConnectionState>) => (u.lastDisconnect?.error as Boom | undefined)?.output?.statusCode;
+
+/**
+ * What follows any pairing, by QR or by code: the first socket closes with 515, its credentials hold the
+ * account, and a new socket on them logs in as the linked device with no QR. Returns that second client.
+ */
+export const expectPairedThenLogin = async (sim: WaSimulator, first: TestClient, linked: { jid: string; lid: string }, authDir: string) => {
+  const closed = await first.waitForUpdate((u) => u.connection === 'close');
+  assert.equal(statusOf(closed), 515);
+  await first.flushCreds();
+  assert.equal(first.sock.authState.creds.me?.id, linked.jid);
+  assert.ok(first.sock.authState.creds.account, 'creds.account is set once paired');
+
+  const second = await connectTestClient(sim, authDir);
+  await second.waitForUpdate((u) => u.connection === 'open');
+  assert.equal(second.sock.user?.lid, linked.lid);
+  assert.ok(
+    second.updates.every((u) => !u.qr),
+    'no QR with saved credentials',
+  );
+  return second;
 };
