@@ -109,7 +109,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
       mediaRoutes(media),
       sessionRoutes({ sessions }),
       sandboxRoutes({ sessions }),
-      messageRoutes({ sessions, outbox, media: resolver, idempotency: idempotency({ store: stores.namespace('idempotency') }) }),
+      messageRoutes({ sessions, outbox, media: resolver, idempotency: idempotency() }),
     ],
   });
 

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HashsendError } from '../errors.js';
-import type { Store } from '../store/index.js';
-
-interface Saved {
-  fingerprint: string;
-  status: number;
-  body: unknown;
-}
+import type { IdempotencyRef } from '../outbox/index.js';
 
 /** JSON with sorted keys: the same body written in another key order is the same request. */
 const canonical = (value: unknown): string =>
@@ -20,19 +14,17 @@ const canonical = (value: unknown): string =>
           .join(',')}}`
       : JSON.stringify(value ?? null);
 
-export interface IdempotencyOptions {
-  store: Store;
-  /** How long a key is remembered. @default 86_400_000 (24 h) */
-  ttlMs?: number;
-}
+/** The key and fingerprint of a request that carried `Idempotency-Key`, for the handler to hand to the outbox. */
+export const idempotencyOf = (res: Response): IdempotencyRef | undefined => res.locals.idempotency as IdempotencyRef | undefined;
 
 /**
- * `Idempotency-Key`: the first successful answer to a key is stored and replayed for a repeat of the same request,
- * so a retried POST sends nothing more; the same key on a different request is `409 idempotency_conflict`.
- * Error answers are not stored: a retry after a refusal (a stale file, a session not found) is tried afresh.
- * Requests with one key run one at a time, so a retry racing its original waits for the original's answer.
+ * `Idempotency-Key`: checks the key, fingerprints the request (method, path and body, key order ignored) and puts
+ * both where the handler finds them (`idempotencyOf`). What a key stands for is kept below HTTP, by the outbox, in
+ * the same store and order as the message: a repeat of the same request gets the first message, the same key on a
+ * different request is `409 idempotency_conflict`. Refusals keep nothing: a retry after one is tried afresh.
+ * Requests with one key run one at a time here, so a retry racing its original waits for the original's answer.
  */
-export const idempotency = ({ store, ttlMs = 86_400_000 }: IdempotencyOptions): RequestHandler => {
+export const idempotency = (): RequestHandler => {
   const inFlight = new Map<string, Promise<void>>();
   // Not async itself: a request without the header (most) passes on without a promise made for it.
   return function idempotency(req, res, next) {
@@ -44,58 +36,30 @@ export const idempotency = ({ store, ttlMs = 86_400_000 }: IdempotencyOptions): 
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       return next(new HashsendError('invalid_request', 400, 'Idempotency-Key must be 1-255 visible ASCII characters'));
     }
-    const storeKey = `idem:${key}`;
     const fingerprint = createHash('sha256')
       .update(`${req.method} ${req.baseUrl}${req.path}\n${canonical(req.body)}`)
       .digest('hex');
 
-    while (inFlight.has(storeKey)) await inFlight.get(storeKey);
-    // Claimed before the first await below, so a concurrent repeat waits for this request's answer.
+    while (inFlight.has(key)) await inFlight.get(key);
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
-    inFlight.set(storeKey, mine);
+    inFlight.set(key, mine);
     let finished = false;
-    // The key is free again once this request's answer is decided and stored; never merely because the client
-    // went away, since the handler may still be about to send.
+    // The key is free again once this request's answer is decided; never merely because the client went away,
+    // since the handler may still be about to queue the message.
     const finish = () => {
       if (finished) return;
       finished = true;
-      if (inFlight.get(storeKey) === mine) inFlight.delete(storeKey);
+      if (inFlight.get(key) === mine) inFlight.delete(key);
       release();
     };
-
-    let saved: Saved | undefined;
-    try {
-      saved = (await store.get(storeKey)) as Saved | undefined;
-    } catch (err) {
-      finish();
-      throw err;
-    }
-    if (saved) {
-      finish();
-      if (saved.fingerprint !== fingerprint) {
-        return next(new HashsendError('idempotency_conflict', 409, 'this Idempotency-Key was used for a different request'));
-      }
-      res.setHeader('Idempotent-Replayed', 'true');
-      return res.status(saved.status).json(saved.body);
-    }
     res.once('finish', finish);
     const send = res.json.bind(res);
     res.json = (body: unknown) => {
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        finish();
-        return send(body);
-      }
-      // Stored before it is sent: a client that saw the answer can count on a retry finding it.
-      store
-        .set(storeKey, { fingerprint, status: res.statusCode, body } satisfies Saved, ttlMs)
-        .catch((err: unknown) => req.log.error({ err }, 'the answer to an Idempotency-Key could not be stored'))
-        .finally(() => {
-          finish();
-          send(body);
-        });
-      return res;
+      finish();
+      return send(body);
     };
+    res.locals.idempotency = { key, fingerprint } satisfies IdempotencyRef;
     next();
   }
 };

@@ -3,11 +3,14 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { OutboundMedia, OutboundText, SendRequest, SentRef, SessionState } from '../whatsapp/driver.js';
 import type { SessionEvent } from '../whatsapp/sessions.js';
+import { crashPoint } from './crash-point.js';
+import { createIdempotencyKeys, storeUnavailable, type IdempotencyRef } from './idempotency-keys.js';
 import { createMessageStore } from './message-store.js';
 import { STATUS_RANK, type MessageRecord } from './types.js';
 import { createSessionWorker, type SessionWorker } from './worker.js';
 
 export type { MessageRecord, MessageStatus } from './types.js';
+export type { IdempotencyRef } from './idempotency-keys.js';
 
 /** What the outbox needs of the session manager. */
 export interface OutboxSessions {
@@ -27,6 +30,8 @@ export interface OutboxOptions {
   /** First retry delay after a transient failure; doubles per attempt, capped at a minute. */
   retryBaseMs: number;
   maxAttempts: number;
+  /** How long an `Idempotency-Key` is remembered. @default 86_400_000 (24 h) */
+  idempotencyTtlMs?: number;
 }
 
 export interface EnqueueRequest {
@@ -34,6 +39,8 @@ export interface EnqueueRequest {
   to: string;
   content: OutboundText | OutboundMedia;
   media?: MessageRecord['media'];
+  /** A repeat of a request with this key and fingerprint queues nothing more: it gets the first message. */
+  idempotency?: IdempotencyRef;
 }
 
 /**
@@ -56,8 +63,23 @@ const newMessageId = () => {
  * The durable send queue: a message is stored before the caller hears 202, then sent by its session's worker.
  * After a restart each worker resumes from its session's cursor, so nothing accepted is lost or sent twice.
  */
-export const createOutbox = ({ store, sessions, log, maxAgeMs, retryBaseMs, maxAttempts }: OutboxOptions) => {
+export const createOutbox = ({
+  store,
+  sessions,
+  log,
+  maxAgeMs,
+  retryBaseMs,
+  maxAttempts,
+  idempotencyTtlMs = 86_400_000,
+}: OutboxOptions) => {
   const messages = createMessageStore(store);
+  const keys = createIdempotencyKeys(store, idempotencyTtlMs);
+  /** The message queued for this key, if there is one (reserved is not enough: its request may have died first). */
+  const queuedFor = async (ref: IdempotencyRef) => {
+    const id = await keys.find(ref);
+    const record = id === undefined ? undefined : await messages.get(id);
+    return { id, record: record && (await messages.isQueued(record)) ? record : undefined };
+  };
   const workers = new Map<string, SessionWorker>();
   const outboxLog = log.child({ component: 'outbox' });
 
@@ -116,20 +138,39 @@ export const createOutbox = ({ store, sessions, log, maxAgeMs, retryBaseMs, maxA
       for (const { id } of sessions.list()) worker(id).sessionChanged();
     },
 
-    async enqueue({ sessionId, to, content, media }: EnqueueRequest): Promise<MessageRecord> {
+    /** The message an earlier request with this key queued; `409 idempotency_conflict` for another request's key. */
+    replay: async (ref: IdempotencyRef) => (await queuedFor(ref)).record,
+
+    /**
+     * Stores the message, then hands it to its session's worker. With `idempotency`, the key is reserved first and a
+     * repeat gets the message already queued for it: a retry after a crash at any point queues one message.
+     */
+    async enqueue({ sessionId, to, content, media, idempotency }: EnqueueRequest): Promise<MessageRecord> {
+      let id = newMessageId();
+      if (idempotency) {
+        const earlier = await queuedFor(idempotency);
+        if (earlier.record) return earlier.record;
+        if (earlier.id) id = earlier.id;
+        else await keys.reserve(idempotency, id);
+      }
       const now = new Date().toISOString();
-      const record = await messages.append({
-        id: newMessageId(),
-        sessionId,
-        to,
-        type: content.type,
-        content,
-        status: 'queued',
-        attempts: 0,
-        createdAt: now,
-        updatedAt: now,
-        ...(media ? { media } : {}),
-      });
+      const record = await messages
+        .append({
+          id,
+          sessionId,
+          to,
+          type: content.type,
+          content,
+          status: 'queued',
+          attempts: 0,
+          createdAt: now,
+          updatedAt: now,
+          ...(media ? { media } : {}),
+        })
+        .catch((err: unknown) => {
+          throw storeUnavailable(err);
+        });
+      crashPoint('message-stored');
       worker(sessionId).push(record.id);
       return record;
     },

@@ -138,6 +138,9 @@ export const createMessageStore = (store: Store) => {
       return run;
     },
 
+    /** Whether the record is in its session's order, so a worker will find it: a crash can leave a record without. */
+    isQueued: async (record: MessageRecord) => (await idsAt(record.sessionId, record.position, record.position + 1))[0] === record.id,
+
     /** Newest first; `before` is a position (exclusive), as returned in `nextCursor`. */
     async list(sessionId: string, { limit, before }: { limit: number; before?: number }) {
       const total = await api.count(sessionId);

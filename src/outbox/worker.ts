@@ -79,21 +79,40 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
     loaded = true;
   };
 
+  /**
+   * Records a send that went out. A failed write here is no failed send: the recipient has the message, so it is
+   * never marked failed nor queued again; the write is retried (receipts may land meanwhile, which is fine). If the
+   * worker stops first, the store still says `sending` and a restart sends it again under the same id.
+   */
+  const recordSent = async (record: MessageRecord, ref: SentRef) => {
+    for (let tries = 0; ; tries++) {
+      try {
+        if (ref.waMessageId !== record.id) await messages.mapWaId(sessionId, ref.waMessageId, record.id);
+        const done = await messages.update(record.id, (r) => ({
+          ...r,
+          status: STATUS_RANK[r.status] > STATUS_RANK.sent ? r.status : 'sent',
+          waMessageId: ref.waMessageId,
+          sentAt: r.sentAt ?? new Date().toISOString(),
+          error: undefined,
+          ...(r.media ? { media: { ...r.media, ...(ref.sentSha256 ? { sentSha256: ref.sentSha256 } : {}) } } : {}),
+        }));
+        if (done) finishHead(done);
+        return;
+      } catch (err) {
+        log.error({ err, messageId: record.id }, 'a sent message could not be recorded as sent; retrying the write');
+        if (stopped) return;
+        await pause(Math.min(retryBaseMs * 2 ** tries, 60_000), 'backoff');
+        if (stopped) return;
+      }
+    }
+  };
+
   const attempt = async (record: MessageRecord) => {
     const sending = await messages.update(record.id, (r) => ({ ...r, status: 'sending', attempts: r.attempts + 1 }));
     if (!sending) return;
+    let ref: SentRef;
     try {
-      const ref = await send(sessionId, { messageId: record.id, to: record.to, content: record.content });
-      if (ref.waMessageId !== record.id) await messages.mapWaId(sessionId, ref.waMessageId, record.id);
-      const done = await messages.update(record.id, (r) => ({
-        ...r,
-        status: STATUS_RANK[r.status] > STATUS_RANK.sent ? r.status : 'sent',
-        waMessageId: ref.waMessageId,
-        sentAt: new Date().toISOString(),
-        error: undefined,
-        ...(r.media ? { media: { ...r.media, ...(ref.sentSha256 ? { sentSha256: ref.sentSha256 } : {}) } } : {}),
-      }));
-      if (done) finishHead(done);
+      ref = await send(sessionId, { messageId: record.id, to: record.to, content: record.content });
     } catch (err) {
       const error = errorOf(err);
       const waitForSession = isHashsendError(err) && err.code === 'session_not_connected';
@@ -109,7 +128,9 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
         log.info({ messageId: record.id, code: error.code, backoff }, 'send failed; retrying');
         await pause(backoff * (0.8 + Math.random() * 0.4), 'backoff');
       }
+      return;
     }
+    await recordSent(record, ref);
   };
 
   const run = async () => {
@@ -122,13 +143,16 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
         continue;
       }
       const age = Date.now() - Date.parse(record.createdAt);
-      if (age >= maxAgeMs) {
+      // `sending` here means the process stopped mid-send: the recipient may have it, so "not sent within" would be
+      // a lie. It never expires; it goes again under its id (the recipient shows one message) once connected.
+      const maybeSent = record.status === 'sending';
+      if (age >= maxAgeMs && !maybeSent) {
         await fail(record.id, { code: 'expired', message: `not sent within ${maxAgeMs} ms (session was ${state(sessionId) ?? 'gone'})` });
         finishHead(record);
         continue;
       }
       if (state(sessionId) !== 'connected') {
-        await pause(maxAgeMs - age, 'session');
+        await pause(maybeSent ? MAX_TIMER_MS : maxAgeMs - age, 'session');
         continue;
       }
       await attempt(record);

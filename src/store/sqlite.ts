@@ -71,8 +71,10 @@ export const openSqlite = async (file: string, { busyTimeoutMs }: { busyTimeoutM
       namespace: undefined as string | undefined,
       async get(key: string) {
         const { get } = await ready;
-        const row = await call<{ value: string } | undefined>((done) => get.get(key, done));
-        return row?.value;
+        // `all`, not `get`: a statement left after its first row keeps its read transaction open, and once another
+        // connection (the sqlite3 shell, a backup) has written, this connection's next write fails SQLITE_BUSY.
+        const rows = await call<{ value: string }[]>((done) => get.all(key, done));
+        return rows[0]?.value;
       },
       set(key: string, value: string) {
         let batch = queued;

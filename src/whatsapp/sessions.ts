@@ -217,16 +217,23 @@ export const createSessionManager = ({
     new HashsendError('not_awaiting_qr', 409, `session "${e.meta.id}" is ${e.state}, not waiting for a QR scan`, { state: e.state });
 
   return {
-    /** Opens every known session, as it was before the last stop. */
+    /**
+     * Makes every known session known again (`starting`), then opens them all side by side without waiting: a
+     * driver that takes long to start (a Baileys session that cannot reach WhatsApp) delays no other session, and
+     * none is ever `session_not_found` once this resolves. Each reports its progress through its state.
+     */
     async restore() {
       ids = ((await store.get(IDS_KEY)) as string[] | undefined) ?? [];
-      for (const id of ids) {
-        const meta = (await store.get(metaKey(id))) as Meta | undefined;
-        if (!meta) continue;
-        // Known from here on, and about to be opened: `starting`, never a `stopped` it was not.
+      const metas = (await Promise.all(ids.map((id) => store.get(metaKey(id))))) as (Meta | undefined)[];
+      const restored: Entry[] = [];
+      for (const meta of metas) {
+        if (!meta || entries.has(meta.id)) continue;
         const e: Entry = { meta, state: 'starting', updatedAt: new Date().toISOString(), generation: 0, ops: Promise.resolve() };
-        entries.set(id, e);
-        await serial(e, () => open(e)).catch((err) => log.error({ err, sessionId: id }, 'session could not be restored'));
+        entries.set(meta.id, e);
+        restored.push(e);
+      }
+      for (const e of restored) {
+        serial(e, () => open(e)).catch((err) => log.error({ err, sessionId: e.meta.id }, 'session could not be restored'));
       }
     },
 

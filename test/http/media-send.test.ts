@@ -138,8 +138,16 @@ test('Idempotency-Key: a client that gives up mid-request and retries gets the f
     assert.equal(retry.headers.get('idempotent-replayed'), 'true');
     const { id } = (await retry.json()) as { id: string };
     await delivered(id);
-    const items = ((await (await server.api('/api/sessions/shop/sandbox/deliveries')).json()) as { items: { to: string }[] }).items;
-    assert.equal(items.filter((d) => d.to === '4915100000077@s.whatsapp.net').length, 1, 'delivered once');
+    const items = (
+      (await (await server.api('/api/sessions/shop/sandbox/deliveries')).json()) as {
+        items: { to: string; messageId: string; sendAttempts: number }[];
+      }
+    ).items;
+    assert.deepEqual(
+      items.filter((d) => d.to === '4915100000077@s.whatsapp.net').map((d) => [d.messageId, d.sendAttempts]),
+      [[id, 1]],
+      'one message, sent once',
+    );
   } finally {
     await new Promise((resolve) => slow.close(resolve));
   }

@@ -27,7 +27,7 @@ const message = async (id: string) => (await (await server.api(`/api/messages/${
 const deliveries = async (session = 'shop') =>
   (
     (await (await server.api(`/api/sessions/${session}/sandbox/deliveries`)).json()) as {
-      items: { messageId: string; to: string; text?: string }[];
+      items: { messageId: string; to: string; text?: string; sendAttempts: number }[];
     }
   ).items;
 
@@ -48,8 +48,8 @@ describe('messages', () => {
     assert.ok(read.sentAt && read.deliveredAt && read.readAt);
     const got = (await deliveries()).filter((d) => d.messageId === accepted.id);
     assert.deepEqual(
-      got.map((d) => [d.to, d.text]),
-      [['4915123456789@s.whatsapp.net', 'Your order has shipped']],
+      got.map((d) => [d.to, d.text, d.sendAttempts]),
+      [['4915123456789@s.whatsapp.net', 'Your order has shipped', 1]],
     );
   });
 
@@ -94,7 +94,10 @@ describe('messages', () => {
     const conflict = await send({ to: '+4915199999999', text: 'twice' }, headers);
     assert.deepEqual([conflict.status, await errorCode(conflict)], [409, 'idempotency_conflict']);
     await waitFor('delivery', async () => ((await message(a.id)).status === 'read' ? true : undefined));
-    assert.equal((await deliveries()).filter((d) => d.to === '4915199999999@s.whatsapp.net').length, 1);
+    assert.deepEqual(
+      (await deliveries()).filter((d) => d.to === '4915199999999@s.whatsapp.net').map((d) => [d.messageId, d.sendAttempts]),
+      [[a.id, 1]],
+    );
   });
 
   test('list: newest first, paged by cursor', async () => {
@@ -139,6 +142,11 @@ describe('messages', () => {
       return ['sent', 'delivered', 'read'].includes(m.status) ? m : undefined;
     });
     assert.equal((ok as Message & { attempts: number }).attempts, 3);
+    // The two injected failures never reached the recipient: one transport send.
+    assert.deepEqual(
+      (await deliveries()).filter((d) => d.messageId === retried).map((d) => d.sendAttempts),
+      [1],
+    );
     await server.api('/api/sessions/shop/sandbox/failures', { method: 'POST', json: { count: 1, code: 'recipient_blocked', status: 422 } });
     const failed = ((await (await send({ to: '+4915100000011', text: 'no' })).json()) as { id: string }).id;
     const m = await waitFor('failed', async () => {

@@ -1,7 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { startServer, waitFor, type StartedServer } from '../support/server.js';
 import { openEventStream } from '../support/sse.js';
 
@@ -170,4 +172,43 @@ describe('sessions', () => {
     const again = await link('ctl');
     assert.deepEqual([again.status, await errorCode(again)], [409, 'already_linked']);
   });
+});
+
+test('restart: every session is there at once, and one whose driver start hangs delays no other', async () => {
+  const own = await startServer();
+  try {
+    const state = async (id: string) => ((await (await own.api(`/api/sessions/${id}`)).json()) as { state: string }).state;
+    // Created first, so a restore that opens sessions one by one reaches it first.
+    for (const id of ['slow', 'fast']) {
+      await own.api('/api/sessions', { method: 'POST', json: { id } });
+      await own.api(`/api/sessions/${id}/sandbox/link`, { method: 'POST', json: {} });
+    }
+    await own.kill('SIGTERM');
+    // A state file that is a FIFO: reading it blocks until the test writes to it, like a driver whose network never
+    // answers. The session's start hangs on it for as long as the test wants.
+    const file = path.join(own.sessionsDir, 'slow', 'sandbox.json');
+    const saved = await readFile(file);
+    await rm(file);
+    await promisify(execFile)('mkfifo', ['-m', '600', file]);
+    await own.restart();
+
+    const listed = (await (await own.api('/api/sessions')).json()) as { items: { id: string }[] };
+    assert.deepEqual(listed.items.map((s) => s.id).sort(), ['default', 'fast', 'slow']);
+    assert.equal(await state('slow'), 'starting');
+    const stream = await openEventStream(`${own.url}/api/sessions/fast/events`, { authorization: `Bearer ${own.apiKey}` });
+    try {
+      await stream.next((e) => e.event === 'state' && (e.data as { state: string }).state === 'connected', 15_000);
+    } finally {
+      await stream.close();
+    }
+    assert.equal(await state('slow'), 'starting', 'still waiting for its driver');
+
+    // The hang ends: the slow session comes up too.
+    await writeFile(file, saved);
+    await rm(file);
+    await writeFile(file, saved, { mode: 0o600 });
+    await waitFor('the slow session', async () => ((await state('slow')) === 'connected' ? true : undefined));
+  } finally {
+    await own.close();
+  }
 });

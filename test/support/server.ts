@@ -13,8 +13,11 @@ export interface StartedServer {
   output(): string;
   /** Sends the signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Stops the process if it still runs (SIGTERM), starts it again on the same port and folders; waits for `/readyz`. */
-  restart(): Promise<void>;
+  /**
+   * Stops the process if it still runs (SIGTERM), starts it again on the same port and folders; waits for `/readyz`.
+   * `env` replaces the settings given at start for this and later launches (a key set to '' is left out).
+   */
+  restart(env?: Record<string, string>): Promise<void>;
   /** Stops the process (SIGTERM) and removes its folders. */
   close(): Promise<void>;
   /** `fetch` against the server with the API key. */
@@ -42,6 +45,7 @@ export const startServer = async (env: Record<string, string> = {}, { imports = 
   let out = '';
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
+  let settings = env;
 
   const launch = async () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', ...imports.flatMap((m) => ['--import', m]), 'src/main.ts'], {
@@ -57,7 +61,7 @@ export const startServer = async (env: Record<string, string> = {}, { imports = 
         DEFAULT_DRIVER: 'sandbox',
         LOG_LEVEL: 'info',
         QUEUE_RETRY_BASE_MS: '50',
-        ...env,
+        ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== '')),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -92,9 +96,10 @@ export const startServer = async (env: Record<string, string> = {}, { imports = 
     sessionsDir,
     output: () => out,
     kill,
-    async restart() {
+    async restart(env) {
       // A second process would fail to listen while the first still answers /readyz: stop the first.
       await kill('SIGTERM');
+      if (env) settings = { ...settings, ...env };
       await launch();
     },
     async close() {

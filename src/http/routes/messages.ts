@@ -8,6 +8,7 @@ import { toJid } from '../../whatsapp/recipient.js';
 import type { SessionManager } from '../../whatsapp/sessions.js';
 import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
 import { parse } from '../validate.js';
+import { idempotencyOf } from '../idempotency.js';
 import type { MediaResolver } from '../../media/resolver.js';
 import { mediaRefSchema, withMediaResolutionErrors } from '../media-schemas.js';
 
@@ -147,17 +148,40 @@ export interface MessageRouteDeps {
   idempotency: RequestHandler;
 }
 
-export const messageRoutes = ({ sessions, outbox, media, idempotency }: MessageRouteDeps) =>
-  Router()
+export const messageRoutes = ({ sessions, outbox, media, idempotency }: MessageRouteDeps) => {
+  /** The 202 for a queued message; the session's state is read now, the state a waiting message waits on. */
+  const accepted = (m: MessageRecord) => {
+    const { state } = sessions.get(m.sessionId);
+    return {
+      id: m.id,
+      status: 'queued',
+      sessionId: m.sessionId,
+      sessionState: state,
+      waitsForSession: state !== 'connected',
+      expiresAt: outbox.expiresAt(m),
+      to: m.to,
+      type: m.type,
+      createdAt: m.createdAt,
+      ...(m.media ? { media: m.media } : {}),
+    };
+  };
+  return Router()
     .post('/sessions/:id/messages', idempotency, async (req, res) => {
       const sessionId = String(req.params.id);
       sessions.get(sessionId);
+      const idem = idempotencyOf(res);
+      // A repeat answers with the first message before anything else: its media is not fetched again.
+      const earlier = idem && (await outbox.replay(idem));
+      if (earlier) {
+        res.setHeader('Idempotent-Replayed', 'true');
+        return res.status(202).json(accepted(earlier));
+      }
       const body: unknown = req.body;
       const isMedia = !!body && typeof body === 'object' && 'media' in body;
       let enqueued: MessageRecord;
       if (!isMedia) {
         const { to, text } = parse(textMessageSchema, body);
-        enqueued = await outbox.enqueue({ sessionId, to: toJid(to), content: { type: 'text', text } });
+        enqueued = await outbox.enqueue({ sessionId, to: toJid(to), content: { type: 'text', text }, idempotency: idem });
       } else {
         const m = parse(mediaMessageSchema, body);
         const jid = toJid(m.to);
@@ -181,22 +205,10 @@ export const messageRoutes = ({ sessions, outbox, media, idempotency }: MessageR
           to: jid,
           content,
           media: { sha256: record.sha256, ...(sourceSha256 ? { sourceSha256 } : {}) },
+          idempotency: idem,
         });
       }
-      // Read after enqueueing: the state a waiting message is waiting on.
-      const { state } = sessions.get(sessionId);
-      res.status(202).json({
-        id: enqueued.id,
-        status: 'queued',
-        sessionId,
-        sessionState: state,
-        waitsForSession: state !== 'connected',
-        expiresAt: outbox.expiresAt(enqueued),
-        to: enqueued.to,
-        type: enqueued.type,
-        createdAt: enqueued.createdAt,
-        ...(enqueued.media ? { media: enqueued.media } : {}),
-      });
+      res.status(202).json(accepted(enqueued));
     })
     .get('/messages/:id', async (req, res) => {
       const message = await outbox.get(req.params.id);
@@ -209,6 +221,7 @@ export const messageRoutes = ({ sessions, outbox, media, idempotency }: MessageR
       const page = await outbox.list(req.params.id, { limit, ...(cursor ? { before: Number(cursor) } : {}) });
       res.json({ items: page.items.map(messageView), nextCursor: page.nextCursor === null ? null : String(page.nextCursor) });
     });
+};
 
 export const describeMessageRoutes: DescribeRoutes = (r) => {
   const tags = ['Messages'];
@@ -226,7 +239,14 @@ export const describeMessageRoutes: DescribeRoutes = (r) => {
     },
     responses: {
       202: json(acceptedSchema, 'Accepted and queued'),
-      ...errors(withMediaResolutionErrors({ 400: ['invalid_recipient'], 404: ['session_not_found'], 409: ['idempotency_conflict'] })),
+      ...errors(
+        withMediaResolutionErrors({
+          400: ['invalid_recipient'],
+          404: ['session_not_found'],
+          409: ['idempotency_conflict'],
+          503: ['store_unavailable'],
+        }),
+      ),
       ...authErrors,
     },
   });

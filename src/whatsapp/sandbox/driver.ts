@@ -172,7 +172,7 @@ const openSandboxSession = (
       if (!connected) throw notConnected();
       const failure = state.failures.shift();
       if (failure) {
-        await persist({ failures: state.failures });
+        await persist({ failuresUsed: 1 });
         if (failure.mode === 'hang') return hang();
         if (failure.mode === 'error') throw new HashsendError(failure.code, failure.status, `sandbox: injected failure ${failure.code}`);
       }
@@ -218,7 +218,7 @@ const openSandboxSession = (
 
     async injectFailures(count, failure) {
       for (let i = 0; i < count; i++) state.failures.push({ ...failure });
-      await persist({ failures: state.failures });
+      await persist({ failuresAdded: failure, count });
       return state.failures.length;
     },
 

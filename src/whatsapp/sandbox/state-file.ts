@@ -40,8 +40,17 @@ export interface SandboxFailure {
   mode: SandboxFailureMode;
 }
 
-/** One change, as one line of the journal. */
-export type SandboxEvent = { me: SandboxState['me'] } | { failures: SandboxFailure[] } | { delivery: SandboxDelivery };
+/**
+ * One change, as one line of the journal. Failures are journalled as added (`count` copies of one) and used (from
+ * the front), never as the pending list: a test that queues a thousand costs a line per change, not the list.
+ * `{ failures }` (the whole list) is what older journals hold; it is still read.
+ */
+export type SandboxEvent =
+  | { me: SandboxState['me'] }
+  | { failuresAdded: SandboxFailure; count: number }
+  | { failuresUsed: number }
+  | { failures: SandboxFailure[] }
+  | { delivery: SandboxDelivery };
 
 export class CorruptStateError extends Error {}
 
@@ -67,6 +76,14 @@ const apply = (state: SandboxState, event: unknown): boolean => {
   }
   if ('me' in event) {
     state.me = (event.me as SandboxState['me']) ?? null;
+    return true;
+  }
+  if ('failuresAdded' in event && isObject(event.failuresAdded) && Number.isInteger(event.count)) {
+    for (let i = 0; i < (event.count as number); i++) state.failures.push({ ...(event.failuresAdded as unknown as SandboxFailure) });
+    return true;
+  }
+  if ('failuresUsed' in event && Number.isInteger(event.failuresUsed)) {
+    state.failures.splice(0, event.failuresUsed as number);
     return true;
   }
   if ('failures' in event && Array.isArray(event.failures)) {
