@@ -118,12 +118,15 @@ export const createApp = async ({ config, log }: AppOptions) => {
     apiKey,
     http,
     sessions,
-    /** Listens, then restores what was running; `/readyz` answers 200 once that is done. */
+    /**
+     * Makes every known session known (each opens in the background), then listens: no request can find a
+     * stored session missing. `/readyz` answers 200 once the queues are resumed.
+     */
     async start(): Promise<Server> {
+      await sessions.restore();
       server = await new Promise<Server>((resolve, reject) => {
         const s = http.listen(config.port, config.host, () => resolve(s)).once('error', reject);
       });
-      await sessions.restore();
       outbox.start();
       ready = true;
       return server;
