@@ -13,6 +13,7 @@ import { createSandboxDriver } from './whatsapp/sandbox/driver.js';
 import type { Driver, DriverSession } from './whatsapp/driver.js';
 import { createSessionManager } from './whatsapp/sessions.js';
 import { createOutbox } from './outbox/index.js';
+import { createMessageService } from './messages/service.js';
 import { idempotency } from './http/idempotency.js';
 import { createOpenApiDocument } from './http/openapi.js';
 import { sessionRoutes, describeSessionRoutes } from './http/routes/sessions.js';
@@ -94,6 +95,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
     retryBaseMs: config.whatsapp.queueRetryBaseMs,
     maxAttempts: config.whatsapp.queueMaxAttempts,
   });
+  const messages = createMessageService({ outbox, media: resolver, requireSession: (id) => void sessions.get(id) });
   const openapi = createOpenApiDocument([describeMediaRoutes, describeSessionRoutes, describeSandboxRoutes, describeMessageRoutes], {
     version: '0.1.0',
     serverUrl: config.publicUrl,
@@ -109,7 +111,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
       mediaRoutes(media),
       sessionRoutes({ sessions }),
       sandboxRoutes({ sessions }),
-      messageRoutes({ sessions, outbox, media: resolver, idempotency: idempotency() }),
+      messageRoutes({ sessions, outbox, messages, idempotency: idempotency() }),
     ],
   });
 

@@ -1,15 +1,12 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { HashsendError } from '../../errors.js';
-import type { MediaKind, MediaRef } from '../../media/types.js';
 import type { MessageRecord, Outbox } from '../../outbox/index.js';
-import type { OutboundMedia, SendAs } from '../../whatsapp/driver.js';
-import { toJid } from '../../whatsapp/recipient.js';
+import type { MessageService } from '../../messages/service.js';
 import type { SessionManager } from '../../whatsapp/sessions.js';
 import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
 import { parse } from '../validate.js';
 import { idempotencyOf } from '../idempotency.js';
-import type { MediaResolver } from '../../media/resolver.js';
 import { mediaRefSchema, withMediaResolutionErrors } from '../media-schemas.js';
 
 const SEND_AS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
@@ -120,8 +117,6 @@ export const listQuerySchema = z.object({
   cursor: z.string().regex(/^\d+$/, 'a cursor from nextCursor').optional(),
 });
 
-const DEFAULT_AS: Record<MediaKind, SendAs> = { image: 'image', video: 'video', audio: 'audio', sticker: 'sticker', document: 'document' };
-
 export const messageView = (m: MessageRecord) => ({
   id: m.id,
   sessionId: m.sessionId,
@@ -143,12 +138,12 @@ export const messageView = (m: MessageRecord) => ({
 export interface MessageRouteDeps {
   sessions: SessionManager;
   outbox: Outbox;
-  media: Pick<MediaResolver, 'resolve'>;
+  messages: Pick<MessageService, 'send'>;
   /** Applied to the send route: `Idempotency-Key`. */
   idempotency: RequestHandler;
 }
 
-export const messageRoutes = ({ sessions, outbox, media, idempotency }: MessageRouteDeps) => {
+export const messageRoutes = ({ sessions, outbox, messages, idempotency }: MessageRouteDeps) => {
   /** The 202 for a queued message; the session's state is read now, the state a waiting message waits on. */
   const accepted = (m: MessageRecord) => {
     const { state } = sessions.get(m.sessionId);
@@ -167,48 +162,13 @@ export const messageRoutes = ({ sessions, outbox, media, idempotency }: MessageR
   };
   return Router()
     .post('/sessions/:id/messages', idempotency, async (req, res) => {
-      const sessionId = String(req.params.id);
-      sessions.get(sessionId);
-      const idem = idempotencyOf(res);
-      // A repeat answers with the first message before anything else: its media is not fetched again.
-      const earlier = idem && (await outbox.replay(idem));
-      if (earlier) {
-        res.setHeader('Idempotent-Replayed', 'true');
-        return res.status(202).json(accepted(earlier));
-      }
       const body: unknown = req.body;
-      const isMedia = !!body && typeof body === 'object' && 'media' in body;
-      let enqueued: MessageRecord;
-      if (!isMedia) {
-        const { to, text } = parse(textMessageSchema, body);
-        enqueued = await outbox.enqueue({ sessionId, to: toJid(to), content: { type: 'text', text }, idempotency: idem });
-      } else {
-        const m = parse(mediaMessageSchema, body);
-        const jid = toJid(m.to);
-        const ref: MediaRef =
-          'url' in m.media ? { url: m.media.url, sha256: m.media.sha256?.toLowerCase() } : { sha256: m.media.sha256.toLowerCase() };
-        // Resolved before the answer: a stale, mismatched, too large or unsupported file fails this request.
-        const { record } = await media.resolve(ref, m.as ? { as: m.as } : undefined);
-        const content: OutboundMedia = {
-          type: 'media',
-          as: m.as ?? DEFAULT_AS[record.kind],
-          sha256: record.sha256,
-          mimetype: record.mimetype,
-          size: record.size,
-          ...(m.caption ? { caption: m.caption } : {}),
-          ...(m.filename ? { filename: m.filename } : {}),
-          ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
-        };
-        const sourceSha256 = record.converted?.fromSha256;
-        enqueued = await outbox.enqueue({
-          sessionId,
-          to: jid,
-          content,
-          media: { sha256: record.sha256, ...(sourceSha256 ? { sourceSha256 } : {}) },
-          idempotency: idem,
-        });
-      }
-      res.status(202).json(accepted(enqueued));
+      const input =
+        !!body && typeof body === 'object' && 'media' in body ? parse(mediaMessageSchema, body) : parse(textMessageSchema, body);
+      const { to, ...message } = input;
+      const { record, replayed } = await messages.send(String(req.params.id), to, message, { idempotency: idempotencyOf(res) });
+      if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+      res.status(202).json(accepted(record));
     })
     .get('/messages/:id', async (req, res) => {
       const message = await outbox.get(req.params.id);

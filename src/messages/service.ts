@@ -1,0 +1,90 @@
+import type { MediaResolver } from '../media/resolver.js';
+import type { MediaKind, MediaRecord, MediaRef } from '../media/types.js';
+import type { IdempotencyRef, MessageRecord, Outbox } from '../outbox/index.js';
+import type { OutboundMedia, OutboundText, SendAs } from '../whatsapp/driver.js';
+import { toJid } from '../whatsapp/recipient.js';
+
+/** A media message as a caller asks for it; the media reference is resolved through the freshness pipeline. */
+export interface MediaMessageInput {
+  media: { sha256: string; url?: undefined } | { url: string; sha256?: string };
+  caption?: string;
+  filename?: string;
+  as?: SendAs;
+}
+
+/** What any surface (our REST API, a broadcast, a later compatible API) asks to send. */
+export type MessageInput = { text: string } | MediaMessageInput;
+
+/** The content of a message, resolved once: what every recipient of it gets, media pinned to one sha256. */
+export interface ComposedContent {
+  content: OutboundText | OutboundMedia;
+  media?: MessageRecord['media'];
+}
+
+export interface SendOptions {
+  idempotency?: IdempotencyRef;
+}
+
+/** The one way to send, below http: recipient → JID, media reference → stored record, content → outbox. */
+export interface MessageService {
+  /** Resolves the media (fetched fresh, verified, stored) and shapes the outbound content; nothing is queued. */
+  compose(input: MessageInput): Promise<ComposedContent>;
+  /** Queues composed content for one recipient. */
+  enqueue(sessionId: string, to: string, composed: ComposedContent, opts?: SendOptions): Promise<MessageRecord>;
+  /** compose + enqueue; an idempotent repeat answers with the first message, its media not fetched again. */
+  send(sessionId: string, to: string, input: MessageInput, opts?: SendOptions): Promise<{ record: MessageRecord; replayed: boolean }>;
+}
+
+export interface MessageServiceOptions {
+  outbox: Pick<Outbox, 'enqueue' | 'replay'>;
+  media: Pick<MediaResolver, 'resolve'>;
+  /** Throws `session_not_found` for an unknown session, before any media is fetched. */
+  requireSession(id: string): void;
+}
+
+const DEFAULT_AS: Record<MediaKind, SendAs> = { image: 'image', video: 'video', audio: 'audio', sticker: 'sticker', document: 'document' };
+
+/** The outbound form of a stored media record, sent as `as` (by default the kind its bytes were sniffed as). */
+export const outboundMedia = (record: MediaRecord, { as, caption, filename }: Omit<MediaMessageInput, 'media'>): OutboundMedia => ({
+  type: 'media',
+  as: as ?? DEFAULT_AS[record.kind],
+  sha256: record.sha256,
+  mimetype: record.mimetype,
+  size: record.size,
+  ...(caption ? { caption } : {}),
+  ...(filename ? { filename } : {}),
+  ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
+});
+
+export const createMessageService = ({ outbox, media, requireSession }: MessageServiceOptions): MessageService => {
+  const compose = async (input: MessageInput): Promise<ComposedContent> => {
+    if ('text' in input) return { content: { type: 'text', text: input.text } };
+    const ref: MediaRef =
+      input.media.url !== undefined
+        ? { url: input.media.url, sha256: input.media.sha256?.toLowerCase() }
+        : { sha256: input.media.sha256.toLowerCase() };
+    const { record } = await media.resolve(ref, input.as ? { as: input.as } : undefined);
+    const sourceSha256 = record.converted?.fromSha256;
+    return {
+      content: outboundMedia(record, input),
+      media: { sha256: record.sha256, ...(sourceSha256 ? { sourceSha256 } : {}) },
+    };
+  };
+
+  const enqueue = (sessionId: string, to: string, { content, media: sent }: ComposedContent, opts: SendOptions = {}) =>
+    outbox.enqueue({ sessionId, to: toJid(to), content, ...(sent ? { media: sent } : {}), idempotency: opts.idempotency });
+
+  return {
+    compose,
+    enqueue,
+    async send(sessionId, to, input, opts = {}) {
+      requireSession(sessionId);
+      const earlier = opts.idempotency && (await outbox.replay(opts.idempotency));
+      if (earlier) return { record: earlier, replayed: true };
+      // The recipient is checked before media is fetched: a typo costs no download.
+      const jid = toJid(to);
+      const composed = await compose(input);
+      return { record: await enqueue(sessionId, jid, composed, opts), replayed: false };
+    },
+  };
+};
