@@ -34,8 +34,9 @@ test('pairing code: the code Baileys shows, typed on the phone, links the device
   const second = await expectPairedThenLogin(sim, first, linked, authDir);
   assert.equal(sim.connections('15550002222').length, 1);
 
-  await second.sock.sendMessage('15557770002@s.whatsapp.net', { text: 'linked by code' });
+  const sent = await second.sock.sendMessage('15557770002@s.whatsapp.net', { text: 'linked by code' });
   const [delivery] = await sim.waitForReceived(1, '15557770002');
+  assert.deepEqual(sim.relayCounts('15557770002'), { [sent!.key.id!]: 1 });
   assert.equal(delivery?.text, 'linked by code');
   assert.equal(delivery?.from, '15550002222@s.whatsapp.net');
   await second.end();

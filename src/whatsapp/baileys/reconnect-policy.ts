@@ -11,11 +11,14 @@ export interface Disconnect {
 }
 
 export type ReconnectAction =
-  /** Connect again at once; with `wipe`, from fresh credentials (a new QR). */
-  | { action: 'restart-now'; wipe: boolean }
+  /** Connect again at once with the same credentials. */
+  | { action: 'restart-now' }
   | { action: 'retry'; delayMs: number }
-  /** Do not reconnect: the operator must act. `wipe` removes the credentials first. */
-  | { action: 'stop'; state: 'logged_out' | 'conflict'; wipe: boolean; reason: string }
+  /**
+   * Do not reconnect: the operator must act. `wipe` removes the credentials first; only a logout the phone
+   * itself announced (401) does that, so no new login ever starts silently over a device the operator linked.
+   */
+  | { action: 'stop'; state: 'logged_out' | 'conflict' | 'needs_relink'; wipe: boolean; reason: string }
   /** Not linked and nobody scanned in time: connect again only when the operator asks for a QR. */
   | { action: 'wait-for-operator' };
 
@@ -59,7 +62,7 @@ export const decideReconnect = ({ statusCode, linked, qrShown, attempt }: Discon
     case RESTART_REQUIRED:
       // Normal once after pairing; a server that keeps asking gets backoff rather than a tight loop.
       if (attempt > MAX_IMMEDIATE_RESTARTS) return { action: 'retry', delayMs: backoffDelay(attempt, backoff) };
-      return { action: 'restart-now', wipe: false };
+      return { action: 'restart-now' };
     case LOGGED_OUT:
       return { action: 'stop', state: 'logged_out', wipe: true, reason: 'logged out from the phone' };
     case FORBIDDEN:
@@ -67,7 +70,14 @@ export const decideReconnect = ({ statusCode, linked, qrShown, attempt }: Discon
     case CONNECTION_REPLACED:
       return { action: 'stop', state: 'conflict', wipe: false, reason: 'replaced by another connection of this session' };
     case MULTIDEVICE_MISMATCH:
-      return { action: 'restart-now', wipe: true };
+      // WhatsApp refuses this device's multi-device state: only a new link helps, and that is the operator's
+      // call (log out, scan a new QR). The credentials stay as they are until then.
+      return {
+        action: 'stop',
+        state: 'needs_relink',
+        wipe: false,
+        reason: 'multidevice mismatch (411): WhatsApp no longer accepts this linked device; log the session out and link it again',
+      };
     case TIMED_OUT:
       if (!linked && qrShown) return { action: 'wait-for-operator' };
       return { action: 'retry', delayMs: backoffDelay(attempt, backoff) };

@@ -40,7 +40,17 @@ const withTimeout = <T>(work: Promise<T>, ms: number, what: string): Promise<T> 
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 };
 
-/** Relays one message under our id and waits for WhatsApp to take it; returns the ack's error, if any. */
+/**
+ * Relays one message under our id and waits for WhatsApp to take it; returns the ack's error, if any.
+ *
+ * `messageId` is the outbox's id of the message, the same on every attempt. When the ack does not come (a
+ * timeout, the socket gone) the relay may or may not have reached WhatsApp, and the message is tried again
+ * later under that same id. WhatsApp's server does not deduplicate relays, so a recipient may then get two
+ * copies; WhatsApp's apps keep messages by (chat, sender, id) and show one. So what we promise is one
+ * *visible* message per send, not one relay; a fresh id per attempt would break it (two messages on the
+ * phone). The protocol simulator's phones dedupe the same way and count relays per id, which is how the
+ * e2e tests prove it (test/whatsapp/e2e/faults.test.ts, "an ack lost after the relay").
+ */
 const relay = async (ctx: SendContext, to: string, content: proto.IMessage, messageId: string) => {
   const userJid = ctx.sock.user?.id;
   if (!userJid) throw new ConnectionDeadError('the socket has no logged-in user');

@@ -108,6 +108,8 @@ export class BaileysSession implements DriverSession {
       );
     } catch (error) {
       if (!(error instanceof ConnectionDeadError)) throw error;
+      // The relay may have reached WhatsApp and only its ack is missing: the outbox waits for the reconnect and
+      // tries again under the same messageId, which recipients' apps show once (see relay() in sender.ts).
       this.log.warn({ messageId: request.messageId, err: error.message }, 'connection dead under a send; reconnecting');
       this.endSocket(sock, CONNECTION_LOST);
       throw new HashsendError('session_not_connected', 503, 'the connection stopped answering; the session is reconnecting', {
@@ -224,12 +226,6 @@ export class BaileysSession implements DriverSession {
     this.log.info({ statusCode, attempt: this.attempt, decision, err: error?.message }, 'connection closed');
     switch (decision.action) {
       case 'restart-now':
-        if (decision.wipe) {
-          await store.wipe();
-          this.store = await openAuthStore({ dir: this.options.dir, log: this.baileysLog });
-        }
-        // stop() may have come while the credentials were wiped.
-        if (!this.wanted) return;
         this.setState('starting', { code: statusCode });
         this.connect();
         return;

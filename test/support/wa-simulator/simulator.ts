@@ -10,31 +10,11 @@ import { bytes, child, children, unixNow } from './nodes.js';
 import { normalizePairingCode } from './pairing.js';
 import { makeTestCertificate } from '../test-certificate.js';
 import { Directory, type SimUser } from './users.js';
+import { Inbox, type Delivery } from './inbox.js';
+
+export type { Delivery } from './inbox.js';
 
 export type ReceiptType = 'delivered' | 'read';
-
-/** What one recipient device decrypted: what a user would see on that phone. */
-export type Delivery = {
-  /** WhatsApp message id (the sender chose it). */
-  id: string;
-  /** Sender's PN JID (user@s.whatsapp.net). */
-  from: string;
-  /** Recipient's PN JID. */
-  to: string;
-  /** True for the copy the sender's own phone gets (device-sent message). */
-  ownDevice: boolean;
-  type: 'text' | 'image' | 'video' | 'audio' | 'document' | 'sticker' | 'other' | 'undecryptable';
-  text?: string;
-  caption?: string;
-  fileName?: string;
-  mimetype?: string;
-  ptt?: boolean;
-  /** sha256 (hex) of the decrypted media bytes, after every check passed. */
-  sha256?: string;
-  size?: number;
-  /** Why decryption or a media check failed; the delivery is then not what the sender meant. */
-  error?: string;
-};
 
 export type WaSimulatorOptions = {
   /** Receipts the recipient phones send back by themselves once a message decrypted. Default none. */
@@ -73,7 +53,9 @@ export class WaSimulator extends EventEmitter implements SimContext {
   readonly trace?: WaSimulatorOptions['trace'];
   private readonly directory = new Directory();
   private readonly sockets = new Set<SimConnection>();
-  private readonly deliveries: Delivery[] = [];
+  private readonly inbox = new Inbox();
+  /** Messages still to be taken without a server ack (see dropAcks). */
+  private acksToDrop = 0;
   private readonly routes = new Map<string, { account: string; device: number; chat: string }>();
   private wss?: WebSocketServer;
   private media?: MediaServer;
@@ -216,15 +198,27 @@ export class WaSimulator extends EventEmitter implements SimContext {
     };
   }
 
-  /** What recipients decrypted, optionally for one recipient (PN JID or bare number); own-phone copies excluded. */
+  /**
+   * What the recipients' phones show, optionally one recipient's (PN JID or bare number): one entry per
+   * (chat, sender, id) however often it was relayed, as a phone keeps them. Own-phone copies excluded.
+   */
   received(jid?: string): Delivery[] {
-    const user = jid ? jidDecode(jid.includes('@') ? jid : `${jid}@s.whatsapp.net`)?.user : undefined;
-    return this.deliveries.filter((d) => !d.ownDevice && (!user || jidDecode(d.to)?.user === user));
+    return this.inbox.received(jid);
+  }
+
+  /** Every relay that reached a recipient's phone, one entry per relay: a message relayed twice is here twice. */
+  relays(jid?: string): Delivery[] {
+    return this.inbox.relays(jid);
+  }
+
+  /** How many times each message id was relayed to the recipient(s): `{ [id]: count }`. */
+  relayCounts(jid?: string): Record<string, number> {
+    return this.inbox.relayCounts(jid);
   }
 
   /** Copies the senders' own phones decrypted (device-sent messages). */
   ownDeviceCopies(): Delivery[] {
-    return this.deliveries.filter((d) => d.ownDevice);
+    return this.inbox.ownDeviceCopies();
   }
 
   /** Resolves once `count` deliveries (to `jid`, if given) exist; rejects after `timeoutMs`. */
@@ -242,7 +236,6 @@ export class WaSimulator extends EventEmitter implements SimContext {
   async onMessage(conn: SimConnection, stanza: BinaryNode) {
     const id = stanza.attrs.id ?? '';
     const chat = stanza.attrs.to ?? '';
-    conn.send({ tag: 'ack', attrs: { class: 'message', id, from: chat, t: unixNow() } });
     const sender = conn.account!;
     this.routes.set(id, { account: sender.phone, device: conn.companion!.device, chat });
     let delivered = false;
@@ -253,10 +246,14 @@ export class WaSimulator extends EventEmitter implements SimContext {
       // other companions of the sender have keys only they hold; only phones (device 0) are simulated
       if (!recipient || !enc || (target?.device ?? 0) !== 0) continue;
       const delivery = await this.open(conn, recipient, id, enc);
-      this.deliveries.push(delivery);
+      this.inbox.add(delivery);
       if (!delivery.ownDevice && !delivery.error) delivered = true;
       this.emit('delivery', delivery);
     }
+    // Acked once the phones have it (WhatsApp acks when it has taken the message): a sender that saw the ack
+    // finds every relay of that message counted already.
+    if (this.acksToDrop > 0) this.acksToDrop -= 1;
+    else conn.send({ tag: 'ack', attrs: { class: 'message', id, from: chat, t: unixNow() } });
     if (delivered && this.opts.autoReceipts) {
       this.sendReceipt(id, 'delivered');
       if (this.opts.autoReceipts === 'read') this.sendReceipt(id, 'read');
@@ -320,8 +317,9 @@ export class WaSimulator extends EventEmitter implements SimContext {
   /**
    * Ends logged-in sockets (of `phone`, or all) with a stream error, as WhatsApp does. 440 is sent the way
    * WhatsApp says it (a conflict child, no code); 401 also unlinks the device, so its credentials stop working.
+   * 411 (multidevice mismatch) only ends the stream: what the client does about it is the client's business.
    */
-  injectStreamError(code: 401 | 408 | 428 | 440 | 500 | 503 | 515, phone?: string) {
+  injectStreamError(code: 401 | 408 | 411 | 428 | 440 | 500 | 503 | 515, phone?: string) {
     const targets = this.connections(phone);
     for (const s of targets) {
       if (code === 440) {
@@ -343,6 +341,15 @@ export class WaSimulator extends EventEmitter implements SimContext {
     const targets = this.connections(phone);
     for (const s of targets) s.terminate();
     return targets.length;
+  }
+
+  /**
+   * The next `count` messages are taken and reach their recipients, but their senders never get the server's
+   * ack: a lost ack, after which the sender cannot know the message went through. `Infinity` withholds every
+   * message ack until `dropAcks(0)`; everything else (pongs, answers) still flows.
+   */
+  dropAcks(count = 1) {
+    this.acksToDrop = count;
   }
 
   /** While on, the server sends nothing at all: no pongs, no answers, no acks. */

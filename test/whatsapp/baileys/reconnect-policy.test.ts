@@ -6,7 +6,7 @@ const pinned = (r: number) => ({ random: () => r });
 
 test('515 restart required reconnects at once, linked or not', () => {
   for (const linked of [true, false]) {
-    assert.deepEqual(decideReconnect({ statusCode: 515, linked, qrShown: false, attempt: 1 }), { action: 'restart-now', wipe: false });
+    assert.deepEqual(decideReconnect({ statusCode: 515, linked, qrShown: false, attempt: 1 }), { action: 'restart-now' });
   }
 });
 
@@ -27,8 +27,11 @@ test('440 connection replaced stops in conflict, keeping credentials', () => {
   assert.ok(a.action === 'stop' && a.state === 'conflict' && !a.wipe);
 });
 
-test('411 multidevice mismatch wipes and relinks at once', () => {
-  assert.deepEqual(decideReconnect({ statusCode: 411, linked: true, qrShown: false, attempt: 1 }), { action: 'restart-now', wipe: true });
+test('411 multidevice mismatch stops as needs_relink with the reason, keeping the credentials: no silent new login', () => {
+  const a = decideReconnect({ statusCode: 411, linked: true, qrShown: false, attempt: 1 });
+  assert.ok(a.action === 'stop' && a.state === 'needs_relink' && !a.wipe, JSON.stringify(a));
+  assert.match(a.reason, /multidevice mismatch/);
+  assert.match(a.reason, /link it again/);
 });
 
 test('408 while not linked (QR refs exhausted) waits for the operator', () => {

@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import { startServer, waitFor, type StartedServer } from '../../support/server.js';
 import { openEventStream } from '../../support/sse.js';
-import { startWaSimulator, type WaSimulator, type WaSimulatorOptions } from '../../support/wa-simulator/index.js';
+import { startWaSimulator, type Delivery, type WaSimulator, type WaSimulatorOptions } from '../../support/wa-simulator/index.js';
 
 export const TRUST_PRELOAD = './test/support/wa-simulator/trust.ts';
 
@@ -23,6 +24,9 @@ export const FAST_WHATSAPP = {
   WHATSAPP_RECONNECT_MAX_MS: '400',
   QUEUE_RETRY_BASE_MS: '100',
 };
+
+/** Statuses of a message the outbox is done with, WhatsApp having taken it. */
+export const SENT = ['sent', 'delivered', 'read'];
 
 export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -67,6 +71,12 @@ export interface Harness {
   send(sessionId: string, body: unknown): Promise<string>;
   message(id: string): Promise<MessageView>;
   waitForStatus(id: string, statuses: string[], timeoutMs?: number): Promise<MessageView>;
+  /**
+   * Waits for message `id` to be sent (the outbox is done with it) and shown on the phone of `to` (bare
+   * number), then checks it was relayed there exactly once, a duplicate under the same id included; returns
+   * what the phone shows.
+   */
+  arrivedOnce(id: string, to: string): Promise<Delivery>;
   close(): Promise<void>;
 }
 
@@ -109,6 +119,15 @@ export const startHarness = async ({
       timeoutMs,
     );
   const message = async (id: string) => (await (await server.api(`/api/messages/${id}`)).json()) as MessageView;
+  const waitForStatus = (id: string, statuses: string[], timeoutMs = 15_000) =>
+    waitFor(
+      `message ${id} ${statuses.join(' or ')}`,
+      async () => {
+        const m = await message(id);
+        return statuses.includes(m.status) ? m : undefined;
+      },
+      timeoutMs,
+    );
 
   return {
     sim,
@@ -152,15 +171,13 @@ export const startHarness = async ({
       if (res.status !== 202) throw new Error(`send answered ${res.status}: ${text}`);
       return (JSON.parse(text) as { id: string }).id;
     },
-    waitForStatus: (id, statuses, timeoutMs = 15_000) =>
-      waitFor(
-        `message ${id} ${statuses.join(' or ')}`,
-        async () => {
-          const m = await message(id);
-          return statuses.includes(m.status) ? m : undefined;
-        },
-        timeoutMs,
-      ),
+    waitForStatus,
+    async arrivedOnce(id, to) {
+      await waitForStatus(id, SENT);
+      const shown = await waitFor(`message ${id} on the phone of ${to}`, async () => sim.received(to).find((d) => d.id === id));
+      assert.equal(sim.relayCounts(to)[id], 1, `message ${id} relayed to ${to} once`);
+      return shown;
+    },
     async close() {
       await server.close();
       await sim.stop();

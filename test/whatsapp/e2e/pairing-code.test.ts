@@ -31,8 +31,7 @@ test('login by pairing code: the code from the API, typed on the phone, links th
   assert.equal(qr.status, 409, 'a linked session shows no QR');
 
   const id = await h.send('bycode', { to: '+15557770011', text: 'linked by code' });
-  await h.waitForStatus(id, ['sent', 'delivered', 'read']);
-  const [got] = await h.sim.waitForReceived(1, '15557770011');
+  const got = await h.arrivedOnce(id, '15557770011');
   assert.equal(got.text, 'linked by code');
   assert.equal(got.from, `${PHONE}@s.whatsapp.net`);
 });

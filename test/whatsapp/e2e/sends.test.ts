@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin, type Origin } from '../../support/origin.js';
 import { makeGif, makeJpeg, makeMp3, makeMp4, makeOggOpus, makePdf, makeWebp } from '../../support/media-fixtures.js';
-import { sha256, startHarness, type Harness } from './harness.js';
+import { SENT, sha256, startHarness, type Harness } from './harness.js';
 
 const PHONE = '15550200001';
 let h: Harness;
@@ -23,9 +23,9 @@ const sendMedia = async (to: string, name: string, bytes: Buffer, contentType: s
 
 test('text arrives as written', async () => {
   const id = await h.send('shop', { to: '+15557771000', text: 'Your order shipped ✓' });
-  const sent = await h.waitForStatus(id, ['sent', 'delivered', 'read']);
+  const sent = await h.waitForStatus(id, SENT);
   assert.equal(sent.waMessageId, id, 'WhatsApp knows the message by our id');
-  const [got] = await h.sim.waitForReceived(1, '15557771000');
+  const got = await h.arrivedOnce(id, '15557771000');
   assert.deepEqual([got.type, got.text, got.id, got.from], ['text', 'Your order shipped ✓', id, `${PHONE}@s.whatsapp.net`]);
 });
 
@@ -68,9 +68,9 @@ test('image, video, audio, voice note, document and sticker: what each recipient
   ];
   const ids = await Promise.all(cases.map((c) => sendMedia(`+${c.to}`, c.name, c.bytes, c.type, c.extra)));
   for (const [i, c] of cases.entries()) {
-    const m = await h.waitForStatus(ids[i], ['sent', 'delivered', 'read']);
+    const m = await h.waitForStatus(ids[i], SENT);
     assert.deepEqual(m.media, { sha256: sha256(c.bytes), sentSha256: sha256(c.bytes) }, `${c.name}: the record says what was sent`);
-    const [got] = await h.sim.waitForReceived(1, c.to);
+    const got = await h.arrivedOnce(ids[i], c.to);
     assert.equal(got.error, undefined, `${c.name}: the phone's checks passed`);
     assert.equal(got.type, c.kind, c.name);
     assert.equal(got.sha256, sha256(c.bytes), `${c.name}: the recipient decrypts exactly the blob`);
@@ -83,11 +83,11 @@ test('image, video, audio, voice note, document and sticker: what each recipient
 test('a GIF sent as an image arrives as the converted JPEG, whose hash the message reports as sent', async () => {
   const gif = await makeGif({ seed: 4 });
   const id = await sendMedia('+15557771007', 'anim.gif', gif, 'image/gif', { as: 'image', caption: 'converted' });
-  const m = await h.waitForStatus(id, ['sent', 'delivered', 'read']);
+  const m = await h.waitForStatus(id, SENT);
   assert.ok(m.media?.sentSha256, 'the sent hash is recorded');
   assert.notEqual(m.media.sentSha256, sha256(gif), 'what left is not the GIF');
   assert.equal(m.media.sentSha256, m.media.sha256, 'it is the stored converted blob');
-  const [got] = await h.sim.waitForReceived(1, '15557771007');
+  const got = await h.arrivedOnce(id, '15557771007');
   assert.deepEqual([got.type, got.mimetype, got.sha256, got.caption], ['image', 'image/jpeg', m.media.sentSha256, 'converted']);
 });
 
@@ -99,10 +99,13 @@ test('one content to five recipients: one upload, five messages, five equal hash
   const ids: string[] = [];
   for (const to of recipients)
     ids.push(await h.send('shop', { to: `+${to}`, media: { url: `${origin.url}/broadcast.jpg`, sha256: sha256(photo) } }));
-  for (const id of ids) await h.waitForStatus(id, ['sent', 'delivered', 'read']);
-  const got = await Promise.all(recipients.map(async (to) => (await h.sim.waitForReceived(1, to))[0]));
+  const got = await Promise.all(recipients.map((to, i) => h.arrivedOnce(ids[i], to)));
   assert.equal(h.sim.uploads - uploadsBefore, 1, 'the content went up to WhatsApp once');
-  assert.equal(new Set(got.map((d) => d.id)).size, 5, 'five messages');
+  assert.deepEqual(
+    recipients.map((to) => h.sim.relayCounts(to)),
+    ids.map((id) => ({ [id]: 1 })),
+    'each recipient got its own message, relayed once',
+  );
   assert.deepEqual(
     got.map((d) => d.sha256),
     recipients.map(() => sha256(photo)),
