@@ -43,6 +43,31 @@ export interface EnqueueRequest {
   idempotency?: IdempotencyRef;
 }
 
+/** A page of a session's messages, newest first; `nextCursor` is the position to pass as `before` next. */
+export interface MessagePage {
+  items: MessageRecord[];
+  nextCursor: number | null;
+}
+
+/**
+ * The durable send queue, as every implementation offers it (embedded today; BullMQ on Redis is to stand beside
+ * it): a message is stored before `enqueue` resolves and leaves through its session's driver once, in order.
+ */
+export interface Outbox {
+  /** Resumes every session's queue where the last run left it. */
+  start(): void;
+  /** Stores the message and queues it; with `idempotency`, a repeat gets the message already queued for it. */
+  enqueue(request: EnqueueRequest): Promise<MessageRecord>;
+  /** The message an earlier request with this key queued; `409 idempotency_conflict` for another request's key. */
+  replay(ref: IdempotencyRef): Promise<MessageRecord | undefined>;
+  get(id: string): Promise<MessageRecord | undefined>;
+  list(sessionId: string, page: { limit: number; before?: number }): Promise<MessagePage>;
+  /** When a message still waiting fails as `expired`. */
+  expiresAt(record: MessageRecord): string;
+  /** Stops taking new work; resolves when every worker has finished what it was doing. */
+  stop(): Promise<void>;
+}
+
 /**
  * In the form Baileys uses (`3EB0…`), so the id we choose is one WhatsApp clients expect. The random bytes come
  * from a pool filled 256 ids at a time: one call into the CSPRNG per message cost as much as the rest of the id.
@@ -71,7 +96,7 @@ export const createOutbox = ({
   retryBaseMs,
   maxAttempts,
   idempotencyTtlMs = 86_400_000,
-}: OutboxOptions) => {
+}: OutboxOptions): Outbox => {
   const messages = createMessageStore(store);
   const keys = createIdempotencyKeys(store, idempotencyTtlMs);
   /** The message queued for this key, if there is one (reserved is not enough: its request may have died first). */
@@ -133,12 +158,10 @@ export const createOutbox = ({
   });
 
   return {
-    /** Resumes every session's queue where the last run left it. */
     start() {
       for (const { id } of sessions.list()) worker(id).sessionChanged();
     },
 
-    /** The message an earlier request with this key queued; `409 idempotency_conflict` for another request's key. */
     replay: async (ref: IdempotencyRef) => (await queuedFor(ref)).record,
 
     /**
@@ -179,12 +202,9 @@ export const createOutbox = ({
     list: (sessionId: string, page: { limit: number; before?: number }) => messages.list(sessionId, page),
     expiresAt: (record: MessageRecord) => new Date(Date.parse(record.createdAt) + maxAgeMs).toISOString(),
 
-    /** Stops taking new work; resolves when every worker has finished what it was doing. */
     async stop() {
       unsubscribe();
       await Promise.all([...workers.values()].map((w) => w.stop()));
     },
   };
 };
-
-export type Outbox = ReturnType<typeof createOutbox>;
