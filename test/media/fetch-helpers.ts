@@ -18,6 +18,8 @@ export const testMedia = (over: Partial<Config['media']> = {}): Config['media'] 
   connectTimeoutMs: 1000,
   headersTimeoutMs: 2000,
   bodyTimeoutMs: 400,
+  fetchDeadlineMs: 60_000,
+  requireVerified: false,
   maxRedirects: 5,
   cacheBustParam: '_hsfresh',
   publicMedia: false,

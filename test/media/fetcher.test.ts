@@ -309,7 +309,8 @@ describe('size caps', () => {
     );
     assert.equal(got.size, 1000);
     assert.deepEqual(heads, [0, 1000]);
-    assert.equal(got.source.freshness, 'unverified');
+    // The origin sent no cache signal; a conditional cache-busted request found the file unchanged.
+    assert.equal(got.source.freshness, 'confirmed', got.source.reason);
   });
 });
 
@@ -354,14 +355,6 @@ describe('a misbehaving connection', () => {
     assert.equal(got.size, second.length);
     assert.deepEqual(await fileBytes(path), second);
     assert.ok(origin.requests.slice(seen).some((r) => r.headers['if-range']));
-  });
-
-  it('without a validator a dropped connection cannot be resumed safely: fetch_failed', async () => {
-    origin.put('novalidator.bin', content(2 * MB), { etag: false, lastModified: false });
-    origin.dropAfter('novalidator.bin', MB);
-    const path = tmp.path();
-    await refusal(fetcher.fetchFresh(`${origin.url}/novalidator.bin`, fetchOpts(path)), 'fetch_failed', 502);
-    assertNoFile(path);
   });
 });
 
