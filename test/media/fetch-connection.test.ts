@@ -1,26 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Fetcher } from '../../src/media/fetcher.js';
-import { startOrigin, type FileOptions, type Origin } from '../support/origin.js';
-import { assertNoFile, content, fetchOpts, fileBytes, makeFetcher, refusal, sha256, tempDir } from './fetch-helpers.js';
+import type { FileOptions, Origin } from '../support/origin.js';
+import { assertNoFile, content, fetchOpts, fileBytes, refusal, sha256, startFetchFixture, type FetchFixture } from './fetch-helpers.js';
 
 const MB = 1024 * 1024;
 
+let fx: FetchFixture;
 let origin: Origin;
-let tmp: Awaited<ReturnType<typeof tempDir>>;
 let fetcher: Fetcher;
-const closers: Array<() => Promise<void>> = [];
 
 before(async () => {
-  [origin, tmp] = await Promise.all([startOrigin(), tempDir()]);
-  fetcher = makeFetcher();
+  fx = await startFetchFixture();
+  ({ origin, fetcher } = fx);
 });
 
-after(async () => {
-  await Promise.all([fetcher.close(), ...closers.map((c) => c())]);
-  await origin.close();
-  await tmp.remove();
-});
+after(() => fx?.stop());
 
 let n = 0;
 /** The requests the origin saw for one file during `run`, ranged or not. */
@@ -36,7 +31,7 @@ describe('a download cut off mid-body never splices two versions', () => {
     const [first, second] = [content(2 * MB), content(2 * MB)];
     origin.put(name, first, { ignoreIfRange: true });
     origin.dropAfter(name, MB, () => origin.put(name, second, { ignoreIfRange: true }));
-    const path = tmp.path();
+    const path = fx.tmp.path();
     const { result: got, requests } = await requestsFor(name, () => fetcher.fetchFresh(`${origin.url}/${name}`, fetchOpts(path)));
     assert.equal(got.sha256, sha256(second), 'the whole of the second version, not a splice');
     assert.deepEqual(await fileBytes(path), second);
@@ -52,7 +47,7 @@ describe('a download cut off mid-body never splices two versions', () => {
     // An origin whose ETag does not change with the content (a fixed build id), so If-Range still matches.
     origin.put(name, first, { etag: '"build-7"' });
     origin.dropAfter(name, MB, () => origin.put(name, second, { etag: '"build-7"' }));
-    const path = tmp.path();
+    const path = fx.tmp.path();
     const got = await fetcher.fetchFresh(`${origin.url}/${name}`, fetchOpts(path));
     assert.equal(got.sha256, sha256(second));
     assert.equal(got.size, second.length);
@@ -68,7 +63,7 @@ describe('a download cut off mid-body never splices two versions', () => {
       const body = content(2 * MB);
       origin.put(name, body, opts);
       origin.dropAfter(name, MB);
-      const path = tmp.path();
+      const path = fx.tmp.path();
       const { result: got, requests } = await requestsFor(name, () =>
         fetcher.fetchFresh(`${origin.url}/${name}`, fetchOpts(path, { expectedSha256: sha256(body) })),
       );
@@ -92,9 +87,8 @@ describe('an overall deadline per fetch', () => {
     origin.put(name, content(100));
     origin.trickle(name, 100);
     // Each byte comes well within the idle timeout; only the deadline can end this fetch.
-    const patient = makeFetcher({ media: { bodyTimeoutMs: 2000, fetchDeadlineMs: 500 } });
-    closers.push(patient.close);
-    const path = tmp.path();
+    const patient = fx.fetcherWith({ media: { bodyTimeoutMs: 2000, fetchDeadlineMs: 500 } });
+    const path = fx.tmp.path();
     const err = await refusal(patient.fetchFresh(`${origin.url}/${name}`, fetchOpts(path)), 'fetch_timeout', 504);
     assert.match(err.message, /500 ms deadline per fetch \(MEDIA_FETCH_DEADLINE_MS\)/);
     assert.equal(err.details?.deadlineMs, 500);

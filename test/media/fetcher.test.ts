@@ -7,23 +7,32 @@ import type { Fetcher } from '../../src/media/fetcher.js';
 import { startNginx, startSquid, startVarnish, type RunningCache, type RunningProxy } from '../support/caches.js';
 import { startOrigin, type Origin } from '../support/origin.js';
 import { makeTestCertificate } from '../support/test-certificate.js';
-import { assertNoFile, content, fetchOpts, fileBytes, makeFetcher, refusal, sha256, tempDir } from './fetch-helpers.js';
+import {
+  assertNoFile,
+  content,
+  fetchOpts,
+  fileBytes,
+  refusal,
+  sha256,
+  startFetchFixture,
+  type FetchFixture,
+  type TempDir,
+} from './fetch-helpers.js';
 
 const MB = 1024 * 1024;
 
+let fx: FetchFixture;
 let origin: Origin;
-let tmp: Awaited<ReturnType<typeof tempDir>>;
+let tmp: TempDir;
 let fetcher: Fetcher;
 let nginxPath: RunningCache;
 let nginxUri: RunningCache;
 let varnish: RunningCache;
 let squid: RunningProxy;
-const closers: Array<() => Promise<void>> = [];
 
 before(async () => {
-  origin = await startOrigin();
-  tmp = await tempDir();
-  fetcher = makeFetcher();
+  fx = await startFetchFixture();
+  ({ origin, tmp, fetcher } = fx);
   [nginxPath, nginxUri, varnish, squid] = await Promise.all([
     startNginx(origin.url, 'path'),
     startNginx(origin.url, 'uri'),
@@ -33,19 +42,12 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([fetcher.close(), ...closers.map((c) => c())]);
   await Promise.all([nginxPath, nginxUri, varnish].map((c) => c?.stop()));
   await squid?.stop();
-  await origin.close();
-  await tmp.remove();
+  await fx?.stop();
 });
 
-/** A fetcher that stays open for the rest of the file (closed in `after`). */
-const fetcherWith = (opts: Parameters<typeof makeFetcher>[0]) => {
-  const f = makeFetcher(opts);
-  closers.push(f.close);
-  return f;
-};
+const fetcherWith: FetchFixture['fetcherWith'] = (opts) => fx.fetcherWith(opts);
 
 let fileCount = 0;
 /** Puts `old` at a new name, has `warm` read it once (filling the cache), then replaces it with `fresh`. */

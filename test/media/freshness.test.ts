@@ -6,22 +6,32 @@ import { request } from 'undici';
 import type { Fetcher } from '../../src/media/fetcher.js';
 import type { FetchAttempt } from '../../src/media/types.js';
 import { startNginx, startVarnish, type RunningCache } from '../support/caches.js';
-import { startOrigin, type FileOptions, type Origin } from '../support/origin.js';
-import { assertNoFile, content, fetchOpts, fileBytes, makeFetcher, refusal, sha256, tempDir } from './fetch-helpers.js';
+import type { FileOptions, Origin } from '../support/origin.js';
+import {
+  assertNoFile,
+  content,
+  fetchOpts,
+  fileBytes,
+  refusal,
+  sha256,
+  startFetchFixture,
+  type FetchFixture,
+  type TempDir,
+} from './fetch-helpers.js';
 
+let fx: FetchFixture;
 let origin: Origin;
-let tmp: Awaited<ReturnType<typeof tempDir>>;
+let tmp: TempDir;
 let fetcher: Fetcher;
 /** Stock nginx proxy_cache keyed on the full URI: no X-Cache-Status, no Age, a client's no-cache ignored. */
 let silentNginx: RunningCache;
 /** The same, keeping 302s too, as a CDN holding an old `/latest → /v1` does. */
 let silentRedirects: RunningCache;
 let varnish: RunningCache;
-const closers: Array<() => Promise<void>> = [];
 
 before(async () => {
-  [origin, tmp] = await Promise.all([startOrigin(), tempDir()]);
-  fetcher = makeFetcher();
+  fx = await startFetchFixture();
+  ({ origin, tmp, fetcher } = fx);
   [silentNginx, silentRedirects, varnish] = await Promise.all([
     startNginx(origin.url, 'uri', { signals: false }),
     startNginx(origin.url, 'uri', { signals: false, cacheRedirects: true }),
@@ -30,17 +40,9 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([fetcher.close(), ...closers.map((c) => c())]);
   await Promise.all([silentNginx, silentRedirects, varnish].map((c) => c?.stop()));
-  await origin.close();
-  await tmp.remove();
+  await fx?.stop();
 });
-
-const fetcherWith = (opts: Parameters<typeof makeFetcher>[0]) => {
-  const f = makeFetcher(opts);
-  closers.push(f.close);
-  return f;
-};
 
 /** GETs a URL once (no redirect followed), as a visitor would, so that the cache in front keeps it. */
 const warm = async (url: string, status = 200) => {
@@ -148,7 +150,7 @@ describe('a URL that refuses an extra query parameter (a signed link)', () => {
   });
 
   it('with MEDIA_REQUIRE_VERIFIED: 409 stale_media that says why, and no file left', async () => {
-    const strict = fetcherWith({ media: { requireVerified: true } });
+    const strict = fx.fetcherWith({ media: { requireVerified: true } });
     const { url } = signed();
     const path = tmp.path();
     const err = await refusal(strict.fetchFresh(url, fetchOpts(path)), 'stale_media', 409);
@@ -160,7 +162,7 @@ describe('a URL that refuses an extra query parameter (a signed link)', () => {
   });
 
   it('with MEDIA_REQUIRE_VERIFIED, a copy a busted request confirms is still taken', async () => {
-    const strict = fetcherWith({ media: { requireVerified: true } });
+    const strict = fx.fetcherWith({ media: { requireVerified: true } });
     const name = unique('strict-ok');
     origin.put(name, content());
     const got = await strict.fetchFresh(`${origin.url}/${name}`, fetchOpts(tmp.path()));
