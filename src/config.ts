@@ -58,6 +58,8 @@ export const settingsSchema = z.object({
   MEDIA_CONNECT_TIMEOUT_MS: int(10_000),
   MEDIA_HEADERS_TIMEOUT_MS: int(15_000),
   MEDIA_BODY_TIMEOUT_MS: int(30_000),
+  MEDIA_FETCH_DEADLINE_MS: int(120_000),
+  MEDIA_REQUIRE_VERIFIED: bool(false),
   MEDIA_MAX_REDIRECTS: z.string().regex(/^\d+$/, 'a whole number').transform(Number).default(5),
   MEDIA_CACHE_BUST_PARAM: z
     .string()
@@ -110,6 +112,10 @@ export interface Config {
     connectTimeoutMs: number;
     headersTimeoutMs: number;
     bodyTimeoutMs: number;
+    /** The most one fetch may take, all its requests together (a trickling origin never trips the idle timeouts). */
+    fetchDeadlineMs: number;
+    /** Refuse (`409 stale_media`) a copy that nothing could confirm current instead of taking it `unverified`. */
+    requireVerified: boolean;
     maxRedirects: number;
     cacheBustParam: string;
     publicMedia: boolean;
@@ -189,6 +195,8 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
       connectTimeoutMs: s.MEDIA_CONNECT_TIMEOUT_MS,
       headersTimeoutMs: s.MEDIA_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: s.MEDIA_BODY_TIMEOUT_MS,
+      fetchDeadlineMs: s.MEDIA_FETCH_DEADLINE_MS,
+      requireVerified: s.MEDIA_REQUIRE_VERIFIED,
       maxRedirects: s.MEDIA_MAX_REDIRECTS,
       cacheBustParam: s.MEDIA_CACHE_BUST_PARAM,
       publicMedia: s.PUBLIC_MEDIA,

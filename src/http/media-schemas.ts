@@ -44,6 +44,17 @@ const attemptSchema = z.object({
   status: z.number().optional(),
   cacheSignals: z.record(z.string(), z.string()),
   cacheVerdict: z.enum(['hit', 'miss', 'unknown']),
+  hops: z
+    .array(
+      z.object({
+        url: z.string(),
+        status: z.number(),
+        cacheSignals: z.record(z.string(), z.string()),
+        cacheVerdict: z.enum(['hit', 'miss', 'unknown']),
+      }),
+    )
+    .optional(),
+  conditional: z.string().optional().meta({ description: 'The validator a busted request was made conditional on' }),
   sha256: z.string().optional(),
   error: z.string().optional(),
 });
@@ -66,7 +77,8 @@ export const mediaRecordSchema = z
         etag: z.string().optional(),
         lastModified: z.string().optional(),
         fetchedAt: z.string(),
-        freshness: z.enum(['fresh', 'unverified', 'uploaded']),
+        freshness: z.enum(['fresh', 'confirmed', 'unverified', 'uploaded']),
+        reason: z.string().optional().meta({ description: 'Why freshness is what it is' }),
         obtainedBy: z.enum(['plain', 'cache-busted', 'proxy-bypassed']),
         attempts: z.array(attemptSchema),
       })

@@ -1,4 +1,4 @@
-import type { FetchAttempt } from './types.js';
+import type { CacheVerdict, HopReading } from './types.js';
 
 /** Response headers that caches use to say where a copy came from; kept as received on each attempt. */
 const SIGNAL_HEADERS = [
@@ -21,10 +21,14 @@ const SIGNAL_HEADERS = [
 /** Headers whose value is a cache status word (HIT, TCP_MEM_HIT, MISS, STALE, …), possibly several (chained caches). */
 const STATUS_HEADERS = ['x-cache', 'x-cache-status', 'x-proxy-cache', 'x-fastcgi-cache', 'cf-cache-status', 'cdn-cache', 'x-vercel-cache'];
 
-/** Status words meaning the copy came from a cache, stale or not. */
-const HIT_WORDS = /^(?:[A-Z_]*HIT|STALE|UPDATING|PRERENDER)$/i;
+/**
+ * Status words meaning the copy came from a cache, stale or not. REVALIDATED is one: the cache asked the origin
+ * whether its validator still holds and served its own copy, which in some setups (a validator that does not
+ * change with the content, a shield between) is old; only a cache-busted request that agrees confirms it.
+ */
+const HIT_WORDS = /^(?:[A-Z_]*HIT|STALE|UPDATING|PRERENDER|REVALIDATED)$/i;
 /** Status words meaning the cache went to the origin for this very request. */
-const MISS_WORDS = /^(?:[A-Z_]*MISS|EXPIRED|BYPASS|DYNAMIC|REVALIDATED|PASS|UNCACHEABLE)$/i;
+const MISS_WORDS = /^(?:[A-Z_]*MISS|EXPIRED|BYPASS|DYNAMIC|PASS|UNCACHEABLE)$/i;
 
 /** The status word of each cache in a value such as "MISS, HIT" or "HIT from squid.example:3128". */
 const statusWords = (value: string) => value.split(',').map((part) => part.trim().split(/\s+/)[0]);
@@ -40,7 +44,7 @@ export type HeaderValue = string | string[] | undefined;
 
 export interface CacheReading {
   cacheSignals: Record<string, string>;
-  cacheVerdict: FetchAttempt['cacheVerdict'];
+  cacheVerdict: CacheVerdict;
 }
 
 /**
@@ -81,4 +85,13 @@ export const readCacheSignals = (headers: Record<string, HeaderValue>): CacheRea
   }
 
   return { cacheSignals, cacheVerdict: hit ? 'hit' : miss ? 'miss' : 'unknown' };
+};
+
+/**
+ * The verdict on a whole redirect chain: a cache that answered any hop taints it (an old redirect leads to an
+ * old target, however fresh that target is), and it came from the origin only when every hop said so.
+ */
+export const chainVerdict = (hops: readonly Pick<HopReading, 'cacheVerdict'>[]): CacheVerdict => {
+  if (hops.some((h) => h.cacheVerdict === 'hit')) return 'hit';
+  return hops.length > 0 && hops.every((h) => h.cacheVerdict === 'miss') ? 'miss' : 'unknown';
 };

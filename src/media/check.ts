@@ -6,7 +6,7 @@ import type { BlobStore } from './blobs.js';
 import { createFetcher, type Fetcher } from './fetcher.js';
 import { inspectFile, maxBytesFor } from './inspect.js';
 import { normaliseSha256 } from './sha256.js';
-import type { FetchAttempt, MediaKind } from './types.js';
+import type { FetchAttempt, MediaKind, MediaSource } from './types.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
 
@@ -94,7 +94,8 @@ export const createChecker = ({
           report.attempts = result.source.attempts;
           Object.assign(report, { sha256: result.sha256, size: result.size, declaredMimetype: result.declaredMimetype });
           const requests = result.source.attempts.length;
-          add('fetch', 'ok', `HTTP ${result.source.attempts.at(-1)?.status} after ${requests} request${requests === 1 ? '' : 's'}`);
+          const kept = result.source.attempts.find((a) => a.strategy === result.source.obtainedBy);
+          add('fetch', 'ok', `HTTP ${kept?.status} after ${requests} request${requests === 1 ? '' : 's'}`);
           try {
             const found = await inspectFile(first.tmpPath, { declaredMimetype: result.declaredMimetype, limits });
             const limit = found.kind === 'sticker' && found.animated ? limits.animatedSticker : limits[found.kind];
@@ -118,13 +119,7 @@ export const createChecker = ({
             report.error = { code: err.code, message: err.message };
             add(err.code === 'too_large' ? 'size' : 'content type', 'fail', `${err.code}: ${err.message}`);
           }
-          add(
-            'freshness',
-            result.source.obtainedBy === 'plain' ? 'ok' : 'warn',
-            result.source.obtainedBy === 'plain'
-              ? `${result.source.freshness} (the first request was not answered by a cache)`
-              : `a cache held an older copy; fresh bytes were reached ${result.source.obtainedBy}`,
-          );
+          add('freshness', ...describeFreshness(result.source));
           if (pinned) add('sha256', 'ok', `matches the pinned ${pinned}`);
         }
         const plain = report.attempts[0];
@@ -135,14 +130,7 @@ export const createChecker = ({
             plain.cacheControl ?? 'none sent: caches decide for themselves how long to keep the file',
           );
           add('cache signals', plain.cacheVerdict === 'hit' ? 'warn' : 'ok', describeSignals(plain));
-          const validator = plain.etag ?? plain.lastModified;
-          add(
-            'validators',
-            validator ? 'ok' : 'warn',
-            validator
-              ? `ETag ${plain.etag ?? '-'}, Last-Modified ${plain.lastModified ?? '-'}`
-              : 'no ETag or Last-Modified: an interrupted download cannot be resumed safely',
-          );
+          add('validators', ...describeValidators(plain));
           add(
             'ranges',
             plain.acceptRanges === 'bytes' ? 'ok' : 'warn',
@@ -151,15 +139,7 @@ export const createChecker = ({
         }
         const busted =
           report.attempts.find((a) => a.strategy === 'cache-busted') ?? (await probeBusted(url, config.media.cacheBustParam, attempt));
-        if (busted) {
-          add(
-            'cache busting',
-            busted.cacheVerdict === 'hit' ? 'fail' : 'ok',
-            busted.cacheVerdict === 'hit'
-              ? 'a request with a unique query string was still answered from a cache: it keys on the path alone; version the path instead'
-              : 'a request with a unique query string reaches the origin',
-          );
-        }
+        if (busted) add('cache busting', ...describeBusting(busted));
         if (QUERY_VERSION.test(url))
           add('versioning', 'warn', 'the version is in the query string, which some CDNs ignore; put it in the path (banner.3f9a1c2e.jpg)');
         else if (PATH_VERSION.test(new URL(url).pathname)) add('versioning', 'ok', 'the path carries a version');
@@ -193,10 +173,58 @@ const probeBusted = async (
   return (probe.result?.source.attempts ?? probe.attempts ?? [])[0];
 };
 
+type Finding = [CheckStatus, string];
+
+/** What `source.freshness` means for this URL, and whether it is worth a warning. */
+const describeFreshness = (source: MediaSource): Finding => {
+  const why = source.reason ? `: ${source.reason}` : '';
+  if (source.freshness === 'unverified') {
+    return [
+      'warn',
+      `unverified${why}. A cache that says nothing and ignores query strings would go unseen: pin a sha256 or version the path`,
+    ];
+  }
+  if (source.obtainedBy !== 'plain') return ['warn', `a cache held an older copy; fresh bytes were reached ${source.obtainedBy}${why}`];
+  return ['ok', `${source.freshness}${why}`];
+};
+
+const VERDICTS = { hit: 'answered by a cache', miss: 'from the origin', unknown: 'no cache signal' } as const;
+
 const describeSignals = (a: FetchAttempt) => {
-  const signals = Object.entries(a.cacheSignals).map(([k, v]) => `${k}: ${v}`);
-  const verdict = { hit: 'answered by a cache', miss: 'from the origin', unknown: 'no cache signal' }[a.cacheVerdict];
-  return signals.length ? `${verdict} (${signals.join('; ')})` : verdict;
+  const describe = (verdict: FetchAttempt['cacheVerdict'], cacheSignals: Record<string, string>) => {
+    const signals = Object.entries(cacheSignals).map(([k, v]) => `${k}: ${v}`);
+    return signals.length ? `${VERDICTS[verdict]} (${signals.join('; ')})` : VERDICTS[verdict];
+  };
+  if (!a.hops) return describe(a.cacheVerdict, a.cacheSignals);
+  // A redirect chain: each hop's own verdict, since a cached redirect leads to an old target.
+  return a.hops.map((h) => `${h.status} ${describe(h.cacheVerdict, h.cacheSignals)}`).join(' → ');
+};
+
+/** Only a strong ETag lets an interrupted download resume; without one it starts again from zero. */
+const describeValidators = (a: FetchAttempt): Finding => {
+  const both = `ETag ${a.etag ?? '-'}, Last-Modified ${a.lastModified ?? '-'}`;
+  if (a.etag && !a.etag.startsWith('W/')) return ['ok', both];
+  if (a.etag || a.lastModified) return ['info', `${both}: no strong ETag, so an interrupted download starts again from zero`];
+  return [
+    'warn',
+    'no ETag or Last-Modified: an unchanged file cannot be confirmed with a bodiless 304, and an interrupted download starts again from zero',
+  ];
+};
+
+const describeBusting = (busted: FetchAttempt): Finding => {
+  if (busted.cacheVerdict === 'hit') {
+    return [
+      'fail',
+      'a request with a unique query string was still answered from a cache: it keys on the path alone; version the path instead',
+    ];
+  }
+  if (busted.error) {
+    return [
+      'warn',
+      `a request with a unique query string was refused (${busted.status ?? busted.error}), as signed links do: whether a cache holds an old copy cannot be checked`,
+    ];
+  }
+  return ['ok', 'a request with a unique query string reaches the origin'];
 };
 
 /** 5242880 → `5 MB`: limits and sizes as a person reads them (powers of 1024, as the limits are set). */

@@ -13,6 +13,7 @@ import { makeGif, makeJpeg, makeLargeJpeg, makePng, makeWebp } from '../support/
 interface Attempt {
   url: string;
   strategy: string;
+  status?: number;
   cacheVerdict: string;
   sha256?: string;
 }
@@ -115,9 +116,14 @@ describe('by URL', () => {
     assert.match(s.etag ?? '', /^".+"$/);
     assert.ok(s.lastModified && !Number.isNaN(Date.parse(s.lastModified)));
     assert.ok(Math.abs(Date.parse(s.fetchedAt) - Date.now()) < 60_000);
-    assert.equal(s.freshness, 'unverified', 'no cache signal and no pin: taken as fresh, and said so');
-    assert.equal(s.attempts.length, 1);
-    assert.deepEqual([s.attempts[0].strategy, s.attempts[0].sha256], ['plain', sha(photo)]);
+    assert.equal(s.freshness, 'confirmed', 'no cache signal and no pin: a conditional busted request confirmed it');
+    assert.deepEqual(
+      s.attempts.map((a) => [a.strategy, a.status, a.sha256]),
+      [
+        ['plain', 200, sha(photo)],
+        ['cache-busted', 304, sha(photo)],
+      ],
+    );
 
     const before = origin.requests.length;
     const again = await postUrl({ url, sha256: sha(photo).toUpperCase() });

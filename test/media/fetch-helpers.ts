@@ -8,6 +8,7 @@ import type { Config } from '../../src/config.js';
 import { HashsendError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { createFetcher, type Fetcher, type FetchFreshOptions } from '../../src/media/fetcher.js';
+import { startOrigin, type Origin } from '../support/origin.js';
 
 const MB = 1024 * 1024;
 
@@ -18,6 +19,8 @@ export const testMedia = (over: Partial<Config['media']> = {}): Config['media'] 
   connectTimeoutMs: 1000,
   headersTimeoutMs: 2000,
   bodyTimeoutMs: 400,
+  fetchDeadlineMs: 60_000,
+  requireVerified: false,
   maxRedirects: 5,
   cacheBustParam: '_hsfresh',
   publicMedia: false,
@@ -70,3 +73,35 @@ export const refusal = async (promise: Promise<unknown>, code: string, status: n
 export const assertNoFile = (path: string) => assert.equal(existsSync(path), false, `${path} was left behind`);
 
 export const fileBytes = (path: string) => readFile(path);
+
+export type TempDir = Awaited<ReturnType<typeof tempDir>>;
+
+/** What a fetcher test file shares: one origin, a temp dir, a default fetcher, and others closed with it. */
+export interface FetchFixture {
+  origin: Origin;
+  tmp: TempDir;
+  fetcher: Fetcher;
+  /** A fetcher with other settings that stays open until `stop`. */
+  fetcherWith(opts: Parameters<typeof makeFetcher>[0]): Fetcher;
+  stop(): Promise<void>;
+}
+
+export const startFetchFixture = async (): Promise<FetchFixture> => {
+  const [origin, tmp] = await Promise.all([startOrigin(), tempDir()]);
+  const fetchers = [makeFetcher()];
+  return {
+    origin,
+    tmp,
+    fetcher: fetchers[0],
+    fetcherWith: (opts) => {
+      const f = makeFetcher(opts);
+      fetchers.push(f);
+      return f;
+    },
+    stop: async () => {
+      await Promise.all(fetchers.map((f) => f.close()));
+      await origin.close();
+      await tmp.remove();
+    },
+  };
+};

@@ -51,12 +51,27 @@ const stopChild = async (child: ChildProcess) => {
   clearTimeout(timer);
 };
 
+export interface NginxOptions {
+  /**
+   * false: stock nginx, which says nothing of its cache (no `X-Cache-Status`, no `Age`).
+   * @default true
+   */
+  signals?: boolean;
+  /** Also keep 302 redirects a year, as a CDN holding an old `/latest → /v1` does. @default false */
+  cacheRedirects?: boolean;
+}
+
 /**
  * nginx as a caching reverse proxy. `key: 'path'` keys the cache on `$host$uri` (a query string cannot bust
  * it, like CDNs set to ignore query strings); `key: 'uri'` on `$host$request_uri`. Either way 200s are kept a
- * year whatever the origin or the client says, and `X-Cache-Status` reports what happened.
+ * year whatever the origin or the client says, and `X-Cache-Status` reports what happened unless `signals`
+ * is false.
  */
-export const startNginx = async (origin: string, key: 'path' | 'uri'): Promise<RunningCache> => {
+export const startNginx = async (
+  origin: string,
+  key: 'path' | 'uri',
+  { signals = true, cacheRedirects = false }: NginxOptions = {},
+): Promise<RunningCache> => {
   const dir = await mkdtemp(join(tmpdir(), `hashsend-nginx-${key}-`));
   const port = await freePort();
   const conf = `
@@ -82,9 +97,9 @@ http {
       proxy_set_header Connection "";
       proxy_cache media;
       proxy_cache_key $host${key === 'path' ? '$uri' : '$request_uri'};
-      proxy_cache_valid 200 ${YEAR};
+      proxy_cache_valid 200 ${cacheRedirects ? '302 ' : ''}${YEAR};
       proxy_ignore_headers Cache-Control Expires Set-Cookie Vary X-Accel-Expires;
-      add_header X-Cache-Status $upstream_cache_status always;
+      ${signals ? 'add_header X-Cache-Status $upstream_cache_status always;' : ''}
     }
   }
 }
@@ -96,7 +111,9 @@ http {
 
 /**
  * Varnish in front of the origin. Varnish ignores a client's Cache-Control already; the VCL makes every 200
- * cacheable for a year whatever the origin says. `-j none` lets it run as root in a temp dir of its own.
+ * and every redirect (which Varnish keeps only with an explicit lifetime) cacheable for a year whatever the
+ * origin says, as a CDN holding an old `302 /latest → /v1` does. `-j none` lets it run as root in a temp dir
+ * of its own.
  */
 export const startVarnish = async (origin: string): Promise<RunningCache> => {
   const dir = await mkdtemp(join(tmpdir(), 'hashsend-varnish-'));
@@ -105,7 +122,7 @@ export const startVarnish = async (origin: string): Promise<RunningCache> => {
   const vcl = `vcl 4.1;
 backend origin { .host = "${backend.hostname}"; .port = "${backend.port}"; }
 sub vcl_backend_response {
-  if (beresp.status == 200) {
+  if (beresp.status == 200 || beresp.status == 301 || beresp.status == 302 || beresp.status == 307 || beresp.status == 308) {
     set beresp.ttl = ${YEAR};
     set beresp.grace = 0s;
     unset beresp.http.Cache-Control;

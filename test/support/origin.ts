@@ -13,6 +13,13 @@ export interface FileOptions {
   lastModified?: string | false;
   /** Send no Content-Length (chunked), as a generated body would. */
   chunked?: boolean;
+  /** Answer every `Range: bytes=N-` with a 206, whatever `If-Range` says (a server that would splice versions). */
+  ignoreIfRange?: boolean;
+  /**
+   * Answer 403 unless the query string is exactly this, as a signed S3 or GCS link refuses any extra
+   * parameter (`X-Amz-Signature=…`).
+   */
+  signedQuery?: string;
 }
 
 interface File extends FileOptions {
@@ -25,6 +32,8 @@ export interface SeenRequest {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
+  /** The status it was answered with, once the headers went out. */
+  status?: number;
 }
 
 export interface Origin {
@@ -39,6 +48,8 @@ export interface Origin {
   stall(name: string, bytes?: number): void;
   /** The next response for `/<name>` closes the connection after `bytes` of body (once). */
   dropAfter(name: string, bytes: number, then?: () => void): void;
+  /** From now on `/<name>` sends its body one byte every `everyMs`: never stalled, never done soon. */
+  trickle(name: string, everyMs: number): void;
   requests: SeenRequest[];
   /** Body bytes accepted by the socket, for one file or all. */
   bytesServed(name?: string): number;
@@ -58,12 +69,29 @@ const drained = (res: ServerResponse) =>
     res.on('close', done);
   });
 
+/**
+ * A conditional GET that the current version satisfies (RFC 9110 13.1.2-3): If-None-Match by weak comparison,
+ * else If-Modified-Since against Last-Modified.
+ */
+const notModified = (headers: IncomingHttpHeaders, file: File) => {
+  const weak = (tag: string) => tag.trim().replace(/^W\//, '');
+  const inm = headers['if-none-match'];
+  if (inm !== undefined) {
+    if (!file.etagValue) return false;
+    return inm.trim() === '*' || inm.split(',').some((tag) => weak(tag) === weak(file.etagValue!));
+  }
+  const ims = Date.parse(headers['if-modified-since'] ?? '');
+  const lastModified = Date.parse(file.lastModifiedValue ?? '');
+  return !Number.isNaN(ims) && !Number.isNaN(lastModified) && lastModified <= ims;
+};
+
 /** A loopback origin server whose files a test can replace under the same URL and make misbehave. */
 export const startOrigin = async (): Promise<Origin> => {
   const files = new Map<string, File>();
   const redirects = new Map<string, { to: string; status: number }>();
   const stalls = new Map<string, number>();
   const drops = new Map<string, { bytes: number; then?: () => void }>();
+  const trickles = new Map<string, number>();
   const served = new Map<string, number>();
   const requests: SeenRequest[] = [];
   let version = 0;
@@ -81,7 +109,9 @@ export const startOrigin = async (): Promise<Origin> => {
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://origin');
-    requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
+    const seen: SeenRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
+    requests.push(seen);
+    res.on('close', () => (seen.status = res.statusCode));
     const name = decodeURIComponent(url.pathname.slice(1));
     const redirect = redirects.get(name);
     if (redirect) {
@@ -93,6 +123,10 @@ export const startOrigin = async (): Promise<Origin> => {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
+    if (file.signedQuery !== undefined && url.search.slice(1) !== file.signedQuery) {
+      res.writeHead(403, { 'content-type': 'application/xml' }).end('<Error><Code>SignatureDoesNotMatch</Code></Error>');
+      return;
+    }
     const headers: Record<string, string | number> = {
       'content-type': file.contentType ?? 'application/octet-stream',
       'cache-control': file.cacheControl ?? 'public, max-age=3600',
@@ -100,12 +134,16 @@ export const startOrigin = async (): Promise<Origin> => {
     };
     if (file.etagValue) headers.etag = file.etagValue;
     if (file.lastModifiedValue) headers['last-modified'] = file.lastModifiedValue;
+    if (notModified(req.headers, file)) {
+      res.writeHead(304, headers).end();
+      return;
+    }
 
     let start = 0;
     let status = 200;
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
-    const validatorHolds = !ifRange || ifRange === file.etagValue || ifRange === file.lastModifiedValue;
+    const validatorHolds = file.ignoreIfRange || !ifRange || ifRange === file.etagValue || ifRange === file.lastModifiedValue;
     if (range && validatorHolds && Number(range[1]) < file.body.length) {
       start = Number(range[1]);
       status = 206;
@@ -119,6 +157,16 @@ export const startOrigin = async (): Promise<Origin> => {
       return;
     }
 
+    const every = trickles.get(name);
+    if (every !== undefined) {
+      for (let at = 0; at < body.length && !res.destroyed; at++) {
+        count(name, 1);
+        res.write(body.subarray(at, at + 1));
+        await new Promise((r) => setTimeout(r, every));
+      }
+      res.end();
+      return;
+    }
     const stallAt = stalls.get(name);
     if (stallAt !== undefined) {
       await send(res, name, body, stallAt);
@@ -153,6 +201,7 @@ export const startOrigin = async (): Promise<Origin> => {
           opts.lastModified === false ? undefined : (opts.lastModified ?? new Date(Date.UTC(2024, 0, 1) + version * 1000).toUTCString()),
       });
       stalls.delete(name);
+      trickles.delete(name);
     },
     redirect(name, to, status = 302) {
       redirects.set(name, { to, status });
@@ -162,6 +211,9 @@ export const startOrigin = async (): Promise<Origin> => {
     },
     dropAfter(name, bytes, then) {
       drops.set(name, { bytes, then });
+    },
+    trickle(name, everyMs) {
+      trickles.set(name, everyMs);
     },
     requests,
     bytesServed: (name) => (name === undefined ? [...served.values()].reduce((a, b) => a + b, 0) : (served.get(name) ?? 0)),
