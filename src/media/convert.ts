@@ -17,7 +17,7 @@ const THUMBNAIL_PX = 32;
  * Decodes running at once. Each may hold a whole image (up to 200 MB at the image pixel cap) and keeps a CPU busy:
  * two bound the memory of a burst of uploads, and leave the other threads to serving and sending.
  */
-export const decoding = limitConcurrency(2);
+const decoding = limitConcurrency(2);
 
 /**
  * Decodes an image as WhatsApp's image kind wants it: the first frame, turned upright per EXIF, transparency
