@@ -197,7 +197,6 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: Me
       if (!record) return false;
       await blobs.remove(record.sha256);
       await records.delete(record.sha256);
-      await records.delete(`alias:${sha256}`);
       if (record.converted) {
         await records.delete(`alias:${record.converted.fromSha256}`);
         await records.delete(`jpeg:${record.converted.fromSha256}`);
