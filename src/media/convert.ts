@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { fileTypeFromFile } from 'file-type';
-import sharp from 'sharp';
-import { HashsendError } from '../errors.js';
+import sharp, { type Sharp } from 'sharp';
+import { assertPixels, cannotDecode, frameSize, MAX_PIXELS } from './image-limits.js';
+import { limitConcurrency } from './limit-concurrency.js';
 
 export interface Converted {
   sha256: string;
@@ -12,34 +13,37 @@ export interface Converted {
 /** Longest side of the preview WhatsApp shows before the media is downloaded. */
 const THUMBNAIL_PX = 32;
 
-const cannotDecode = (e: unknown) =>
-  new HashsendError(
-    'unsupported_media',
-    422,
-    `this image cannot be decoded: ${(e as Error).message}`,
-    {},
-    {
-      cause: e,
-    },
-  );
+/**
+ * Decodes running at once. Each may hold a whole image (up to 200 MB at the image pixel cap) and keeps a CPU busy:
+ * two bound the memory of a burst of uploads, and leave the other threads to serving and sending.
+ */
+const decoding = limitConcurrency(2);
 
 /**
  * Decodes an image as WhatsApp's image kind wants it: the first frame, turned upright per EXIF, transparency
- * on white. sharp drops the metadata (and with it any GPS position) unless told to keep it.
+ * on white. sharp drops the metadata (and with it any GPS position) unless told to keep it. Refused with
+ * `too_large` before any pixel is decoded when the header declares more than an image may have; sharp's own cap
+ * is the same, in case the pixels turn out to be more than the header said.
  */
-const upright = (srcPath: string) => sharp(srcPath, { animated: false }).autoOrient().flatten({ background: '#ffffff' });
+const upright = async (srcPath: string) => {
+  assertPixels(await frameSize(srcPath), 'image');
+  return sharp(srcPath, { animated: false, limitInputPixels: MAX_PIXELS.image }).autoOrient().flatten({ background: '#ffffff' });
+};
+
+const decode = async (image: Sharp) => {
+  try {
+    return await decoding(() => image.toBuffer());
+  } catch (e) {
+    throw cannotDecode(e);
+  }
+};
 
 /**
  * Writes `srcPath` as a JPEG to `destPath` and returns the hash and size of what was written. The JPEG is
  * encoded in memory (it is at most the image limit) so it is hashed as it is written, in one pass.
  */
 export const toJpeg = async (srcPath: string, destPath: string): Promise<Converted> => {
-  let jpeg: Buffer;
-  try {
-    jpeg = await upright(srcPath).jpeg({ quality: 85 }).toBuffer();
-  } catch (e) {
-    throw cannotDecode(e);
-  }
+  const jpeg = await decode((await upright(srcPath)).jpeg({ quality: 85 }));
   await writeFile(destPath, jpeg, { mode: 0o600 });
   return { sha256: createHash('sha256').update(jpeg).digest('hex'), size: jpeg.length };
 };
@@ -51,10 +55,6 @@ export const toJpeg = async (srcPath: string, destPath: string): Promise<Convert
 export const thumbnail = async (path: string): Promise<string | undefined> => {
   const type = await fileTypeFromFile(path);
   if (!type?.mime.startsWith('image/')) return undefined;
-  try {
-    const preview = await upright(path).resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside' }).jpeg({ quality: 60 }).toBuffer();
-    return preview.toString('base64');
-  } catch (e) {
-    throw cannotDecode(e);
-  }
+  const preview = await decode((await upright(path)).resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside' }).jpeg({ quality: 60 }));
+  return preview.toString('base64');
 };

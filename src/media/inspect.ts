@@ -4,6 +4,7 @@ import sharp, { type FormatEnum } from 'sharp';
 import type { Config } from '../config.js';
 import { HashsendError } from '../errors.js';
 import type { SendAs } from '../whatsapp/driver.js';
+import { assertPixels, frameSize, MAX_PIXELS } from './image-limits.js';
 import { readMp4Tracks } from './mp4.js';
 import type { MediaKind } from './types.js';
 
@@ -73,6 +74,9 @@ const DECLARED_ALIASES: Record<string, string> = {
 };
 
 const familyOf = (mime: string): Family => FAMILIES[mime] ?? 'other';
+
+/** Whether WhatsApp's image kind takes this type as it is (JPEG, PNG); others are converted to JPEG first. */
+export const sendsAsImage = (mime: string) => familyOf(mime) === 'image';
 
 const familyOfDeclared = (declared: string | undefined): Family | undefined => {
   const bare = declared?.split(';')[0].trim().toLowerCase();
@@ -165,7 +169,7 @@ const familyCap = (family: Family, limits: MediaLimits, mime: string, animated: 
   }
 };
 
-const asKind = (as: SendAs): MediaKind => (as === 'voice' ? 'audio' : as);
+export const asKind = (as: SendAs): MediaKind => (as === 'voice' ? 'audio' : as);
 
 /**
  * The byte cap to enforce while a fetch or upload streams in, from its first bytes: the sniffed type's kind
@@ -226,16 +230,18 @@ const classify = async (path: string, mimetype: string, size: number, { limits, 
   const family = familyOf(mimetype);
   switch (family) {
     case 'image':
-      if (as && as !== 'image') throw cannotBe(mimetype, as);
-      return { kind: 'image', mimetype };
     case 'convertible':
       if (as && as !== 'image') throw cannotBe(mimetype, as);
-      return { kind: 'image', mimetype, needsConversion: 'jpeg' };
+      assertPixels(await frameSize(path), 'image');
+      return family === 'image' ? { kind: 'image', mimetype } : { kind: 'image', mimetype, needsConversion: 'jpeg' };
     case 'webp': {
       const animated = webpAnimated(await readHead(path, 4096)) ?? false;
       if (as && as !== 'image' && as !== 'sticker') throw cannotBe(mimetype, as);
+      const frame = await frameSize(path);
       // A photo in WebP is common; without `as`, a static WebP too big for a sticker is sent as a JPEG image.
-      const asImage = as === 'image' || (!as && !animated && size > limits.sticker);
+      const tooBigForSticker = size > limits.sticker || frame.width * frame.height > MAX_PIXELS.sticker;
+      const asImage = as === 'image' || (!as && !animated && tooBigForSticker);
+      assertPixels(frame, asImage ? 'image' : 'sticker');
       return asImage ? { kind: 'image', mimetype, needsConversion: 'jpeg' } : { kind: 'sticker', mimetype, animated };
     }
     case 'isobmff':
@@ -252,8 +258,9 @@ const classify = async (path: string, mimetype: string, size: number, { limits, 
 /**
  * Sniffs a file's real type, maps it to the WhatsApp kind it is sent as, and enforces that kind's size limit.
  * Refusals: `unsupported_media` (422) when the bytes cannot be what `as` asks or are a video WhatsApp cannot
- * play; `too_large` (413) over the kind's limit. A convertible image is held to the image limit before
- * conversion, which only shrinks it.
+ * play; `too_large` (413) over the kind's byte limit, or an image or sticker whose header declares more pixels
+ * than its kind may have (src/media/image-limits.ts), found without decoding them. A convertible image is held
+ * to the image limit before conversion, which only shrinks it.
  */
 export const inspectFile = async (path: string, options: InspectOptions): Promise<Inspection> => {
   const { size } = await stat(path);

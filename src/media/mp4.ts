@@ -13,6 +13,19 @@ export interface Mp4Track {
  */
 const MAX_MOOV_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Top-level boxes looked at before giving up on `moov`. Real files have a handful (ftyp, moov, mdat, free,
+ * uuid); a fragmented one puts moov before its moof/mdat pairs. A file of empty 8-byte boxes would otherwise be
+ * walked to its end, two million steps for 16 MB.
+ */
+const MAX_TOP_LEVEL_BOXES = 1024;
+
+/** Boxes looked at inside `moov`: a real one has a few dozen per track. */
+const MAX_MOOV_BOXES = 10_000;
+
+/** Box headers are read this many bytes at a time, so small boxes cost no read each. */
+const READ_CHUNK = 64 * 1024;
+
 interface Box {
   type: string;
   /** Offset of the box's payload (after the header). */
@@ -21,59 +34,89 @@ interface Box {
   end: number;
 }
 
-/** Walks the boxes in buf[from, to); a malformed size ends the walk instead of reading out of bounds. */
-function* boxes(buf: Buffer, from: number, to: number): Generator<Box> {
-  let at = from;
-  while (at + 8 <= to) {
-    let size = buf.readUInt32BE(at);
-    const type = buf.toString('latin1', at + 4, at + 8);
-    let header = 8;
-    if (size === 1) {
-      if (at + 16 > to) return;
-      size = Number(buf.readBigUInt64BE(at + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = to - at;
-    }
-    if (size < header || at + size > to) return;
-    yield { type, start: at + header, end: at + size };
-    at += size;
-  }
-}
+/**
+ * Reads boxes out of an in-memory buffer. A malformed size ends a walk instead of reading out of bounds, and all
+ * walks together look at no more than `budget` boxes.
+ */
+const boxReader = (buf: Buffer, budget = MAX_MOOV_BOXES) => {
+  let left = budget;
 
-const child = (buf: Buffer, parent: Box, type: string) => {
-  for (const box of boxes(buf, parent.start, parent.end)) if (box.type === type) return box;
-  return undefined;
+  /** Walks the boxes in buf[from, to). */
+  function* boxes(from: number, to: number): Generator<Box> {
+    let at = from;
+    while (at + 8 <= to && left-- > 0) {
+      let size = buf.readUInt32BE(at);
+      const type = buf.toString('latin1', at + 4, at + 8);
+      let header = 8;
+      if (size === 1) {
+        if (at + 16 > to) return;
+        size = Number(buf.readBigUInt64BE(at + 8));
+        header = 16;
+      } else if (size === 0) {
+        size = to - at;
+      }
+      if (size < header || at + size > to) return;
+      yield { type, start: at + header, end: at + size };
+      at += size;
+    }
+  }
+
+  const child = (parent: Box, type: string) => {
+    for (const box of boxes(parent.start, parent.end)) if (box.type === type) return box;
+    return undefined;
+  };
+
+  /** Follows a path of box types from `parent`, taking the first match at each level. */
+  const descend = (parent: Box, path: string[]) =>
+    path.reduce<Box | undefined>((box, type) => (box ? child(box, type) : undefined), parent);
+
+  return { boxes, child, descend };
 };
 
-/** Follows a path of box types from `parent`, taking the first match at each level. */
-const descend = (buf: Buffer, parent: Box, path: string[]) =>
-  path.reduce<Box | undefined>((box, type) => (box ? child(buf, box, type) : undefined), parent);
+type BoxReader = ReturnType<typeof boxReader>;
 
-const trackOf = (moov: Buffer, trak: Box): Mp4Track | undefined => {
-  const mdia = child(moov, trak, 'mdia');
-  const hdlr = mdia && child(moov, mdia, 'hdlr');
+const trackOf = (moov: Buffer, { boxes, child, descend }: BoxReader, trak: Box): Mp4Track | undefined => {
+  const mdia = child(trak, 'mdia');
+  const hdlr = mdia && child(mdia, 'hdlr');
   // hdlr is a full box: version/flags (4), pre_defined (4), then handler_type.
   if (!mdia || !hdlr || hdlr.end - hdlr.start < 12) return undefined;
   const handler = moov.toString('latin1', hdlr.start + 8, hdlr.start + 12);
-  const stsd = descend(moov, mdia, ['minf', 'stbl', 'stsd']);
+  const stsd = descend(mdia, ['minf', 'stbl', 'stsd']);
   // stsd is a full box: version/flags (4), entry_count (4), then the sample entries, themselves boxes.
-  const entry = stsd && boxes(moov, stsd.start + 8, stsd.end).next().value;
+  const entry = stsd && boxes(stsd.start + 8, stsd.end).next().value;
   return { handler, codec: entry ? entry.type : undefined };
 };
 
-/** Finds the top-level `moov` by seeking from box header to box header, so a large `mdat` is never read. */
+/**
+ * The file's bytes at `at`, at least `want` of them where the file has them: served from one chunk read ahead, so
+ * a run of small boxes costs one read, and a jump past the chunk (a large `mdat`) costs one more.
+ */
+const chunkedReader = (file: FileHandle) => {
+  const chunk = Buffer.alloc(READ_CHUNK);
+  let chunkAt = 0;
+  let chunkLength = 0;
+  return async (at: number, want: number) => {
+    if (at < chunkAt || at + want > chunkAt + chunkLength) {
+      const { bytesRead } = await file.read(chunk, 0, READ_CHUNK, at);
+      chunkAt = at;
+      chunkLength = bytesRead;
+    }
+    return chunk.subarray(at - chunkAt, Math.min(at - chunkAt + want, chunkLength));
+  };
+};
+
+/** Finds the top-level `moov` by stepping from box header to box header, so a large `mdat` is never read. */
 const readMoov = async (file: FileHandle): Promise<Buffer | undefined> => {
   const { size } = await file.stat();
-  const header = Buffer.alloc(16);
+  const read = chunkedReader(file);
   let at = 0;
-  while (at + 8 <= size) {
-    const { bytesRead } = await file.read(header, 0, 16, at);
-    if (bytesRead < 8) return undefined;
+  for (let seen = 0; seen < MAX_TOP_LEVEL_BOXES && at + 8 <= size; seen++) {
+    const header = await read(at, Math.min(16, size - at));
+    if (header.length < 8) return undefined;
     let boxSize = header.readUInt32BE(0);
     let headerSize = 8;
     if (boxSize === 1) {
-      if (bytesRead < 16) return undefined;
+      if (header.length < 16) return undefined;
       boxSize = Number(header.readBigUInt64BE(8));
       headerSize = 16;
     } else if (boxSize === 0) {
@@ -102,11 +145,12 @@ export const readMp4Tracks = async (path: string): Promise<Mp4Track[]> => {
   try {
     const moov = await readMoov(file);
     if (!moov) return [];
-    const root = boxes(moov, 0, moov.length).next().value;
+    const reader = boxReader(moov);
+    const root = reader.boxes(0, moov.length).next().value;
     if (!root) return [];
     const tracks: Mp4Track[] = [];
-    for (const box of boxes(moov, root.start, root.end)) {
-      const track = box.type === 'trak' ? trackOf(moov, box) : undefined;
+    for (const box of reader.boxes(root.start, root.end)) {
+      const track = box.type === 'trak' ? trackOf(moov, reader, box) : undefined;
       if (track) tracks.push(track);
     }
     return tracks;

@@ -7,7 +7,7 @@ import type { SendAs } from '../whatsapp/driver.js';
 import type { BlobStore } from './blobs.js';
 import { toJpeg, thumbnail } from './convert.js';
 import type { Fetcher } from './fetcher.js';
-import { inspectFile, maxBytesFor, type Inspection } from './inspect.js';
+import { asKind, inspectFile, maxBytesFor, sendsAsImage, type Inspection } from './inspect.js';
 import { normaliseSha256 } from './sha256.js';
 import type { MediaRecord, MediaRef, MediaSource } from './types.js';
 
@@ -28,21 +28,28 @@ export interface MediaResolverDeps {
   blobs: BlobStore;
   fetcher: Fetcher;
   /**
-   * Records by sha256; `jpeg:<source sha256>` → its JPEG conversion; `alias:<source sha256>` → the same, for a
-   * source that was not kept (the caller's hash of it still finds what is sent).
+   * Records by sha256, one per stored blob; `jpeg:<source sha256>` → the sha256 of its JPEG conversion. Stores
+   * written before sources were kept also hold `alias:<source sha256>` → the conversion, for a source not stored.
    */
   records: Keyv;
   log: Logger;
 }
 
+/** An image record in a format WhatsApp's image kind does not take as it is (WebP, GIF, TIFF, …). */
+const needsJpeg = (record: MediaRecord) => record.kind === 'image' && !sendsAsImage(record.mimetype);
+
 /**
  * Turns any media reference into a stored, inspected blob and its record. A hash we hold costs no network; a URL
  * is always fetched fresh (a URL's bytes can change, its hash can't), unless its pinned hash is already held.
+ *
+ * Every record names exactly its own bytes: converting keeps the source's blob and record, and stores the JPEG
+ * beside them under its own hash (its record says `converted.fromSha256`). A send of the source's hash picks
+ * what the kind it goes as needs: the JPEG as an image, the source itself as a sticker or a document.
  */
 export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: MediaResolverDeps): MediaResolver => {
+  /** The record of exactly these bytes, while their blob is there. */
   const held = async (sha256: string): Promise<MediaRecord | undefined> => {
-    const target = (await records.get<string>(`alias:${sha256}`)) ?? sha256;
-    const record = await records.get<MediaRecord>(target);
+    const record = await records.get<MediaRecord>(sha256);
     if (!record) return undefined;
     if (await blobs.has(record.sha256)) return record;
     // The blob was evicted (it no longer matched its name): the record must not outlive it.
@@ -50,57 +57,75 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: Me
     return undefined;
   };
 
-  /**
-   * Stores inspected bytes: as they are (committing `srcPath` into the store), or converted to JPEG when WhatsApp
-   * won't take them as they are, with the source hash kept beside the sent one. `srcPath` is left where it was
-   * when only its conversion is stored.
-   */
-  const store = async (
-    srcPath: string,
+  /** What a send of `sha256` starts from: its own record, else the conversion an older store kept in its place. */
+  const heldForSending = async (sha256: string): Promise<MediaRecord | undefined> => {
+    const own = await held(sha256);
+    if (own) return own;
+    const alias = await records.get<string>(`alias:${sha256}`);
+    return alias === undefined ? undefined : held(alias);
+  };
+
+  /** Commits inspected bytes at the blob-store temp path `path` as the blob `sha256`, with their record. */
+  const keep = async (
+    path: string,
     sha256: string,
     found: Inspection,
     declaredMimetype: string | undefined,
     source: MediaSource | undefined,
-    sourceKept = false,
-  ): Promise<Resolved> => {
-    let jpegPath: string | undefined;
+    converted?: MediaRecord['converted'],
+  ): Promise<MediaRecord> => {
+    const record: MediaRecord = {
+      sha256,
+      size: found.size,
+      mimetype: found.mimetype,
+      ...(declaredMimetype ? { declaredMimetype } : {}),
+      kind: found.kind,
+      ...(found.animated ? { animated: true } : {}),
+      ...(found.codec ? { codec: found.codec } : {}),
+      ...(converted ? { converted } : {}),
+      // A source sent as its conversion is previewed by the conversion's thumbnail.
+      ...(found.kind === 'image' && !found.needsConversion ? { thumbnail: await thumbnail(path) } : {}),
+      ...(source ? { source } : {}),
+      createdAt: new Date().toISOString(),
+    };
+    await blobs.commit(path, sha256);
+    await records.set(sha256, record);
+    return record;
+  };
+
+  /** The JPEG that a held image WhatsApp won't take as it is goes out as: converted once, found again after. */
+  const jpegOf = async (source: MediaRecord): Promise<Resolved> => {
+    const before = await records.get<string>(`jpeg:${source.sha256}`);
+    const convertedBefore = before === undefined ? undefined : await held(before);
+    if (convertedBefore) return { record: convertedBefore, created: false };
+    const jpegPath = blobs.tempPath();
     try {
-      let stored = { path: srcPath, sha256, size: found.size, mimetype: found.mimetype };
-      let converted: MediaRecord['converted'];
-      if (found.needsConversion === 'jpeg') {
-        jpegPath = blobs.tempPath();
-        const jpeg = await toJpeg(srcPath, jpegPath);
-        await inspectFile(jpegPath, { declaredMimetype: 'image/jpeg', limits, as: 'image' });
-        converted = { fromSha256: sha256, fromMimetype: found.mimetype };
-        stored = { path: jpegPath, sha256: jpeg.sha256, size: jpeg.size, mimetype: 'image/jpeg' };
-        log.info({ from: sha256, to: jpeg.sha256, fromMimetype: found.mimetype }, 'converted image to JPEG for WhatsApp');
-      }
-      const kind = converted ? 'image' : found.kind;
-      const record: MediaRecord = {
-        sha256: stored.sha256,
-        size: stored.size,
-        mimetype: stored.mimetype,
-        ...(declaredMimetype ? { declaredMimetype } : {}),
-        kind,
-        ...(found.animated ? { animated: true } : {}),
-        ...(found.codec ? { codec: found.codec } : {}),
-        ...(converted ? { converted } : {}),
-        ...(kind === 'image' ? { thumbnail: await thumbnail(stored.path) } : {}),
-        ...(source ? { source } : {}),
-        createdAt: new Date().toISOString(),
-      };
-      await blobs.commit(stored.path, stored.sha256);
-      await records.set(record.sha256, record);
-      if (converted) {
-        await records.set(`jpeg:${sha256}`, record.sha256);
-        // The source's hash names its conversion only when the source itself is not stored to be sent as it is.
-        if (!sourceKept) await records.set(`alias:${sha256}`, record.sha256);
-      }
+      const jpeg = await toJpeg(blobs.path(source.sha256), jpegPath);
+      const found = await inspectFile(jpegPath, { declaredMimetype: 'image/jpeg', limits, as: 'image' });
+      const from = { fromSha256: source.sha256, fromMimetype: source.mimetype };
+      const record = await keep(jpegPath, jpeg.sha256, found, source.declaredMimetype, source.source, from);
+      await records.set(`jpeg:${source.sha256}`, record.sha256);
+      log.info({ from: source.sha256, to: record.sha256, fromMimetype: source.mimetype }, 'converted image to JPEG for WhatsApp');
       return { record, created: true };
     } finally {
       // After a commit the name is gone (renamed); after a failure it must not stay behind in tmp/.
-      if (jpegPath) await rm(jpegPath, { force: true });
+      await rm(jpegPath, { force: true });
     }
+  };
+
+  /**
+   * A held record was inspected for the kind it was first stored as. Sent `as` another kind, its bytes are checked
+   * again for that kind (format, codec, size limit), and sent as their JPEG when that kind needs one (a WebP
+   * sticker as an image; a GIF stored as an image).
+   */
+  const fitFor = async (resolved: Resolved, as: SendAs | undefined): Promise<Resolved> => {
+    const { record } = resolved;
+    const kind = as ? asKind(as) : record.kind;
+    if (kind === record.kind && !needsJpeg(record)) return resolved;
+    const found = await inspectFile(blobs.path(record.sha256), { declaredMimetype: record.declaredMimetype, limits, as: as ?? kind });
+    if (found.needsConversion !== 'jpeg') return resolved;
+    const sent = await jpegOf(record);
+    return { record: sent.record, created: resolved.created || sent.created };
   };
 
   /** Inspects bytes at a blob-store temp path and stores them; the temp path is gone afterwards either way. */
@@ -113,34 +138,21 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: Me
   ): Promise<Resolved> => {
     try {
       const existing = await held(sha256);
-      if (existing) return fitFor({ record: existing, created: false }, as);
-      return await store(tmpPath, sha256, await inspectFile(tmpPath, { declaredMimetype, limits, as }), declaredMimetype, source);
+      if (existing) return await fitFor({ record: existing, created: false }, as);
+      const found = await inspectFile(tmpPath, { declaredMimetype, limits, as });
+      const record = await keep(tmpPath, sha256, found, declaredMimetype, source);
+      if (found.needsConversion !== 'jpeg') return { record, created: true };
+      return { record: (await jpegOf(record)).record, created: true };
     } finally {
       await rm(tmpPath, { force: true });
     }
-  };
-
-  /**
-   * A held record was inspected for the kind it was first stored as. Sent `as` another kind, its bytes are checked
-   * again for that kind (format, codec, size limit), and converted when that kind needs it (a WebP sticker as an image).
-   */
-  const fitFor = async (resolved: Resolved, as: SendAs | undefined): Promise<Resolved> => {
-    const { record } = resolved;
-    if (!as || (as === 'voice' ? 'audio' : as) === record.kind) return resolved;
-    const blobPath = blobs.path(record.sha256);
-    const found = await inspectFile(blobPath, { declaredMimetype: record.declaredMimetype, limits, as });
-    if (found.needsConversion !== 'jpeg') return resolved;
-    const conversion = await records.get<string>(`jpeg:${record.sha256}`);
-    const convertedBefore = conversion && (await held(conversion));
-    if (convertedBefore) return { record: convertedBefore, created: false };
-    return store(blobPath, record.sha256, found, record.declaredMimetype, record.source, true);
   };
 
   /** Pinned fetches under way, so a broadcast's concurrent sends of one URL and hash share one download. */
   const pinnedInFlight = new Map<string, Promise<Resolved>>();
 
   const resolvePinnedUrl = async (url: string, expectedSha256: string, as: SendAs | undefined): Promise<Resolved> => {
-    const existing = await held(expectedSha256);
+    const existing = await heldForSending(expectedSha256);
     if (existing) return fitFor({ record: existing, created: false }, as);
     const key = `${expectedSha256} ${as ?? ''} ${url}`;
     const running = pinnedInFlight.get(key);
@@ -175,13 +187,13 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: Me
       }
       const pinned = ref.sha256 === undefined ? undefined : normaliseSha256(ref.sha256);
       if (ref.url !== undefined) return pinned ? resolvePinnedUrl(ref.url, pinned, as) : fetchUrl(ref.url, undefined, as);
-      const record = pinned && (await held(pinned));
+      const record = pinned && (await heldForSending(pinned));
       if (!record) throw new HashsendError('media_not_found', 404, `no media with sha256 ${pinned} is stored; upload it or give its url`);
       return fitFor({ record, created: false }, as);
     },
     get: (sha256) => held(normaliseSha256(sha256)),
     async remove(sha256) {
-      const record = await held(normaliseSha256(sha256));
+      const record = await heldForSending(normaliseSha256(sha256));
       if (!record) return false;
       await blobs.remove(record.sha256);
       await records.delete(record.sha256);

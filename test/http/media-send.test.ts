@@ -114,6 +114,32 @@ test('held media sent `as` another kind is checked again for that kind, and conv
   assert.equal(await deliveredSha(stickerId), sticker);
 });
 
+test('a WebP first sent as an image (converted) is still itself: sent as a sticker later, the WebP goes out', async () => {
+  const webp = await makeWebp({ seed: 43, width: 64, height: 64 });
+  origin.put('sticker.webp', webp, { contentType: 'image/webp', cacheControl: 'no-store' });
+  const asImage = await send({ to: '+4915123456789', media: { url: `${origin.url}/sticker.webp`, sha256: sha(webp) }, as: 'image' });
+  assert.equal(asImage.status, 202);
+  const imageId = ((await asImage.json()) as { id: string }).id;
+  const image = (await delivered(imageId)).media!;
+  assert.notEqual(image.sentSha256, sha(webp), 'as an image, the WebP went out as a JPEG');
+  assert.equal(await deliveredSha(imageId), image.sentSha256);
+
+  const asSticker = await send({ to: '+4915123456789', media: { sha256: sha(webp) }, as: 'sticker' });
+  assert.equal(asSticker.status, 202);
+  const stickerId = ((await asSticker.json()) as { id: string }).id;
+  await delivered(stickerId);
+  assert.equal(await deliveredSha(stickerId), sha(webp), 'as a sticker, the WebP itself');
+
+  // Its hash names its own bytes, never the JPEG made of them.
+  const content = await server.api(`/api/media/${sha(webp)}/content`);
+  assert.deepEqual([content.status, content.headers.get('etag')], [200, `"${sha(webp)}"`]);
+  assert.equal(sha(Buffer.from(await content.arrayBuffer())), sha(webp));
+  const again = await send({ to: '+4915123456789', media: { sha256: sha(webp) }, as: 'image' });
+  const againId = ((await again.json()) as { id: string }).id;
+  await delivered(againId);
+  assert.equal(await deliveredSha(againId), image.sentSha256, 'as an image again: the same JPEG, not a new conversion');
+});
+
 test('Idempotency-Key: a client that gives up mid-request and retries gets the first answer; one message goes out', async () => {
   const photo = await makeJpeg({ seed: 51 });
   // An origin slow enough that the client gives up while the send is still resolving its media.

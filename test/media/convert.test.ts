@@ -76,6 +76,37 @@ describe('convert', () => {
     assert.deepEqual([width, height], [32, 16]);
   });
 
+  test('toJpeg and thumbnail of a 16383×16383 deflate TIFF bomb: too_large before a pixel is decoded', async () => {
+    const bomb = await dir.write('bomb.tif', media.makeTiffBomb());
+    const rss = process.memoryUsage().rss;
+    await assert.rejects(toJpeg(bomb, join(dir.dir, 'never.jpg')), { code: 'too_large', status: 413 });
+    await assert.rejects(thumbnail(bomb), { code: 'too_large', status: 413 });
+    // Decoded, it would take 805 MB (1.7 GB of RSS as a JPEG was made of it).
+    const grown = process.memoryUsage().rss - rss;
+    assert.ok(grown < 100 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1024 / 1024)} MB`);
+  });
+
+  test('conversions run at most two at a time, whatever the number asked for at once', async () => {
+    const src = await dir.write('burst.png', media.makePng({ width: 200, height: 200 }));
+    // sharp's own counters: tasks queued for a libuv thread plus tasks decoding now.
+    let most = 0;
+    const sample = () => {
+      const { queue, process } = sharp.counters();
+      most = Math.max(most, queue + process);
+    };
+    sharp.queue.on('change', sample);
+    try {
+      const burst = Array.from({ length: 6 }, (_, i) => toJpeg(src, join(dir.dir, `burst-${i}.jpg`)));
+      sample();
+      await Promise.all(burst);
+      sample();
+    } finally {
+      sharp.queue.off('change', sample);
+    }
+    assert.ok(most > 0, 'the conversions were seen');
+    assert.ok(most <= 2, `${most} conversions ran at once`);
+  });
+
   test('thumbnail of what is not an image is undefined', async () => {
     assert.equal(await thumbnail(await dir.write('v.mp4', media.makeMp4())), undefined);
     assert.equal(await thumbnail(await dir.write('d.pdf', media.makePdf())), undefined);

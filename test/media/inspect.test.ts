@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { open } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { inspectFile, maxBytesFor } from '../../src/media/inspect.js';
@@ -170,6 +171,55 @@ describe('inspectFile', () => {
 
   test('an empty file is refused', async () => {
     assert.equal((await refusal(inspectFile(await dir.write('empty', Buffer.alloc(0)), { limits }))).code, 'unsupported_media');
+  });
+
+  test('a few KB of deflate TIFF declaring 16383×16383 pixels is too_large, found without decoding it', async () => {
+    const bomb = media.makeTiffBomb();
+    assert.ok(bomb.length < 64 * KB, `the bomb is ${bomb.length} bytes`);
+    const path = await dir.write('bomb.tif', bomb);
+    const rss = process.memoryUsage().rss;
+    const error = await refusal(inspectFile(path, { limits }));
+    assert.deepEqual([error.status, error.code], [413, 'too_large'], error.message);
+    assert.deepEqual([error.details?.kind, error.details?.width, error.details?.height], ['image', 16383, 16383]);
+    assert.match(error.message, /16383×16383 pixels/);
+    // Decoded, it would take 805 MB.
+    assert.ok(process.memoryUsage().rss - rss < 100 * MB, `RSS grew by ${(process.memoryUsage().rss - rss) / MB} MB`);
+    // As a document it is bytes like any other, never decoded.
+    assert.equal((await inspectFile(path, { limits, as: 'document' })).kind, 'document');
+  });
+
+  test('a WebP over the sticker pixel cap is an image, and too_large as a sticker; over the image cap, too_large', async () => {
+    const wide = await dir.write('wide.webp', media.makeLargeWebp({ width: 5000, height: 5000 }));
+    const found = await inspectFile(wide, { limits });
+    assert.deepEqual([found.kind, found.needsConversion], ['image', 'jpeg']);
+    const asSticker = await refusal(inspectFile(wide, { limits, as: 'sticker' }));
+    assert.deepEqual([asSticker.code, asSticker.details?.kind], ['too_large', 'sticker']);
+    const huge = await dir.write('huge.webp', media.makeLargeWebp({ width: 9000, height: 9000 }));
+    const asImage = await refusal(inspectFile(huge, { limits }));
+    assert.deepEqual([asImage.code, asImage.details?.kind, asImage.details?.pixels], ['too_large', 'image', 81_000_000]);
+  });
+
+  test('an MP4 of 16 MB of empty boxes is refused after a bounded walk, read in a few large chunks', async () => {
+    const path = await dir.write('empty-boxes.mp4', media.makeEmptyBoxMp4(16 * MB));
+    // Counted on the real FileHandle: box by box, this file would take two million reads.
+    const probe = await open(path, 'r');
+    const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const read = proto.read;
+    let reads = 0;
+    proto.read = function (this: unknown, ...args: unknown[]) {
+      if (++reads > 64) throw new Error('the MP4 reader reads the file box by box');
+      return read.apply(this, args);
+    };
+    try {
+      assert.deepEqual(await readMp4Tracks(path), []);
+      assert.ok(reads <= 4, `${reads} reads`);
+    } finally {
+      proto.read = read;
+    }
+    const error = await refusal(inspectFile(path, { limits }));
+    assert.deepEqual([error.status, error.code], [422, 'unsupported_media']);
+    assert.match(error.message, /no video or audio track/);
   });
 });
 

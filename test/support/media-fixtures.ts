@@ -6,6 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
 export const fixtureMimetypes = {
@@ -58,6 +59,92 @@ export const makeLargeJpeg = async (size: number) => {
   const jpeg = await makeJpeg({ width: 8, height: 8 });
   if (size < jpeg.length) throw new Error(`makeLargeJpeg needs at least ${jpeg.length} bytes`);
   return Buffer.concat([jpeg, Buffer.alloc(size - jpeg.length)]);
+};
+
+/**
+ * A decompression bomb: an RGB deflate TIFF of `width`×`height` black pixels (16383×16383 decodes to 805 MB) in
+ * a few KB. Every strip but the last points at one shared compressed strip, so building it deflates only
+ * `rowsPerStrip` rows.
+ */
+export const makeTiffBomb = ({ width = 16383, height = 16383, rowsPerStrip = 64 } = {}) => {
+  const SHORT = 3;
+  const LONG = 4;
+  const strips = Math.ceil(height / rowsPerStrip);
+  const full = deflateSync(Buffer.alloc(rowsPerStrip * width * 3));
+  const rest = height % rowsPerStrip;
+  const last = rest ? deflateSync(Buffer.alloc(rest * width * 3)) : full;
+  const entries = 10;
+  const ifdAt = 8;
+  const bitsAt = ifdAt + 2 + entries * 12 + 4;
+  const offsetsAt = bitsAt + 6;
+  const countsAt = offsetsAt + 4 * strips;
+  const fullAt = countsAt + 4 * strips;
+  const lastAt = fullAt + full.length;
+  const out = Buffer.alloc(lastAt + last.length);
+  out.write('II', 0, 'latin1');
+  out.writeUInt16LE(42, 2);
+  out.writeUInt32LE(ifdAt, 4);
+  out.writeUInt16LE(entries, ifdAt);
+  // Tag, type, count, value (or the offset of the values): sorted by tag, as TIFF requires.
+  const tags: [number, number, number, number][] = [
+    [256, LONG, 1, width],
+    [257, LONG, 1, height],
+    [258, SHORT, 3, bitsAt], // BitsPerSample 8, 8, 8
+    [259, SHORT, 1, 8], // Compression: deflate
+    [262, SHORT, 1, 2], // Photometric: RGB
+    [273, LONG, strips, offsetsAt],
+    [277, SHORT, 1, 3], // SamplesPerPixel
+    [278, LONG, 1, rowsPerStrip],
+    [279, LONG, strips, countsAt],
+    [284, SHORT, 1, 1], // PlanarConfiguration: chunky
+  ];
+  tags.forEach(([tag, type, count, value], i) => {
+    const at = ifdAt + 2 + i * 12;
+    out.writeUInt16LE(tag, at);
+    out.writeUInt16LE(type, at + 2);
+    out.writeUInt32LE(count, at + 4);
+    if (type === SHORT && count === 1) out.writeUInt16LE(value, at + 8);
+    else out.writeUInt32LE(value, at + 8);
+  });
+  for (let i = 0; i < 3; i++) out.writeUInt16LE(8, bitsAt + 2 * i);
+  for (let i = 0; i < strips; i++) {
+    const isLast = i === strips - 1;
+    out.writeUInt32LE(isLast ? lastAt : fullAt, offsetsAt + 4 * i);
+    out.writeUInt32LE(isLast ? last.length : full.length, countsAt + 4 * i);
+  }
+  full.copy(out, fullAt);
+  last.copy(out, lastAt);
+  return out;
+};
+
+/**
+ * A static lossless WebP of `width`×`height` grey pixels in a few dozen bytes: a one-colour image costs no bits
+ * per pixel in VP8L, so a small one is made with sharp and its header's dimensions (14 bits each) rewritten.
+ */
+export const makeLargeWebp = async ({ width, height }: { width: number; height: number }) => {
+  const small = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#888888' } })
+    .webp({ lossless: true, effort: 0 })
+    .toBuffer();
+  if (small.toString('latin1', 12, 16) !== 'VP8L') throw new Error('sharp made no simple lossless WebP');
+  // The VP8L header: signature 0x2f at 20, then 32 bits: width-1 (14), height-1 (14), alpha (1), version (3).
+  const fields = small.readUInt32LE(21);
+  small.writeUInt32LE(((fields & ~0x0fffffff) | (width - 1) | ((height - 1) << 14)) >>> 0, 21);
+  return small;
+};
+
+/**
+ * An ISO-BMFF file of `size` bytes that is an `ftyp` and then nothing but empty 8-byte `free` boxes: a reader
+ * that steps box by box without a bound walks all of them.
+ */
+export const makeEmptyBoxMp4 = (size: number) => {
+  const ftyp = box('ftyp', Buffer.from('isom', 'latin1'), u32(512), Buffer.from('isomavc1', 'latin1'));
+  const out = Buffer.alloc(ftyp.length + Math.floor((size - ftyp.length) / 8) * 8);
+  ftyp.copy(out);
+  for (let at = ftyp.length; at < out.length; at += 8) {
+    out.writeUInt32BE(8, at);
+    out.write('free', at + 4, 'latin1');
+  }
+  return out;
 };
 
 const u32 = (n: number) => {

@@ -11,6 +11,7 @@ import { maxBytesFor } from '../../media/inspect.js';
 import { normaliseSha256, SHA256_PATTERN } from '../../media/sha256.js';
 import { writeHashed } from '../../media/write-hashed.js';
 import type { UploadedFile } from '../../media/types.js';
+import { byteRange } from '../byte-range.js';
 import { parse } from '../validate.js';
 import { checkReportSchema, MEDIA_RESOLUTION_ERRORS, mediaRecordSchema, mediaUrlRequestSchema } from '../media-schemas.js';
 import { authErrors, errors, json, type DescribeRoutes } from '../openapi.js';
@@ -150,10 +151,21 @@ export const publicMediaRoutes = (deps: MediaRouteDeps) =>
 /** Types a browser would render as a document that runs script. */
 const SCRIPTABLE = /html|xml|svg|javascript|ecmascript/i;
 
+/**
+ * The stored bytes of exactly `sha256` (never another blob under its name), verified as they stream. `Range` is
+ * read per RFC 9110 (src/http/byte-range.ts), and only while `If-Range` names this content.
+ */
 const sendContent = async (req: Request, res: Response, sha256: string, { resolver, blobs }: MediaRouteDeps) => {
   const record = await resolver.get(sha256);
   if (!record) throw new HashsendError('media_not_found', 404, `no media with sha256 ${sha256}`);
-  res.setHeader('ETag', `"${record.sha256}"`);
+  const etag = `"${record.sha256}"`;
+  const ifRange = req.get('if-range');
+  const range = ifRange === undefined || ifRange === etag ? byteRange(req.get('range'), record.size) : { kind: 'full' as const };
+  if (range.kind === 'unsatisfiable') {
+    res.setHeader('Content-Range', `bytes */${record.size}`);
+    throw new HashsendError('range_not_satisfiable', 416, `range is outside the ${record.size}-byte file`);
+  }
+  res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
   res.setHeader('Accept-Ranges', 'bytes');
   // Stored bytes are anyone's: served from the operator page's origin they must never run as a page there.
@@ -165,19 +177,14 @@ const sendContent = async (req: Request, res: Response, sha256: string, { resolv
   } else {
     res.setHeader('Content-Type', record.mimetype);
   }
-  if (req.get('if-none-match') === `"${record.sha256}"`) {
+  if (req.get('if-none-match') === etag) {
     res.status(304).end();
     return;
   }
-  const ranges = req.range(record.size, { combine: true });
-  if (ranges === -1) {
-    res.setHeader('Content-Range', `bytes */${record.size}`);
-    throw new HashsendError('range_not_satisfiable', 416, `range is outside the ${record.size}-byte file`);
-  }
-  const range = Array.isArray(ranges) && ranges.length === 1 ? ranges[0] : undefined;
-  if (range) {
-    res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${record.size}`);
-    res.setHeader('Content-Length', String(range.end - range.start + 1));
+  const part = range.kind === 'partial' ? { start: range.start, end: range.end } : undefined;
+  if (part) {
+    res.status(206).setHeader('Content-Range', `bytes ${part.start}-${part.end}/${record.size}`);
+    res.setHeader('Content-Length', String(part.end - part.start + 1));
   } else {
     res.setHeader('Content-Length', String(record.size));
   }
@@ -187,7 +194,7 @@ const sendContent = async (req: Request, res: Response, sha256: string, { resolv
   }
   // A blob that no longer matches its name errors mid-stream and is evicted: the connection is cut, not completed.
   // One small enough to fail before its first byte went out gets a proper error answer instead.
-  const stream = blobs.createReadStream(record.sha256, range);
+  const stream = blobs.createReadStream(record.sha256, part);
   await new Promise<void>((resolve, reject) => {
     res.on('close', () => {
       stream.destroy();
@@ -260,7 +267,8 @@ export const describeMediaRoutes: DescribeRoutes = (r) => {
     path: '/api/media/{sha256}/content',
     tags,
     summary: 'The bytes, verified as they stream',
-    description: '`ETag` is the hash and the answer is immutable; `Range` is honoured.',
+    description:
+      '`ETag` is the hash and the answer is immutable: the bytes always hash to the sha256 in the path. One `bytes` range is honoured (a suffix longer than the file gives all of it); other units, malformed or several disjoint ranges get the full answer.',
     request: { params: sha256Param },
     responses: {
       200: { description: 'The bytes', content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } } },
