@@ -121,7 +121,8 @@ export const createApp = async ({ config, log }: AppOptions) => {
     /** Listens, then restores what was running; `/readyz` answers 200 once that is done. */
     async start(): Promise<Server> {
       server = await new Promise<Server>((resolve, reject) => {
-        const s = http.listen(config.port, config.host, () => resolve(s)).once('error', reject);
+        // Express 5 hands a listen error (EADDRINUSE) to this callback rather than throwing it.
+        const s = http.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
       });
       await sessions.restore();
       outbox.start();
