@@ -171,3 +171,14 @@ describe('sessions', () => {
     assert.deepEqual([again.status, await errorCode(again)], [409, 'already_linked']);
   });
 });
+
+describe('driver names that are Object.prototype keys', () => {
+  test('"constructor", "__proto__", "toString": 400 unknown_driver, and no session is stored', async () => {
+    for (const driver of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const id = `proto-${driver.replace(/_/g, '')}`;
+      const res = await server.api('/api/sessions', { method: 'POST', json: { id, driver } });
+      assert.deepEqual([res.status, await errorCode(res)], [400, 'unknown_driver'], driver);
+      assert.equal((await server.api(`/api/sessions/${id}`)).status, 404, driver);
+    }
+  });
+});
