@@ -127,7 +127,8 @@ export const createApp = async ({ config, log }: AppOptions) => {
     async start(): Promise<Server> {
       await sessions.restore();
       server = await new Promise<Server>((resolve, reject) => {
-        const s = http.listen(config.port, config.host, () => resolve(s)).once('error', reject);
+        // Express 5 hands a listen error (EADDRINUSE) to this callback rather than throwing it.
+        const s = http.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
       });
       outbox.start();
       ready = true;

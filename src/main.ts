@@ -4,6 +4,13 @@ import { createLogger } from './log.js';
 import { createApp } from './app.js';
 import { printQrsToTerminal } from './whatsapp/terminal-qr.js';
 
+/** Why listening failed, said in the settings' own words instead of a stack trace. */
+const LISTEN_PROBLEMS: Record<string, (port: number, host: string) => string> = {
+  EADDRINUSE: (port, host) => `PORT ${port} is already in use on ${host}: stop the other process or set another PORT`,
+  EACCES: (port) => `PORT ${port} needs privileges this process does not have: choose a PORT above 1023`,
+  EADDRNOTAVAIL: (_port, host) => `HOST ${host} is not an address of this machine`,
+};
+
 /** `hashsend serve`: load config, start, and shut down cleanly on SIGTERM/SIGINT so no send is cut in half. */
 export const serve = async () => {
   let config;
@@ -16,7 +23,12 @@ export const serve = async () => {
   }
   const log = createLogger(config.logLevel);
   const app = await createApp({ config, log });
-  const server = await app.start();
+  const server = await app.start().catch((err: NodeJS.ErrnoException) => {
+    const problem = LISTEN_PROBLEMS[err.code ?? ''];
+    if (!problem) throw err;
+    process.stderr.write(`hashsend: ${problem(config.port, config.host)}\n`);
+    process.exit(1);
+  });
   const { port } = server.address() as AddressInfo;
   const url = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   if (app.apiKey.generated) {

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,8 +31,8 @@ interface Run {
   stderr: string;
 }
 
-/** `node bin/hashsend.js …` as a user runs it, with loopback allowed and a temp DATA_DIR. */
-const hashsend = (...args: string[]) =>
+/** `node bin/hashsend.js …` as a user runs it, with loopback allowed, a temp DATA_DIR and any `env` on top. */
+const hashsendWith = (env: Record<string, string>, ...args: string[]) =>
   new Promise<Run>((resolve, reject) => {
     execFile(
       process.execPath,
@@ -45,6 +46,7 @@ const hashsend = (...args: string[]) =>
           MEDIA_ALLOW_HOSTS: '127.0.0.1',
           DATA_DIR: path.join(dir, 'data'),
           MEDIA_BODY_TIMEOUT_MS: '2000',
+          ...env,
         },
       },
       (err, stdout, stderr) => {
@@ -53,6 +55,8 @@ const hashsend = (...args: string[]) =>
       },
     );
   });
+
+const hashsend = (...args: string[]) => hashsendWith({}, ...args);
 
 /** The table's row for one check (its mark, name and detail), with the detail's wrapped lines joined back. */
 const row = (table: string, check: string) => {
@@ -162,4 +166,21 @@ test('bad usage: exit 2 with the usage text on stderr', async () => {
   const help = await hashsend('--help');
   assert.equal(help.code, 0);
   assert.match(help.stdout, /usage:/);
+});
+
+test('serve on a port already in use: one clear line and a non-zero exit, not a stack trace', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as { port: number };
+  try {
+    const run = await hashsendWith(
+      { PORT: String(port), HOST: '127.0.0.1', API_KEY: 'test-key-0123456789', SESSIONS_DIR: path.join(dir, 'sessions') },
+      'serve',
+    );
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`^hashsend: PORT ${port} is already in use`, 'm'));
+    assert.doesNotMatch(run.stderr, /TypeError|at serve|Cannot destructure/);
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
 });

@@ -5,6 +5,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from '../log.js';
 import { requireApiKey, type AuthOptions } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import { jsonBody } from './json-body.js';
 
 export interface HttpAppOptions {
   log: Logger;
@@ -54,7 +55,7 @@ export const createHttpApp = ({ log, auth, health, open, api, trustProxy }: Http
   }
   app.use(health);
   for (const router of open) app.use(router);
-  app.use('/api', requireApiKey(auth), express.json({ limit: '1mb' }), ...api);
+  app.use('/api', requireApiKey(auth), jsonBody(), ...api);
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

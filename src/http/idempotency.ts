@@ -3,16 +3,38 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HashsendError } from '../errors.js';
 import type { IdempotencyRef } from '../outbox/index.js';
 
-/** JSON with sorted keys: the same body written in another key order is the same request. */
-const canonical = (value: unknown): string =>
-  Array.isArray(value)
-    ? `[${value.map(canonical).join(',')}]`
-    : value && typeof value === 'object'
-      ? `{${Object.keys(value)
-          .sort()
-          .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-          .join(',')}}`
-      : JSON.stringify(value ?? null);
+/**
+ * JSON with sorted keys: the same body written in another key order is the same request. Walked with a stack of
+ * its own, not by recursion, so no nesting depth can overflow the call stack.
+ */
+const canonical = (root: unknown): string => {
+  const out: string[] = [];
+  // Last in, first out: a `text` is written as is, a `value` is expanded into more work.
+  const todo: ({ text: string } | { value: unknown })[] = [{ value: root }];
+  const later = (items: ({ text: string } | { value: unknown })[]) => {
+    for (let i = items.length - 1; i >= 0; i--) todo.push(items[i]);
+  };
+  while (todo.length > 0) {
+    const work = todo.pop()!;
+    if ('text' in work) {
+      out.push(work.text);
+      continue;
+    }
+    const value = work.value;
+    if (Array.isArray(value)) {
+      later([{ text: '[' }, ...value.flatMap((v, i) => [...(i ? [{ text: ',' }] : []), { value: v }]), { text: ']' }]);
+    } else if (value && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      const entries = Object.keys(record)
+        .sort()
+        .flatMap((k, i) => [{ text: `${i ? ',' : ''}${JSON.stringify(k)}:` }, { value: record[k] }]);
+      later([{ text: '{' }, ...entries, { text: '}' }]);
+    } else {
+      out.push(JSON.stringify(value ?? null));
+    }
+  }
+  return out.join('');
+};
 
 /** The key and fingerprint of a request that carried `Idempotency-Key`, for the handler to hand to the outbox. */
 export const idempotencyOf = (res: Response): IdempotencyRef | undefined => res.locals.idempotency as IdempotencyRef | undefined;

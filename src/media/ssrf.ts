@@ -29,21 +29,44 @@ for (const [net, prefix] of [
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
+  ['::', 96], // IPv4-compatible (`::127.0.0.1`), deprecated; some stacks still route it to the IPv4 address
+  ['100::', 64], // discard-only
   ['64:ff9b::', 96], // NAT64 can reach any IPv4, private ones included
+  ['64:ff9b:1::', 48], // local-use NAT64, the same
+  ['fec0::', 10], // site-local, deprecated but still routed by some networks
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv6');
 }
 
-/** The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d` or `::ffff:7f00:1`) IPv6 address. */
-const mappedIPv4 = (address: string): string | undefined => {
-  const m = /^::ffff:(?:0:)?([0-9a-f.:]+)$/i.exec(address);
-  if (!m) return undefined;
-  const tail = m[1];
-  if (isIP(tail) === 4) return tail;
-  const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(tail);
-  if (!hex) return undefined;
-  const [hi, lo] = [parseInt(hex[1], 16), parseInt(hex[2], 16)];
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+/** The eight 16-bit groups of an IPv6 address (`::` expanded, a dotted IPv4 tail split in two). */
+const groupsOf = (address: string): number[] | undefined => {
+  if (isIP(address) !== 6) return undefined;
+  let text = address.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const part = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
+  const [h, t] = [part(head), part(tail)];
+  return tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+};
+
+const dottedOf = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+
+/**
+ * The IPv4 address an IPv6 address stands for: IPv4-mapped (`::ffff:a.b.c.d`), IPv4-translated
+ * (`::ffff:0:a.b.c.d`) or 6to4 (`2002:AABB:CCDD::/48`, whose relay forwards to AABBCCDD). Such an address is
+ * judged by its IPv4 address, so `[2002:7f00:1::]` is loopback.
+ */
+const embeddedIPv4 = (address: string): string | undefined => {
+  const g = groupsOf(address);
+  if (!g) return undefined;
+  if (g.slice(0, 4).every((x) => x === 0) && ((g[4] === 0 && g[5] === 0xffff) || (g[4] === 0xffff && g[5] === 0)))
+    return dottedOf(g[6], g[7]);
+  if (g[0] === 0x2002) return dottedOf(g[1], g[2]);
+  return undefined;
 };
 
 const familyOf = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
@@ -74,10 +97,11 @@ export const createSsrfGuard = ({ allowHosts }: SsrfGuardOptions): SsrfGuard => 
   }
 
   const isAllowed = (address: string): boolean => {
-    const v4 = mappedIPv4(address);
-    if (v4) return isAllowed(v4);
     const family = familyOf(address);
-    return allowed.check(address, family) || !blocked.check(address, family);
+    if (allowed.check(address, family)) return true;
+    const v4 = embeddedIPv4(address);
+    if (v4) return isAllowed(v4);
+    return !blocked.check(address, family);
   };
 
   const refuse = (hostname: string, addresses: string[]) =>

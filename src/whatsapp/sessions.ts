@@ -142,7 +142,8 @@ export const createSessionManager = ({
   };
 
   const open = async (e: Entry) => {
-    const driver = drivers[e.meta.driver];
+    // Own keys only: a stored name like "constructor" must not find Object.prototype's function.
+    const driver = Object.hasOwn(drivers, e.meta.driver) ? drivers[e.meta.driver] : undefined;
     const dir = path.join(sessionsDir, e.meta.id);
     if (!driver) {
       e.meta.lastError = { message: `driver "${e.meta.driver}" is not available in this build`, at: new Date().toISOString() };
@@ -239,7 +240,7 @@ export const createSessionManager = ({
 
     async create({ id = `s${randomBytes(5).toString('hex')}`, driver = defaultDriver }: { id?: string; driver?: string } = {}) {
       if (!SESSION_ID_PATTERN.test(id)) throw new HashsendError('invalid_request', 400, 'session id: 1-64 letters, digits, "_" or "-"');
-      if (!drivers[driver]) {
+      if (!Object.hasOwn(drivers, driver)) {
         throw new HashsendError('unknown_driver', 400, `unknown driver "${driver}"; available: ${Object.keys(drivers).join(', ')}`);
       }
       if (entries.has(id)) throw new HashsendError('session_exists', 409, `session "${id}" already exists`);

@@ -212,3 +212,40 @@ test('restart: every session is there at once, and one whose driver start hangs 
     await own.close();
   }
 });
+
+describe('driver names that are Object.prototype keys', () => {
+  test('"constructor", "__proto__", "toString": 400 unknown_driver, and no session is stored', async () => {
+    for (const driver of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const id = `proto-${driver.replace(/_/g, '')}`;
+      const res = await server.api('/api/sessions', { method: 'POST', json: { id, driver } });
+      assert.deepEqual([res.status, await errorCode(res)], [400, 'unknown_driver'], driver);
+      assert.equal((await server.api(`/api/sessions/${id}`)).status, 404, driver);
+    }
+  });
+});
+
+describe('events: ids and Last-Event-ID', () => {
+  test('a client that reconnects with Last-Event-ID gets what it missed, logged_out included, not just the state now', async () => {
+    await create('resume');
+    await link('resume', '+4915100000011');
+    const auth = { authorization: `Bearer ${server.apiKey}` };
+    const first = await openEventStream(`${server.url}/api/sessions/resume/events`, auth);
+    const connected = await first.next((e) => e.event === 'state' && (e.data as { state: string }).state === 'connected');
+    await first.close();
+    assert.match(connected.id ?? '', /^\w+-\d+$/);
+
+    // Missed while away: logged out, then a new QR on asking for one.
+    assert.equal((await server.api('/api/sessions/resume/logout', { method: 'POST' })).status, 200);
+    assert.equal((await server.api('/api/sessions/resume/qr')).status, 200);
+
+    const resumed = await openEventStream(`${server.url}/api/sessions/resume/events`, { ...auth, 'last-event-id': connected.id! });
+    try {
+      await resumed.next((e) => e.event === 'qr');
+      const states = resumed.events.filter((e) => e.event === 'state').map((e) => (e.data as { state: string }).state);
+      assert.equal(states[0], 'logged_out');
+      assert.equal(states.at(-1), 'qr');
+    } finally {
+      await resumed.close();
+    }
+  });
+});

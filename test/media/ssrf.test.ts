@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createSsrfGuard } from '../../src/media/ssrf.js';
 import { startOrigin, type Origin } from '../support/origin.js';
+import { startSquid, type RunningProxy } from '../support/caches.js';
 import { content, fetchOpts, makeFetcher, refusal, sha256, tempDir, assertNoFile } from './fetch-helpers.js';
 
 let origin: Origin;
@@ -48,6 +49,13 @@ const BLOCKED = [
   'http://[::ffff:127.0.0.1]/',
   'http://[::ffff:169.254.169.254]/',
   'https://10.1.2.3/secure',
+  'http://[::127.0.0.1]/', // IPv4-compatible, ::/96
+  'http://[::a9fe:a9fe]/',
+  'http://[64:ff9b:1::a00:1]/', // local-use NAT64
+  'http://[fec0::1]/', // site-local
+  'http://[2002:7f00:1::]/', // 6to4 of 127.0.0.1
+  'http://[2002:a9fe:a9fe::1]/', // 6to4 of 169.254.169.254
+  'http://[100::1]/', // discard-only
 ];
 
 describe('the SSRF guard refuses private targets', () => {
@@ -129,5 +137,51 @@ describe('MEDIA_ALLOW_HOSTS', () => {
     assert.deepEqual(await guard.resolve('93.184.215.14'), ['93.184.215.14']);
     await assert.rejects(guard.resolve('[fc00::1]'), { code: 'blocked_url' });
     await assert.rejects(guard.resolve('::ffff:7f00:2'), { code: 'blocked_url' });
+  });
+
+  it('an address with an IPv4 inside (6to4, IPv4-mapped) is judged by that IPv4 address', async () => {
+    const guard = createSsrfGuard({ allowHosts: ['127.0.0.1'] });
+    assert.deepEqual(await guard.resolve('[2002:5db8:d70e::1]'), ['2002:5db8:d70e::1']); // 93.184.215.14
+    assert.deepEqual(await guard.resolve('[2002:7f00:1::]'), ['2002:7f00:1::']); // 127.0.0.1, listed
+    assert.deepEqual(await guard.resolve('[::ffff:8.8.8.8]'), ['::ffff:8.8.8.8']);
+    await assert.rejects(guard.resolve('[2002:a00:1::]'), { code: 'blocked_url' }); // 10.0.0.1
+  });
+});
+
+describe('behind a real forward proxy (squid), which resolves names itself', () => {
+  let squid: RunningProxy;
+  before(async () => {
+    squid = await startSquid();
+  });
+  after(() => squid?.stop());
+  const viaSquid = (allowHosts: string[]) => fetcherWith({ media: { allowHosts }, proxy: { http: squid.proxyUrl, bypassOnStale: false } });
+  const asked = async (path: string) => (await squid.accessLog()).split('\n').filter((line) => line.includes(path)).length;
+
+  it('a name that resolves to loopback here is refused before squid is asked, though squid would fetch it', async () => {
+    origin.put('proxied-private.bin', content());
+    const url = `http://localhost:${origin.port}/proxied-private.bin`;
+    const seen = origin.requests.length;
+    await refusal(viaSquid([]).fetchFresh(url, fetchOpts(tmp.path())), 'blocked_url', 400);
+    assert.equal(origin.requests.length, seen);
+    assert.equal(await asked('/proxied-private.bin'), 0);
+    // The same URL, allowed by name, goes through squid: the refusal above was the guard's, not squid's.
+    const got = await viaSquid(['localhost']).fetchFresh(url, fetchOpts(tmp.path()));
+    assert.equal(got.size, 20_000);
+    assert.ok((await asked('/proxied-private.bin')) >= 1);
+  });
+
+  it('a redirect to a private address is refused before squid is asked for it', async () => {
+    origin.put('redirect-target.bin', content());
+    origin.redirect('proxied-redirect', `http://127.0.0.1:${origin.port}/redirect-target.bin`);
+    const path = tmp.path();
+    // Only the name is listed: the redirect's literal loopback address is not.
+    const err = await refusal(
+      viaSquid(['localhost']).fetchFresh(`http://localhost:${origin.port}/proxied-redirect`, fetchOpts(path)),
+      'blocked_url',
+      400,
+    );
+    assert.deepEqual(err.details?.addresses, ['127.0.0.1']);
+    assert.equal(await asked('/redirect-target.bin'), 0);
+    assertNoFile(path);
   });
 });

@@ -1,37 +1,47 @@
-/** Reads a server-sent event stream, collecting `{ event, data }` as they arrive. */
+import http from 'node:http';
+
+export interface StreamEvent {
+  id?: string;
+  event: string;
+  data: unknown;
+}
+
+/**
+ * Reads a server-sent event stream, collecting `{ id, event, data }` as they arrive. node:http rather than fetch,
+ * so `pause()` really stops reading the socket and the server sees a slow client.
+ */
 export const openEventStream = async (url: string, headers: Record<string, string>) => {
-  const controller = new AbortController();
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-  const events: { event: string; data: unknown }[] = [];
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+    http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, resolve).once('error', reject),
+  );
+  const events: StreamEvent[] = [];
   const waiters = new Set<() => void>();
-  const done = (async () => {
-    if (!res.body) return;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = frame.match(/^event: (.*)$/m)?.[1];
-          const data = frame.match(/^data: (.*)$/m)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
-          for (const w of waiters) w();
-        }
-      }
-    } catch {
-      // Aborted by close().
+  let buffer = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    buffer += chunk;
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = frame.match(/^event: (.*)$/m)?.[1];
+      const data = frame.match(/^data: (.*)$/m)?.[1];
+      const id = frame.match(/^id: (.*)$/m)?.[1];
+      if (event && data) events.push({ ...(id !== undefined ? { id } : {}), event, data: JSON.parse(data) });
     }
-  })();
+    for (const w of waiters) w();
+  });
+  const ended = new Promise<void>((resolve) => {
+    res.once('close', resolve);
+    res.once('error', () => resolve());
+  });
   return {
-    status: res.status,
-    contentType: res.headers.get('content-type'),
+    status: res.statusCode ?? 0,
+    contentType: res.headers['content-type'] ?? null,
     events,
     /** Resolves with the first event (from the start) that `match` accepts. */
-    next(match: (e: { event: string; data: unknown }) => boolean, timeoutMs = 5000) {
-      return new Promise<{ event: string; data: unknown }>((resolve, reject) => {
+    next(match: (e: StreamEvent) => boolean, timeoutMs = 5000) {
+      return new Promise<StreamEvent>((resolve, reject) => {
         const check = () => {
           const found = events.find(match);
           if (!found) return;
@@ -47,9 +57,14 @@ export const openEventStream = async (url: string, headers: Record<string, strin
         check();
       });
     },
+    /** Stops reading: once node's and the kernel's buffers are full, the server's writes back up. */
+    pause: () => void res.pause(),
+    resume: () => void res.resume(),
+    /** Resolves when the server ends the stream. */
+    ended,
     async close() {
-      controller.abort();
-      await done;
+      res.destroy();
+      await ended;
     },
   };
 };

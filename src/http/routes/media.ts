@@ -39,8 +39,14 @@ const receiveUpload = async (req: Request, { blobs, limits }: MediaRouteDeps): P
     });
     return { path: tmpPath, ...written, declaredMimetype, expectedSha256: headerSha };
   }
+  let form: busboy.Busboy;
+  try {
+    form = busboy({ headers: req.headers, limits: { files: 1, fields: 10 } });
+  } catch (err) {
+    // busboy throws at once on a Content-Type it cannot read (no boundary, an empty one): the client's mistake.
+    throw new HashsendError('invalid_request', 400, `malformed multipart Content-Type: ${(err as Error).message}`);
+  }
   return new Promise((resolve, reject) => {
-    const form = busboy({ headers: req.headers, limits: { files: 1, fields: 10 } });
     const fields: Record<string, string> = {};
     let upload: Promise<UploadedFile> | undefined;
     let file: (NodeJS.ReadableStream & { destroy(error?: Error): void }) | undefined;

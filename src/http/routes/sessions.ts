@@ -2,10 +2,11 @@ import { Router, type Response } from 'express';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { HashsendError } from '../../errors.js';
-import type { SessionEvent, SessionInfo, SessionManager } from '../../whatsapp/sessions.js';
+import type { SessionManager } from '../../whatsapp/sessions.js';
 import { SESSION_ID_PATTERN } from '../../whatsapp/sessions.js';
 import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
 import { parse } from '../validate.js';
+import { createSessionEventLog, streamSessionEvents } from '../session-events.js';
 
 const STATES = ['starting', 'qr', 'connected', 'reconnecting', 'logged_out', 'conflict', 'needs_relink', 'stopped'] as const;
 
@@ -59,39 +60,9 @@ const sendQr = async (res: Response, accept: string | false, qr: { qr: string; e
   return res.json(qr);
 };
 
-/** One SSE frame; `data` is JSON on one line, so no frame can be split by a newline inside it. */
-const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-
-const streamEvents = (res: Response, manager: SessionManager, session: SessionInfo) => {
-  res.writeHead(200, {
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-store',
-    Connection: 'keep-alive',
-    // nginx would otherwise hold events back in its buffer.
-    'X-Accel-Buffering': 'no',
-  });
-  res.write(frame('state', session));
-  const forward = (event: SessionEvent) => {
-    if (event.type === 'state' && event.session.id === session.id) res.write(frame('state', event.session));
-    if (event.type === 'qr' && event.sessionId === session.id) res.write(frame('qr', { qr: event.qr, expiresAt: event.expiresAt }));
-    if (event.type === 'receipt' && event.sessionId === session.id)
-      res.write(frame('receipt', { waMessageId: event.waMessageId, status: event.status }));
-    if (event.type === 'deleted' && event.sessionId === session.id) {
-      res.write(frame('deleted', { id: session.id }));
-      res.end();
-    }
-  };
-  const unsubscribe = manager.subscribe(forward);
-  // A comment now and then keeps proxies from closing an idle stream.
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-  res.on('close', () => {
-    clearInterval(keepAlive);
-    unsubscribe();
-  });
-};
-
-export const sessionRoutes = ({ sessions }: { sessions: SessionManager }) =>
-  Router()
+export const sessionRoutes = ({ sessions }: { sessions: SessionManager }) => {
+  const events = createSessionEventLog(sessions);
+  return Router()
     .post('/sessions', async (req, res) => {
       res.status(201).json(await sessions.create(parse(createSessionSchema, req.body)));
     })
@@ -119,10 +90,9 @@ export const sessionRoutes = ({ sessions }: { sessions: SessionManager }) =>
       res.status(204).end();
     })
     .get('/sessions/:id/events', (req, res) => {
-      streamEvents(res, sessions, sessions.get(req.params.id));
-      const qr = sessions.currentQr(req.params.id);
-      if (qr) res.write(frame('qr', qr));
+      streamSessionEvents(req, res, req.params.id, sessions, events);
     });
+};
 
 const notFound = errors({ 404: ['session_not_found'] });
 
@@ -222,15 +192,20 @@ export const describeSessionRoutes: DescribeRoutes = (r) => {
     tags,
     summary: 'Live session events (server-sent events)',
     description:
-      'The first event is `state` with the session as it is now (then `qr` if one is showing). Afterwards: `state` on every change, `qr` for each new code, `receipt` for delivered/read messages, `deleted` before the stream ends.',
-    request: { params: sessionIdParam },
+      'The first event is `state` with the session as it is now (then `qr` if one is showing). Afterwards: `state` on every change, `qr` for each new code, `receipt` for delivered/read messages, `deleted` before the stream ends. ' +
+      'Every event has an `id`: reconnect with `Last-Event-ID` to get the events missed since (the last 100 per session are kept); an unknown or too old id, or a client that reads too slowly, gets the current `state` (and `qr`) again instead.',
+    request: {
+      params: sessionIdParam,
+      headers: z.object({ 'last-event-id': z.string().optional().meta({ description: 'The `id` of the last event received' }) }),
+    },
     responses: {
       200: {
         description: 'An endless event stream',
         content: {
           'text/event-stream': {
             schema: z.string(),
-            example: 'event: state\ndata: {"id":"default","state":"qr",…}\n\nevent: qr\ndata: {"qr":"2@…","expiresAt":"…"}\n\n',
+            example:
+              'id: 5f3a9c01-12\nevent: state\ndata: {"id":"default","state":"qr",…}\n\nid: 5f3a9c01-12\nevent: qr\ndata: {"qr":"2@…","expiresAt":"…"}\n\n',
           },
         },
       },
