@@ -41,8 +41,7 @@ test('a corrupt credentials file is a clear needs_relink state, never a silent n
   });
   assert.ok(state.lastError?.message, 'the session says why');
   assert.match(server.output(), /needs_relink|corrupt|cannot be read/i, 'and the log says so');
-  const started = Date.now();
+  // Waiting for a QR that cannot come would end in 504 qr_timeout; the answer is a refusal that says why.
   const qr = await server.api('/api/sessions/kiosk/qr');
   assert.deepEqual([qr.status, ((await qr.json()) as { error: { code: string } }).error.code], [409, 'not_awaiting_qr']);
-  assert.ok(Date.now() - started < 5000, 'answered at once, not after waiting for a QR that cannot come');
 });

@@ -142,12 +142,14 @@ test('a WebP first sent as an image (converted) is still itself: sent as a stick
 
 test('Idempotency-Key: a client that gives up mid-request and retries gets the first answer; one message goes out', async () => {
   const photo = await makeJpeg({ seed: 51 });
-  // An origin slow enough that the client gives up while the send is still resolving its media.
+  // An origin that holds its answer until the client has given up, so the send is still resolving its media then.
   let answered: () => void = () => undefined;
   const requested = new Promise<void>((resolve) => (answered = resolve));
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
   const slow = createServer((_req, res) => {
     answered();
-    setTimeout(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(photo), 500);
+    void released.then(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(photo));
   });
   await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
   try {
@@ -159,7 +161,9 @@ test('Idempotency-Key: a client that gives up mid-request and retries gets the f
     await requested;
     abandoned.abort();
     assert.ok((await first) instanceof Error, 'the first client gave up');
-    const retry = await send(body, headers);
+    const retrying = send(body, headers);
+    release();
+    const retry = await retrying;
     assert.equal(retry.status, 202);
     assert.equal(retry.headers.get('idempotent-replayed'), 'true');
     const { id } = (await retry.json()) as { id: string };

@@ -271,9 +271,7 @@ describe('uploads', () => {
     assert.deepEqual(await tmpFiles(), []);
     // The unread rest of the body must not poison the client's next request.
     const next = await makePng({ seed: 231 });
-    const started = Date.now();
     assert.equal((await upload(next, { 'content-type': 'image/png' })).status, 201);
-    assert.ok(Date.now() - started < 2000, `the next upload took ${Date.now() - started} ms`);
   });
 
   test('a few KB of TIFF declaring 16383×16383 pixels: 413 too_large, nothing stored', async () => {
@@ -351,9 +349,8 @@ describe('bad input and failing origins', () => {
   test('an origin that stalls mid-body: 504 fetch_timeout, nothing stored', async () => {
     origin.put('slow.jpg', await makeLargeJpeg(100_000), { contentType: 'image/jpeg' });
     origin.stall('slow.jpg', 2048);
-    const started = Date.now();
-    await expectError(await postUrl({ url: `${origin.url}/slow.jpg` }), 504, 'fetch_timeout');
-    assert.ok(Date.now() - started < 5000, 'MEDIA_BODY_TIMEOUT_MS bounds the wait');
+    const err = await expectError(await postUrl({ url: `${origin.url}/slow.jpg` }), 504, 'fetch_timeout');
+    assert.match(err.message, /stalled/, 'MEDIA_BODY_TIMEOUT_MS ended the wait, not the deadline per fetch');
     assert.deepEqual(await tmpFiles(), []);
   });
   test('awkward requests of its own: a 4xx or a right answer each, and no 500 or unhandled error in the log', async () => {

@@ -321,10 +321,8 @@ describe('a misbehaving connection', () => {
     origin.put('stall.bin', content(100_000));
     origin.stall('stall.bin', 10_000);
     const path = tmp.path();
-    const started = Date.now();
     const err = await refusal(fetcher.fetchFresh(`${origin.url}/stall.bin`, fetchOpts(path)), 'fetch_timeout', 504);
-    assert.match(err.message, /stalled/);
-    assert.ok(Date.now() - started < 3000);
+    assert.match(err.message, /stalled/, 'the body timeout ended it, not the deadline per fetch');
     assertNoFile(path);
   });
 
