@@ -13,6 +13,8 @@ import { createSandboxDriver } from './whatsapp/sandbox/driver.js';
 import type { Driver, DriverSession } from './whatsapp/driver.js';
 import { createSessionManager } from './whatsapp/sessions.js';
 import { createOutbox } from './outbox/index.js';
+import { createEventBus } from './events/bus.js';
+import type { HashsendEvent } from './events/types.js';
 import { createMessageService } from './messages/service.js';
 import { idempotency } from './http/idempotency.js';
 import { createOpenApiDocument } from './http/openapi.js';
@@ -69,7 +71,9 @@ export const createApp = async ({ config, log }: AppOptions) => {
     limits: config.media.maxBytes,
   };
 
+  const events = createEventBus<HashsendEvent>({ log });
   const sessions = createSessionManager({
+    events,
     sessionsDir: config.sessionsDir,
     store: stores.namespace('sessions'),
     drivers: {
@@ -88,6 +92,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
     log,
   });
   const outbox = createOutbox({
+    events,
     store: stores.namespace('outbox'),
     sessions,
     log,
@@ -120,6 +125,8 @@ export const createApp = async ({ config, log }: AppOptions) => {
     apiKey,
     http,
     sessions,
+    /** Session and message events, for listeners inside this process (broadcasts, metrics, webhooks). */
+    events: events as Pick<typeof events, 'subscribe'>,
     /**
      * Makes every known session known (each opens in the background), then listens: no request can find a
      * stored session missing. `/readyz` answers 200 once the queues are resumed.

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
+import type { EventBus } from '../events/bus.js';
+import type { MessageEvent } from '../events/types.js';
 import type { Store } from '../store/index.js';
 import type { OutboundMedia, OutboundText, SendRequest, SentRef, SessionState } from '../whatsapp/driver.js';
 import type { SessionEvent } from '../whatsapp/sessions.js';
@@ -32,6 +34,8 @@ export interface OutboxOptions {
   maxAttempts: number;
   /** How long an `Idempotency-Key` is remembered. @default 86_400_000 (24 h) */
   idempotencyTtlMs?: number;
+  /** Where a `message` event is published whenever a message is queued or its status moves. */
+  events?: Pick<EventBus<MessageEvent>, 'publish'>;
 }
 
 export interface EnqueueRequest {
@@ -96,8 +100,13 @@ export const createOutbox = ({
   retryBaseMs,
   maxAttempts,
   idempotencyTtlMs = 86_400_000,
+  events,
 }: OutboxOptions): Outbox => {
-  const messages = createMessageStore(store);
+  const messages = createMessageStore(store, (message, previous) => {
+    if (events && message.status !== previous?.status) {
+      events.publish({ type: 'message', message, ...(previous ? { previousStatus: previous.status } : {}) });
+    }
+  });
   const keys = createIdempotencyKeys(store, idempotencyTtlMs);
   /** The message queued for this key, if there is one (reserved is not enough: its request may have died first). */
   const queuedFor = async (ref: IdempotencyRef) => {

@@ -34,7 +34,10 @@ interface CursorWrites {
  */
 const LIVE_MAX = 10_000;
 
-export const createMessageStore = (store: Store) => {
+/** Told of every message once stored: just queued (`previous` absent), or changed from `previous`. */
+export type MessageChange = (record: MessageRecord, previous?: MessageRecord) => void;
+
+export const createMessageStore = (store: Store, onChange: MessageChange = () => undefined) => {
   const live = new Map<string, MessageRecord>();
   const remember = (record: MessageRecord) => {
     live.delete(record.id);
@@ -118,6 +121,7 @@ export const createMessageStore = (store: Store) => {
       // so the chunk goes in the record's commit or a later one, and an id in the index always has its record.
       await Promise.all([store.set(msgKey(full.id), full), writeChunk(i, record.sessionId, n, ids, count)]);
       remember(full);
+      onChange(full);
       return full;
     },
 
@@ -130,6 +134,7 @@ export const createMessageStore = (store: Store) => {
         next.updatedAt = new Date().toISOString();
         await store.set(msgKey(id), next);
         remember(next);
+        onChange(next, current);
         return next;
       });
       const settled = run.catch(() => undefined);

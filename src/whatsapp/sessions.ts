@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { HashsendError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { createEventBus, type EventBus } from '../events/bus.js';
 import type { Store } from '../store/index.js';
 import type { BlobReader, Driver, DriverEvent, DriverSession, SendRequest, SentRef, SessionState } from './driver.js';
 import { acquireOwner } from './owner-lock.js';
@@ -25,6 +26,9 @@ export type SessionEvent =
   | { type: 'qr'; sessionId: string; qr: string; expiresAt: string }
   | { type: 'receipt'; sessionId: string; waMessageId: string; status: 'delivered' | 'read' }
   | { type: 'deleted'; sessionId: string };
+
+const SESSION_EVENTS: ReadonlySet<string> = new Set<SessionEvent['type']>(['state', 'qr', 'receipt', 'deleted']);
+const isSessionEvent = (event: { type: string }): event is SessionEvent => SESSION_EVENTS.has(event.type);
 
 interface Meta {
   id: string;
@@ -54,6 +58,8 @@ export interface SessionManagerOptions {
   defaultDriver: string;
   blobs: BlobReader;
   log: Logger;
+  /** Where session events are published; other publishers' events on it are passed over. @default a bus of its own */
+  events?: EventBus<{ type: string }>;
   /** How long `qr()` and `pairingCode()` wait for a session to show its first QR. @default 15_000 */
   linkWaitMs?: number;
 }
@@ -74,15 +80,15 @@ export const createSessionManager = ({
   defaultDriver,
   blobs,
   log,
+  events = createEventBus({ log }),
   linkWaitMs = 15_000,
 }: SessionManagerOptions) => {
   const entries = new Map<string, Entry>();
-  const listeners = new Set<(event: SessionEvent) => void>();
   let ids: string[] = [];
 
-  const emit = (event: SessionEvent) => {
-    for (const listener of listeners) listener(event);
-  };
+  const emit = (event: SessionEvent) => events.publish(event);
+  const on = (listener: (event: SessionEvent) => void) =>
+    events.subscribe((event) => (isSessionEvent(event) ? listener(event) : undefined));
   const info = (e: Entry): SessionInfo => ({
     id: e.meta.id,
     driver: e.meta.driver,
@@ -199,7 +205,7 @@ export const createSessionManager = ({
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error) => {
         clearTimeout(timer);
-        listeners.delete(listener);
+        off();
         if (err) reject(err);
         else resolve();
       };
@@ -210,7 +216,7 @@ export const createSessionManager = ({
         if (event.type === 'deleted' && event.sessionId === e.meta.id) done(notFound(e.meta.id));
       };
       const timer = setTimeout(() => done(new HashsendError('qr_timeout', 504, 'the session did not show a QR code in time')), linkWaitMs);
-      listeners.add(listener);
+      const off = on(listener);
     });
   };
 
@@ -328,10 +334,7 @@ export const createSessionManager = ({
     },
 
     /** Calls `listener` with every event until the returned function is called. */
-    subscribe(listener: (event: SessionEvent) => void) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
+    subscribe: on,
 
     /** Stops every session, keeping its credentials: the next start restores them. */
     async stop() {
