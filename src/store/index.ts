@@ -11,6 +11,8 @@ export type Store = Keyv;
  */
 export interface StoreFactory {
   namespace(name: string): Store;
+  /** Where the state lives, for stores that query it directly (broadcasts): the SQLite file, or Redis. */
+  readonly backend: { kind: 'sqlite'; file: string } | { kind: 'redis'; url: string };
   close(): Promise<void>;
 }
 
@@ -38,24 +40,26 @@ const serialize = (data: unknown) => {
 };
 const deserialize = <T>(raw: string): T => JSON.parse(raw, ESCAPED.test(raw) ? unescape : undefined) as T;
 
-type Backend = { table(name: string): KeyvStoreAdapter; close(): Promise<void> };
+type Backend = { table(name: string): KeyvStoreAdapter; close(): Promise<void>; where: StoreFactory['backend'] };
 
 /** One connection for every namespace (a table each): SQLite has one writer at a time, so more would only queue. */
 const sqliteBackend = async (dataDir: string): Promise<Backend> => {
   await mkdir(dataDir, { recursive: true });
-  return openSqlite(path.resolve(dataDir, 'hashsend.sqlite'), { busyTimeoutMs: 5000 });
+  const file = path.resolve(dataDir, 'hashsend.sqlite');
+  return { ...(await openSqlite(file, { busyTimeoutMs: 5000 })), where: { kind: 'sqlite', file } };
 };
 
 /** Loaded only when REDIS_URL is set: the Redis client is large and most installs never need it. */
 const redisBackend = async (redisUrl: string): Promise<Backend> => {
   const { default: KeyvRedis } = await import('@keyv/redis');
-  return { table: () => new KeyvRedis(redisUrl), close: async () => undefined };
+  return { table: () => new KeyvRedis(redisUrl), close: async () => undefined, where: { kind: 'redis', url: redisUrl } };
 };
 
 export const createStoreFactory = async ({ dataDir, redisUrl }: { dataDir: string; redisUrl?: string }): Promise<StoreFactory> => {
   const opened: Store[] = [];
   const backend = redisUrl ? await redisBackend(redisUrl) : await sqliteBackend(dataDir);
   return {
+    backend: backend.where,
     namespace(name) {
       // A table per namespace: Keyv writes its namespace onto the store object, so a shared one would mix them.
       // throwOnErrors: by default Keyv reports a failed write as `false` and a failed read as a missing key, which
