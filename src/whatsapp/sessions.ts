@@ -51,6 +51,36 @@ interface Entry {
   ops: Promise<unknown>;
 }
 
+/**
+ * What the session manager offers every caller (routes, the outbox, broadcasts), as any implementation would: the
+ * embedded one owns its sessions in this process; one for several nodes is to stand beside it.
+ */
+export interface SessionManager {
+  /** Registers every stored session as `starting` and opens them all in the background. */
+  restore(): Promise<void>;
+  create(request?: { id?: string; driver?: string }): Promise<SessionInfo>;
+  list(): SessionInfo[];
+  /** `404 session_not_found` for an unknown id. */
+  get(id: string): SessionInfo;
+  has(id: string): boolean;
+  /** Waits for the session's QR; `409 not_awaiting_qr` once linked. */
+  qr(id: string): Promise<{ qr: string; expiresAt: string }>;
+  pairingCode(id: string, phone: string): Promise<string>;
+  logout(id: string): Promise<SessionInfo>;
+  /** Unlinks the session and removes its credentials. */
+  remove(id: string): Promise<void>;
+  /** The QR showing now, if the session is waiting for a scan. */
+  currentQr(id: string): { qr: string; expiresAt: string } | undefined;
+  /** The driver session itself, for driver-specific controls (the sandbox's link and deliveries). */
+  driverSession(id: string): DriverSession | undefined;
+  /** `503 session_not_connected` unless connected. */
+  send(id: string, request: SendRequest): Promise<SentRef>;
+  /** Calls `listener` with every session event until the returned function is called. */
+  subscribe(listener: (event: SessionEvent) => void): () => void;
+  /** Stops every session, keeping its credentials: the next start restores them. */
+  stop(): Promise<void>;
+}
+
 export interface SessionManagerOptions {
   sessionsDir: string;
   store: Store;
@@ -82,7 +112,7 @@ export const createSessionManager = ({
   log,
   events = createEventBus({ log }),
   linkWaitMs = 15_000,
-}: SessionManagerOptions) => {
+}: SessionManagerOptions): SessionManager => {
   const entries = new Map<string, Entry>();
   let ids: string[] = [];
 
@@ -314,13 +344,11 @@ export const createSessionManager = ({
       emit({ type: 'deleted', sessionId: id });
     },
 
-    /** The QR showing now, if the session is waiting for a scan. */
     currentQr(id: string) {
       const e = entryOf(id);
       return e.state === 'qr' && e.qr ? { ...e.qr } : undefined;
     },
 
-    /** The driver session itself, for driver-specific controls (the sandbox's link and deliveries). */
     driverSession(id: string) {
       return entryOf(id).driver;
     },
@@ -333,10 +361,8 @@ export const createSessionManager = ({
       return e.driver.send(request);
     },
 
-    /** Calls `listener` with every event until the returned function is called. */
     subscribe: on,
 
-    /** Stops every session, keeping its credentials: the next start restores them. */
     async stop() {
       await Promise.allSettled(
         [...entries.values()].map((e) =>
@@ -350,5 +376,3 @@ export const createSessionManager = ({
     },
   };
 };
-
-export type SessionManager = ReturnType<typeof createSessionManager>;
