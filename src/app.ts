@@ -5,7 +5,7 @@ import type { Logger } from './log.js';
 import { createStoreFactory } from './store/index.js';
 import { ensureApiKey } from './api-key.js';
 import { createHttpApp } from './http/app.js';
-import { healthRoutes } from './http/routes/health.js';
+import { healthRoutes, type Readiness } from './http/routes/health.js';
 import { createBlobStore } from './media/blobs.js';
 import { createFetcher } from './media/fetcher.js';
 import { createMediaResolver } from './media/resolver.js';
@@ -25,6 +25,10 @@ import { docsRoutes } from './http/routes/docs.js';
 import { mediaRoutes, publicMediaRoutes, describeMediaRoutes } from './http/routes/media.js';
 import { createChecker } from './media/check.js';
 import { webRoutes } from './http/routes/web.js';
+import { createMetrics } from './metrics/index.js';
+import { describeMetricsRoute, metricsHandler } from './metrics/route.js';
+import { createDrain } from './http/drain.js';
+import { drainAndClose } from './shutdown.js';
 
 /** A driver whose module is imported when its first session opens, not at start. */
 const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
@@ -57,13 +61,20 @@ export interface AppOptions {
  * place that closes them in order.
  */
 export const createApp = async ({ config, log }: AppOptions) => {
-  let ready = false;
+  let readiness: Readiness = 'starting';
   const stores = await createStoreFactory({ dataDir: config.dataDir, redisUrl: config.redisUrl });
   const apiKey = await ensureApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
 
   const blobs = createBlobStore({ dir: path.join(config.dataDir, 'blobs'), log });
   const fetcher = createFetcher({ media: config.media, proxy: config.proxy, log });
-  const resolver = createMediaResolver({ limits: config.media.maxBytes, blobs, fetcher, records: stores.namespace('media'), log });
+  const resolver = createMediaResolver({
+    limits: config.media.maxBytes,
+    blobs,
+    fetcher,
+    records: stores.namespace('media'),
+    log,
+    onFetch: (end) => metrics.fetched(end),
+  });
   const media = {
     resolver,
     blobs,
@@ -100,19 +111,26 @@ export const createApp = async ({ config, log }: AppOptions) => {
     retryBaseMs: config.whatsapp.queueRetryBaseMs,
     maxAttempts: config.whatsapp.queueMaxAttempts,
   });
+  const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog });
+  const drain = createDrain();
   const messages = createMessageService({ outbox, media: resolver, requireSession: (id) => void sessions.get(id) });
-  const openapi = createOpenApiDocument([describeMediaRoutes, describeSessionRoutes, describeSandboxRoutes, describeMessageRoutes], {
-    version: '0.1.0',
-    serverUrl: config.publicUrl,
-  });
+  const openapi = createOpenApiDocument(
+    [describeMediaRoutes, describeSessionRoutes, describeSandboxRoutes, describeMessageRoutes, describeMetricsRoute],
+    {
+      version: '0.1.0',
+      serverUrl: config.publicUrl,
+    },
+  );
 
   const http = createHttpApp({
     log,
     trustProxy: config.trustProxy,
     auth: { apiKey: apiKey.key, maxFailures: config.auth.maxFailures, failureWindowMs: config.auth.failureWindowMs },
-    health: healthRoutes({ isReady: () => ready }),
+    health: healthRoutes({ readiness: () => readiness }),
+    metrics: metricsHandler(metrics.registry),
     open: [webRoutes(), docsRoutes({ document: openapi }), ...(config.media.publicMedia ? [publicMediaRoutes(media)] : [])],
     api: [
+      drain.guard,
       mediaRoutes(media),
       sessionRoutes({ sessions }),
       sandboxRoutes({ sessions }),
@@ -138,20 +156,17 @@ export const createApp = async ({ config, log }: AppOptions) => {
         const s = http.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
       });
       outbox.start();
-      ready = true;
+      readiness = 'ready';
       return server;
     },
-    async stop() {
-      ready = false;
-      const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-      // Event streams never end by themselves: requests in flight get a moment, then what is left is cut.
-      const cut = setTimeout(() => server?.closeAllConnections(), 1000);
-      await closed;
-      clearTimeout(cut);
-      // The outbox waits for sends in flight; stopping the sessions ends any that would never answer.
-      const drained = outbox.stop();
-      await sessions.stop();
-      await drained;
+    /**
+     * Stops taking work (`/readyz` 503, sends 503 `shutting_down`), lets what is in flight finish for up to
+     * `drainMs` (src/shutdown.ts), closes sessions and HTTP, then the stores.
+     */
+    async stop({ drainMs = 0 }: { drainMs?: number } = {}) {
+      readiness = 'stopping';
+      await drainAndClose({ drain, outbox, sessions, server, log }, { drainMs });
+      metrics.close();
       await fetcher.close();
       await stores.close();
     },

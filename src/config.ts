@@ -45,6 +45,7 @@ export const settingsSchema = z.object({
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'a pino level (fatal, error, warn, info, debug, trace, silent)')
     .default('info'),
+  SHUTDOWN_TIMEOUT_MS: int(10_000),
   HTTP_PROXY: optional(),
   HTTPS_PROXY: optional(),
   NO_PROXY: optional(),
@@ -98,6 +99,8 @@ export interface Config {
   sessionsDir: string;
   redisUrl?: string;
   logLevel: Settings['LOG_LEVEL'];
+  /** How long a SIGTERM/SIGINT may take to drain before the process exits anyway (the outbox survives a cut). */
+  shutdownTimeoutMs: number;
   proxy: { http?: string; https?: string; noProxy?: string; bypassOnStale: boolean };
   media: {
     allowHosts: string[];
@@ -181,6 +184,7 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
     sessionsDir: s.SESSIONS_DIR,
     redisUrl: s.REDIS_URL,
     logLevel: s.LOG_LEVEL,
+    shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
     proxy: { http: s.HTTP_PROXY, https: s.HTTPS_PROXY, noProxy: s.NO_PROXY, bypassOnStale: s.MEDIA_BYPASS_PROXY },
     media: {
       allowHosts: s.MEDIA_ALLOW_HOSTS,

@@ -47,12 +47,26 @@ export const serve = async () => {
     await app.sessions.create({ id: 'default' });
   }
   let stopping = false;
+  const timeoutMs = config.shutdownTimeoutMs;
   const shutdown = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // The operator insists. Nothing is lost: the outbox resumes at the next start, under the same message ids.
+      log.warn({ signal }, 'second signal: exiting now; messages in flight go again at the next start');
+      process.exit(1);
+    }
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    app.stop().then(
-      () => process.exit(0),
+    log.info({ signal, timeoutMs }, 'shutting down: taking no new work');
+    // Past the timeout the process goes anyway: the outbox is crash-safe, so a cut costs time, never a message.
+    setTimeout(() => {
+      log.error({ timeoutMs }, 'shutting down: SHUTDOWN_TIMEOUT_MS passed; exiting anyway, messages in flight go again at the next start');
+      process.exit(1);
+    }, timeoutMs).unref();
+    // Sends get most of the time; closing sessions and stores the rest.
+    app.stop({ drainMs: Math.floor(timeoutMs * 0.75) }).then(
+      () => {
+        log.info('shut down cleanly');
+        process.exit(0);
+      },
       (err) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../log.js';
 import { requireApiKey, type AuthOptions } from './auth.js';
@@ -18,9 +18,11 @@ export interface HttpAppOptions {
   api: Router[];
   /** Express's `trust proxy` (TRUST_PROXY). */
   trustProxy: boolean | number | string;
+  /** `GET /metrics`, behind the same key (and failure count) as `/api`. */
+  metrics?: RequestHandler;
 }
 
-export const createHttpApp = ({ log, auth, health, open, api, trustProxy }: HttpAppOptions) => {
+export const createHttpApp = ({ log, auth, health, open, api, trustProxy, metrics }: HttpAppOptions) => {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy);
@@ -55,7 +57,9 @@ export const createHttpApp = ({ log, auth, health, open, api, trustProxy }: Http
   }
   app.use(health);
   for (const router of open) app.use(router);
-  app.use('/api', requireApiKey(auth), jsonBody(), ...api);
+  const keyed = requireApiKey(auth);
+  if (metrics) app.get('/metrics', keyed, metrics);
+  app.use('/api', keyed, jsonBody(), ...api);
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

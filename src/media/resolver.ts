@@ -33,6 +33,8 @@ export interface MediaResolverDeps {
    */
   records: Keyv;
   log: Logger;
+  /** Told how each URL fetch ended, with the source it recorded or the error it threw (metrics); must not throw. */
+  onFetch?: (fetched: { source: MediaSource } | { error: unknown }) => void;
 }
 
 /** An image record in a format WhatsApp's image kind does not take as it is (WebP, GIF, TIFF, …). */
@@ -46,7 +48,7 @@ const needsJpeg = (record: MediaRecord) => record.kind === 'image' && !sendsAsIm
  * beside them under its own hash (its record says `converted.fromSha256`). A send of the source's hash picks
  * what the kind it goes as needs: the JPEG as an image, the source itself as a sticker or a document.
  */
-export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: MediaResolverDeps): MediaResolver => {
+export const createMediaResolver = ({ limits, blobs, fetcher, records, log, onFetch }: MediaResolverDeps): MediaResolver => {
   /** The record of exactly these bytes, while their blob is there. */
   const held = async (sha256: string): Promise<MediaRecord | undefined> => {
     const record = await records.get<MediaRecord>(sha256);
@@ -164,11 +166,13 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log }: Me
 
   const fetchUrl = async (url: string, expectedSha256: string | undefined, as: SendAs | undefined): Promise<Resolved> => {
     const tmpPath = blobs.tempPath();
-    const fetched = await fetcher.fetchFresh(url, {
-      expectedSha256,
-      tmpPath,
-      maxBytesFor: (head, declared) => maxBytesFor(head, declared, limits, as),
-    });
+    const fetched = await fetcher
+      .fetchFresh(url, { expectedSha256, tmpPath, maxBytesFor: (head, declared) => maxBytesFor(head, declared, limits, as) })
+      .catch((error: unknown) => {
+        onFetch?.({ error });
+        throw error;
+      });
+    onFetch?.({ source: fetched.source });
     const resolved = await ingest(fetched.path, fetched.sha256, fetched.declaredMimetype, as, fetched.source);
     if (!resolved.created) {
       // Same content as before from a newer fetch: the record tells where and how it was last confirmed.

@@ -70,6 +70,16 @@ export interface Outbox {
   expiresAt(record: MessageRecord): string;
   /** Stops taking new work; resolves when every worker has finished what it was doing. */
   stop(): Promise<void>;
+  /** Per session with a queue: messages not finished yet, and the oldest of them (for metrics and shutdown). */
+  backlog(): Promise<SessionBacklog[]>;
+}
+
+export interface SessionBacklog {
+  sessionId: string;
+  /** Messages `queued` or `sending`. */
+  depth: number;
+  /** The oldest of them, by when it was accepted; `sending` when it is being sent now. */
+  oldest?: Pick<MessageRecord, 'id' | 'status' | 'createdAt'>;
 }
 
 /**
@@ -210,6 +220,15 @@ export const createOutbox = ({
     get: messages.get,
     list: (sessionId: string, page: { limit: number; before?: number }) => messages.list(sessionId, page),
     expiresAt: (record: MessageRecord) => new Date(Date.parse(record.createdAt) + maxAgeMs).toISOString(),
+
+    backlog: () =>
+      Promise.all(
+        [...workers].map(async ([sessionId, w]) => {
+          const { depth, head } = w.backlog();
+          const oldest = head === undefined ? undefined : await messages.get(head);
+          return { sessionId, depth, ...(oldest ? { oldest: { id: oldest.id, status: oldest.status, createdAt: oldest.createdAt } } : {}) };
+        }),
+      ),
 
     async stop() {
       unsubscribe();

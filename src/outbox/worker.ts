@@ -184,6 +184,8 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
       if (waitingFor === 'session') wake?.();
       ensureRunning();
     },
+    /** Messages accepted and not finished (the head may be being sent), and the head's id: the oldest of them. */
+    backlog: () => ({ depth: pending.length, head: pending[0] as string | undefined }),
     /** Fails everything still waiting, e.g. when the session is deleted. */
     async abandon(error: { code: string; message: string }) {
       stopped = true;

@@ -11,8 +11,12 @@ export interface StartedServer {
   sessionsDir: string;
   /** Everything the process wrote to stdout and stderr, across restarts. */
   output(): string;
-  /** Sends the signal and waits for the process to exit. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends the signal and waits for the process to exit; resolves with its exit code (null if a signal ended it). */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Sends the signal and returns at once. */
+  signal(signal: NodeJS.Signals): void;
+  /** The current process's exit code, once it has exited. */
+  exited(): Promise<number | null>;
   /**
    * Stops the process if it still runs (SIGTERM), starts it again on the same port and folders; waits for `/readyz`.
    * `env` replaces the settings given at start for this and later launches (a key set to '' is left out).
@@ -44,7 +48,7 @@ export const startServer = async (env: Record<string, string> = {}, { imports = 
   const sessionsDir = path.join(root, 'sessions');
   let out = '';
   let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
+  let exited: Promise<number | null> = Promise.resolve(null);
   let settings = env;
 
   const launch = async () => {
@@ -67,7 +71,7 @@ export const startServer = async (env: Record<string, string> = {}, { imports = 
     });
     child = proc;
     let alive = true;
-    exited = new Promise((resolve) => proc.once('exit', () => ((alive = false), resolve())));
+    exited = new Promise((resolve) => proc.once('exit', (code) => ((alive = false), resolve(code))));
     proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 20_000;
@@ -83,9 +87,12 @@ export const startServer = async (env: Record<string, string> = {}, { imports = 
     }
   };
 
-  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await exited;
+  const signal = (sig: NodeJS.Signals) => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+  const kill = async (sig: NodeJS.Signals = 'SIGTERM') => {
+    signal(sig);
+    return exited;
   };
 
   await launch();
@@ -96,6 +103,8 @@ export const startServer = async (env: Record<string, string> = {}, { imports = 
     sessionsDir,
     output: () => out,
     kill,
+    signal,
+    exited: () => exited,
     async restart(env) {
       // A second process would fail to listen while the first still answers /readyz: stop the first.
       await kill('SIGTERM');

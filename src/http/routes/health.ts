@@ -1,12 +1,18 @@
 import { Router } from 'express';
 
-/** `/healthz`: the process answers. `/readyz`: start-up has finished (stores open, sessions restored). */
-export const healthRoutes = ({ isReady }: { isReady: () => boolean }) =>
+export type Readiness = 'starting' | 'ready' | 'stopping';
+
+/**
+ * `/healthz`: the process answers. `/readyz`: 200 `ready` once start-up has finished (stores open, sessions
+ * restored); 503 `starting` before, and 503 `stopping` from the moment a shutdown begins, so a load balancer sends
+ * new work elsewhere while this process drains.
+ */
+export const healthRoutes = ({ readiness }: { readiness: () => Readiness }) =>
   Router()
     .get('/healthz', (_req, res) => {
       res.json({ status: 'ok' });
     })
     .get('/readyz', (_req, res) => {
-      const ready = isReady();
-      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'starting' });
+      const status = readiness();
+      res.status(status === 'ready' ? 200 : 503).json({ status });
     });
