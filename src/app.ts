@@ -25,6 +25,10 @@ import { docsRoutes } from './http/routes/docs.js';
 import { mediaRoutes, publicMediaRoutes, describeMediaRoutes } from './http/routes/media.js';
 import { createChecker } from './media/check.js';
 import { webRoutes } from './http/routes/web.js';
+import { openSqliteBroadcastStore } from './broadcasts/store-sqlite.js';
+import { createBroadcastService } from './broadcasts/service.js';
+import { broadcastRoutes, describeBroadcastRoutes } from './http/routes/broadcasts.js';
+import type { BroadcastEvent } from './events/types.js';
 
 /** A driver whose module is imported when its first session opens, not at start. */
 const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
@@ -101,7 +105,20 @@ export const createApp = async ({ config, log }: AppOptions) => {
     maxAttempts: config.whatsapp.queueMaxAttempts,
   });
   const messages = createMessageService({ outbox, media: resolver, requireSession: (id) => void sessions.get(id) });
-  const openapi = createOpenApiDocument([describeMediaRoutes, describeSessionRoutes, describeSandboxRoutes, describeMessageRoutes], {
+  if (stores.backend.kind !== 'sqlite') throw new Error('broadcasts on Redis need the Redis BroadcastStore (openBroadcastStore)');
+  const broadcastStore = await openSqliteBroadcastStore(stores.backend.file);
+  const broadcasts = createBroadcastService({
+    store: broadcastStore,
+    messages,
+    requireSession: (id) => void sessions.get(id),
+    events,
+    log,
+  });
+  const broadcastEvents = {
+    subscribe: (listener: (e: BroadcastEvent) => void) => events.subscribe((e) => e.type === 'broadcast' && listener(e)),
+  };
+  const describe = [describeMediaRoutes, describeSessionRoutes, describeSandboxRoutes, describeMessageRoutes, describeBroadcastRoutes];
+  const openapi = createOpenApiDocument(describe, {
     version: '0.1.0',
     serverUrl: config.publicUrl,
   });
@@ -114,9 +131,10 @@ export const createApp = async ({ config, log }: AppOptions) => {
     open: [webRoutes(), docsRoutes({ document: openapi }), ...(config.media.publicMedia ? [publicMediaRoutes(media)] : [])],
     api: [
       mediaRoutes(media),
-      sessionRoutes({ sessions }),
+      sessionRoutes({ sessions, broadcasts: broadcastEvents }),
       sandboxRoutes({ sessions }),
       messageRoutes({ sessions, outbox, messages, idempotency: idempotency() }),
+      broadcastRoutes({ broadcasts }),
     ],
   });
 
@@ -138,6 +156,8 @@ export const createApp = async ({ config, log }: AppOptions) => {
         const s = http.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
       });
       outbox.start();
+      // After the outbox: a broadcast picked up again finds its session's queue running.
+      await broadcasts.start();
       ready = true;
       return server;
     },
@@ -148,11 +168,14 @@ export const createApp = async ({ config, log }: AppOptions) => {
       const cut = setTimeout(() => server?.closeAllConnections(), 1000);
       await closed;
       clearTimeout(cut);
+      // No recipient is handed over once the outbox stops taking them.
+      await broadcasts.stop();
       // The outbox waits for sends in flight; stopping the sessions ends any that would never answer.
       const drained = outbox.stop();
       await sessions.stop();
       await drained;
       await fetcher.close();
+      await broadcastStore.close();
       await stores.close();
     },
   };
