@@ -63,8 +63,9 @@ export const untilStatus = (server: StartedServer, id: string, status: string, t
     timeoutMs,
   );
 
+/** What the sandbox delivered; undefined while the session is not open. */
 export const deliveries = async (server: StartedServer, session: string) =>
-  (await json<{ items: Delivery[] }>(await server.api(`/api/sessions/${session}/sandbox/deliveries`))).items;
+  (await json<{ items?: Delivery[] }>(await server.api(`/api/sessions/${session}/sandbox/deliveries`))).items!;
 
 /** The whole report, page by page. */
 export const report = async (server: StartedServer, id: string) => {
