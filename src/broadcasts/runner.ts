@@ -121,7 +121,17 @@ export const startRunner = (broadcast: Broadcast, deps: RunnerDeps): Runner => {
     if (!stopped) deps.drained(b);
   };
 
-  const done = run().catch((err: unknown) => log.error({ err, broadcastId: b.id }, 'a broadcast stopped on an error'));
+  /** A store that fails (a full disk) holds the broadcast back; it goes on from its list's start once it answers. */
+  const done = (async () => {
+    while (!stopped) {
+      try {
+        return await run();
+      } catch (err) {
+        log.error({ err, broadcastId: b.id }, 'a broadcast stopped on an error; trying again');
+        await sleep(RETRY_MS);
+      }
+    }
+  })();
   return {
     finished(index) {
       if (inflight.delete(index) && waitingForWindow) wake?.();
