@@ -29,6 +29,10 @@ import { createMetrics } from './metrics/index.js';
 import { describeMetricsRoute, metricsHandler } from './metrics/route.js';
 import { createDrain } from './http/drain.js';
 import { drainAndClose } from './shutdown.js';
+import { openSqliteBroadcastStore } from './broadcasts/store-sqlite.js';
+import { createBroadcastService } from './broadcasts/service.js';
+import { broadcastRoutes, describeBroadcastRoutes } from './http/routes/broadcasts.js';
+import type { BroadcastEvent } from './events/types.js';
 
 /** A driver whose module is imported when its first session opens, not at start. */
 const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
@@ -114,13 +118,30 @@ export const createApp = async ({ config, log }: AppOptions) => {
   const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog });
   const drain = createDrain();
   const messages = createMessageService({ outbox, media: resolver, requireSession: (id) => void sessions.get(id) });
-  const openapi = createOpenApiDocument(
-    [describeMediaRoutes, describeSessionRoutes, describeSandboxRoutes, describeMessageRoutes, describeMetricsRoute],
-    {
-      version: '0.1.0',
-      serverUrl: config.publicUrl,
-    },
-  );
+  if (stores.backend.kind !== 'sqlite') throw new Error('broadcasts on Redis need the Redis BroadcastStore (openBroadcastStore)');
+  const broadcastStore = await openSqliteBroadcastStore(stores.backend.file);
+  const broadcasts = createBroadcastService({
+    store: broadcastStore,
+    messages,
+    requireSession: (id) => void sessions.get(id),
+    events,
+    log,
+  });
+  const broadcastEvents = {
+    subscribe: (listener: (e: BroadcastEvent) => void) => events.subscribe((e) => e.type === 'broadcast' && listener(e)),
+  };
+  const describe = [
+    describeMediaRoutes,
+    describeSessionRoutes,
+    describeSandboxRoutes,
+    describeMessageRoutes,
+    describeBroadcastRoutes,
+    describeMetricsRoute,
+  ];
+  const openapi = createOpenApiDocument(describe, {
+    version: '0.1.0',
+    serverUrl: config.publicUrl,
+  });
 
   const http = createHttpApp({
     log,
@@ -132,9 +153,10 @@ export const createApp = async ({ config, log }: AppOptions) => {
     api: [
       drain.guard,
       mediaRoutes(media),
-      sessionRoutes({ sessions }),
+      sessionRoutes({ sessions, broadcasts: broadcastEvents }),
       sandboxRoutes({ sessions }),
       messageRoutes({ sessions, outbox, messages, idempotency: idempotency() }),
+      broadcastRoutes({ broadcasts }),
     ],
   });
 
@@ -156,18 +178,22 @@ export const createApp = async ({ config, log }: AppOptions) => {
         const s = http.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
       });
       outbox.start();
+      // After the outbox: a broadcast picked up again finds its session's queue running.
+      await broadcasts.start();
       readiness = 'ready';
       return server;
     },
     /**
-     * Stops taking work (`/readyz` 503, sends 503 `shutting_down`), lets what is in flight finish for up to
-     * `drainMs` (src/shutdown.ts), closes sessions and HTTP, then the stores.
+     * Stops taking work (`/readyz` 503, sends 503 `shutting_down`), hands no more broadcast recipients over, lets
+     * what is in flight finish for up to `drainMs` (src/shutdown.ts), closes sessions and HTTP, then the stores.
      */
     async stop({ drainMs = 0 }: { drainMs?: number } = {}) {
       readiness = 'stopping';
+      await broadcasts.stop();
       await drainAndClose({ drain, outbox, sessions, server, log }, { drainMs });
       metrics.close();
       await fetcher.close();
+      await broadcastStore.close();
       await stores.close();
     },
   };

@@ -1,3 +1,4 @@
+import type { BroadcastView } from '../broadcasts/view.js';
 import type { MessageRecord, MessageStatus } from '../outbox/types.js';
 import type { SessionEvent } from '../whatsapp/sessions.js';
 
@@ -11,4 +12,13 @@ export interface MessageEvent {
   previousStatus?: MessageStatus;
 }
 
-export type HashsendEvent = SessionEvent | MessageEvent;
+/**
+ * A broadcast's progress: its status moved, or its counts did (published at most a few times a second per
+ * broadcast, and at once on a change of status).
+ */
+export interface BroadcastEvent {
+  type: 'broadcast';
+  broadcast: BroadcastView;
+}
+
+export type HashsendEvent = SessionEvent | MessageEvent | BroadcastEvent;

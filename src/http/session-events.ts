@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
+import type { BroadcastEvent } from '../events/types.js';
 import type { SessionEvent, SessionInfo } from '../whatsapp/sessions.js';
 
 /** What the event stream needs of the session manager. */
@@ -15,9 +16,13 @@ interface Frame {
   data: unknown;
 }
 
-const sessionOf = (e: SessionEvent) => (e.type === 'state' ? e.session.id : e.sessionId);
-const dataOf = (e: SessionEvent): unknown => {
+type StreamedEvent = SessionEvent | BroadcastEvent;
+
+const sessionOf = (e: StreamedEvent) => (e.type === 'state' ? e.session.id : e.type === 'broadcast' ? e.broadcast.sessionId : e.sessionId);
+const dataOf = (e: StreamedEvent): unknown => {
   switch (e.type) {
+    case 'broadcast':
+      return e.broadcast;
     case 'state':
       return e.session;
     case 'qr':
@@ -32,6 +37,8 @@ const dataOf = (e: SessionEvent): unknown => {
 export interface SessionEventLogOptions {
   /** Frames kept per session for clients that reconnect with `Last-Event-ID`. @default 100 */
   keep?: number;
+  /** Broadcast progress, streamed as `broadcast` frames on its session's stream (published a few times a second at most). */
+  broadcasts?: { subscribe(listener: (event: BroadcastEvent) => void): () => void };
 }
 
 /**
@@ -40,13 +47,13 @@ export interface SessionEventLogOptions {
  * here instead of making the server buffer for it. Ids carry a per-process prefix, so an id from before a restart
  * is recognised as unknown rather than mistaken for a position in this process's numbering.
  */
-export const createSessionEventLog = (source: SessionEventSource, { keep = 100 }: SessionEventLogOptions = {}) => {
+export const createSessionEventLog = (source: SessionEventSource, { keep = 100, broadcasts }: SessionEventLogOptions = {}) => {
   const epoch = randomBytes(4).toString('hex');
   let seq = 0;
   const logs = new Map<string, { frames: Frame[]; evictedUpTo: number }>();
   const listeners = new Set<(sessionId: string, frame: Frame) => void>();
 
-  source.subscribe((event) => {
+  const record = (event: StreamedEvent) => {
     const sessionId = sessionOf(event);
     const frame: Frame = { seq: ++seq, event: event.type, data: dataOf(event) };
     let log = logs.get(sessionId);
@@ -55,7 +62,9 @@ export const createSessionEventLog = (source: SessionEventSource, { keep = 100 }
     if (log.frames.length > keep) log.evictedUpTo = log.frames.shift()!.seq;
     for (const listener of listeners) listener(sessionId, frame);
     if (event.type === 'deleted') logs.delete(sessionId);
-  });
+  };
+  source.subscribe(record);
+  broadcasts?.subscribe(record);
 
   return {
     idOf: (n: number) => `${epoch}-${n}`,

@@ -23,6 +23,8 @@ export interface ComposedContent {
 
 export interface SendOptions {
   idempotency?: IdempotencyRef;
+  /** Marks the message as this broadcast recipient's (its events carry it). */
+  broadcast?: MessageRecord['broadcast'];
 }
 
 /** The one way to send, below http: recipient → JID, media reference → stored record, content → outbox. */
@@ -72,7 +74,14 @@ export const createMessageService = ({ outbox, media, requireSession }: MessageS
   };
 
   const enqueue = (sessionId: string, to: string, { content, media: sent }: ComposedContent, opts: SendOptions = {}) =>
-    outbox.enqueue({ sessionId, to: toJid(to), content, ...(sent ? { media: sent } : {}), idempotency: opts.idempotency });
+    outbox.enqueue({
+      sessionId,
+      to: toJid(to),
+      content,
+      ...(sent ? { media: sent } : {}),
+      idempotency: opts.idempotency,
+      ...(opts.broadcast ? { broadcast: opts.broadcast } : {}),
+    });
 
   return {
     compose,

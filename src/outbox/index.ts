@@ -45,6 +45,7 @@ export interface EnqueueRequest {
   media?: MessageRecord['media'];
   /** A repeat of a request with this key and fingerprint queues nothing more: it gets the first message. */
   idempotency?: IdempotencyRef;
+  broadcast?: MessageRecord['broadcast'];
 }
 
 /** A page of a session's messages, newest first; `nextCursor` is the position to pass as `before` next. */
@@ -187,7 +188,7 @@ export const createOutbox = ({
      * Stores the message, then hands it to its session's worker. With `idempotency`, the key is reserved first and a
      * repeat gets the message already queued for it: a retry after a crash at any point queues one message.
      */
-    async enqueue({ sessionId, to, content, media, idempotency }: EnqueueRequest): Promise<MessageRecord> {
+    async enqueue({ sessionId, to, content, media, idempotency, broadcast }: EnqueueRequest): Promise<MessageRecord> {
       let id = newMessageId();
       if (idempotency) {
         const earlier = await queuedFor(idempotency);
@@ -208,6 +209,7 @@ export const createOutbox = ({
           createdAt: now,
           updatedAt: now,
           ...(media ? { media } : {}),
+          ...(broadcast ? { broadcast } : {}),
         })
         .catch((err: unknown) => {
           throw storeUnavailable(err);

@@ -27,6 +27,8 @@ export interface MessageRecord {
   readAt?: string;
   /** `sha256` is the blob queued for sending, `sentSha256` what the driver's hash guard saw leave. */
   media?: { sha256: string; sentSha256?: string; sourceSha256?: string };
+  /** The broadcast recipient this message is for, so its status events update that recipient. */
+  broadcast?: { id: string; index: number };
 }
 
 export const isFinished = (status: MessageStatus) => status !== 'queued' && status !== 'sending';

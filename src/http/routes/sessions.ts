@@ -6,7 +6,7 @@ import type { SessionManager } from '../../whatsapp/sessions.js';
 import { SESSION_ID_PATTERN } from '../../whatsapp/sessions.js';
 import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
 import { parse } from '../validate.js';
-import { createSessionEventLog, streamSessionEvents } from '../session-events.js';
+import { createSessionEventLog, streamSessionEvents, type SessionEventLogOptions } from '../session-events.js';
 
 const STATES = ['starting', 'qr', 'connected', 'reconnecting', 'logged_out', 'conflict', 'needs_relink', 'stopped'] as const;
 
@@ -60,8 +60,8 @@ const sendQr = async (res: Response, accept: string | false, qr: { qr: string; e
   return res.json(qr);
 };
 
-export const sessionRoutes = ({ sessions }: { sessions: SessionManager }) => {
-  const events = createSessionEventLog(sessions);
+export const sessionRoutes = ({ sessions, broadcasts }: { sessions: SessionManager } & Pick<SessionEventLogOptions, 'broadcasts'>) => {
+  const events = createSessionEventLog(sessions, { broadcasts });
   return Router()
     .post('/sessions', async (req, res) => {
       res.status(201).json(await sessions.create(parse(createSessionSchema, req.body)));
