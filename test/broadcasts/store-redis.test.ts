@@ -1,0 +1,65 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from '@redis/client';
+import { startRedis, type RedisServer } from '../support/redis.ts';
+import { openBroadcastStore } from '../../src/broadcasts/open-store.js';
+import { openRedisBroadcastStore } from '../../src/broadcasts/store-redis.js';
+import { aBroadcast, conformance, recipientsOf } from './store-conformance.ts';
+
+let redis: RedisServer;
+before(async () => {
+  redis = await startRedis();
+});
+after(() => redis.stop());
+
+// Through the composition root's chooser, as the server opens it when REDIS_URL is set.
+conformance('Redis', () => openBroadcastStore({ kind: 'redis', url: redis.url }));
+
+describe('BroadcastStore on Redis', () => {
+  // A Redis of its own: what is left in it after the test is what the store left.
+  let own: RedisServer;
+  let raw: ReturnType<typeof createClient>;
+  before(async () => {
+    own = await startRedis();
+    raw = createClient({ url: own.url });
+    await raw.connect();
+  });
+  after(async () => {
+    await raw.close();
+    await own.stop();
+  });
+
+  test('removing every broadcast leaves no key behind: no index, set or message entry still points at one', async () => {
+    const store = await openRedisBroadcastStore(own.url);
+    const made = [aBroadcast({ total: 40 }), aBroadcast({ total: 3, status: 'paused' })];
+    for (const b of made) await store.create(b, recipientsOf(b));
+    const [b] = made;
+    await Promise.all(
+      recipientsOf(b).map(({ index }) =>
+        store.updateRecipient(b.id, index, { status: 'sent', messageId: `m${index}`, queuedAt: new Date(index * 1000).toISOString() }),
+      ),
+    );
+    await store.updateRecipient(made[1].id, 1, {
+      status: 'failed',
+      messageId: 'x',
+      queuedAt: new Date().toISOString(),
+      error: { code: 'e', message: 'm' },
+    });
+    await store.update(made[1].id, { status: 'cancelled' });
+    assert.ok((await raw.keys('*')).length > 0);
+    for (const x of made) await store.remove(x.id);
+    assert.deepEqual(await raw.keys('*'), []);
+    await store.close();
+  });
+
+  test('a Redis that forgot the scripts (restarted, SCRIPT FLUSH) is given them again', async () => {
+    const store = await openRedisBroadcastStore(own.url);
+    const b = aBroadcast({ total: 2 });
+    await store.create(b, recipientsOf(b));
+    await raw.sendCommand(['SCRIPT', 'FLUSH']);
+    await store.updateRecipient(b.id, 1, { status: 'queued' });
+    assert.deepEqual((await store.counts(b.id)).queued, 1);
+    await store.remove(b.id);
+    await store.close();
+  });
+});
