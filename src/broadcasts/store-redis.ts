@@ -74,11 +74,22 @@ type Reply = unknown;
 export const openRedisBroadcastStore = async (url: string): Promise<BroadcastStore> => {
   // Loaded here, not at the top: only installs with REDIS_URL pay for the Redis client.
   const { createClient } = await import('@redis/client');
-  const client = createClient({ url }) as RedisClientType;
-  // Without a listener a dropped connection would be an uncaught 'error' event; commands issued meanwhile wait for
-  // the reconnect (or fail), which is where the caller learns of it.
+  let opened = false;
+  const client = createClient({
+    url,
+    // At start-up an unreachable Redis is a clear error, not a wait without end; once open, a dropped connection is
+    // retried (commands wait for it) with a growing pause.
+    socket: { reconnectStrategy: (retries, cause) => (opened ? Math.min(100 * 2 ** retries, 5000) : cause) },
+  }) as RedisClientType;
+  // Without a listener a dropped connection would be an uncaught 'error' event; the caller learns of it from the
+  // commands that fail.
   client.on('error', () => undefined);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`Redis at ${new URL(url).host} cannot be reached for broadcasts: ${(err as Error).message}`, { cause: err });
+  }
+  opened = true;
 
   const shas = new Map<string, string>();
   /** EVALSHA, loading the script on its first use (or after a SCRIPT FLUSH / a restarted Redis). */

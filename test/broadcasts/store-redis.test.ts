@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from '@redis/client';
+import { freePort } from '../support/free-port.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { openBroadcastStore } from '../../src/broadcasts/open-store.js';
 import { openRedisBroadcastStore } from '../../src/broadcasts/store-redis.js';
@@ -49,6 +50,32 @@ describe('BroadcastStore on Redis', () => {
     assert.ok((await raw.keys('*')).length > 0);
     for (const x of made) await store.remove(x.id);
     assert.deepEqual(await raw.keys('*'), []);
+    await store.close();
+  });
+
+  test('a Redis nobody answers on is a clear error at start, naming where it was looked for', async () => {
+    const port = await freePort();
+    await assert.rejects(openRedisBroadcastStore(`redis://user:secret@127.0.0.1:${port}`), (err: Error) => {
+      assert.match(err.message, new RegExp(`Redis at 127\\.0\\.0\\.1:${port} cannot be reached`));
+      assert.doesNotMatch(err.message, /secret/);
+      return true;
+    });
+  });
+
+  test('a connection dropped after start is made again, and the store goes on', async () => {
+    const store = await openRedisBroadcastStore(own.url);
+    const b = aBroadcast({ total: 2 });
+    await store.create(b, recipientsOf(b));
+    const mine = await raw.clientId();
+    const list = (await raw.sendCommand(['CLIENT', 'LIST', 'TYPE', 'normal'])) as string;
+    const others = [...list.matchAll(/^id=(\d+) /gm)].map((m) => m[1]).filter((id) => id !== String(mine));
+    assert.equal(others.length, 1);
+    await raw.sendCommand(['CLIENT', 'KILL', 'ID', others[0]]);
+    // A write on the wire when the connection dropped fails (it may or may not have landed); later ones go through.
+    await store.updateRecipient(b.id, 0, { status: 'sent' }).catch((err: Error) => assert.match(err.message, /Socket closed/));
+    await store.updateRecipient(b.id, 0, { status: 'sent' });
+    assert.deepEqual((await store.counts(b.id)).sent, 1);
+    await store.remove(b.id);
     await store.close();
   });
 
