@@ -29,7 +29,7 @@ import { createMetrics } from './metrics/index.js';
 import { describeMetricsRoute, metricsHandler } from './metrics/route.js';
 import { createDrain } from './http/drain.js';
 import { drainAndClose } from './shutdown.js';
-import { openSqliteBroadcastStore } from './broadcasts/store-sqlite.js';
+import { openBroadcastStore } from './broadcasts/open-store.js';
 import { createBroadcastService } from './broadcasts/service.js';
 import { broadcastRoutes, describeBroadcastRoutes } from './http/routes/broadcasts.js';
 import type { BroadcastEvent } from './events/types.js';
@@ -118,8 +118,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
   const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog });
   const drain = createDrain();
   const messages = createMessageService({ outbox, media: resolver, requireSession: (id) => void sessions.get(id) });
-  if (stores.backend.kind !== 'sqlite') throw new Error('broadcasts on Redis need the Redis BroadcastStore (openBroadcastStore)');
-  const broadcastStore = await openSqliteBroadcastStore(stores.backend.file);
+  const broadcastStore = await openBroadcastStore(stores.backend);
   const broadcasts = createBroadcastService({
     store: broadcastStore,
     messages,
