@@ -1,5 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createClient } from '@redis/client';
+import { startRedis } from '../support/redis.js';
 import { startServer, type StartedServer } from '../support/server.js';
 import { createBroadcast, deliveries, jidOf, linkedSession, numbers, report, untilStatus } from './helpers.js';
 
@@ -9,7 +11,7 @@ before(async () => {
 });
 after(() => server.close());
 
-test('a text broadcast with placeholders reaches each recipient once with its own text; the report agrees', async () => {
+const textBroadcastReachesEachOnce = async (server: StartedServer) => {
   await linkedSession(server, 'shop');
   const phones = numbers(20);
   const created = await createBroadcast(server, 'shop', {
@@ -38,4 +40,25 @@ test('a text broadcast with placeholders reaches each recipient once with its ow
     rows.map((r) => [r.to, r.messageId]),
     got.map((d) => [d.to, d.messageId]),
   );
+};
+
+test('a text broadcast with placeholders reaches each recipient once with its own text; the report agrees', () =>
+  textBroadcastReachesEachOnce(server));
+
+test('the same on Redis (REDIS_URL): state and broadcasts live there, with the same results', async () => {
+  const redis = await startRedis();
+  const onRedis = await startServer({ REDIS_URL: redis.url });
+  try {
+    await textBroadcastReachesEachOnce(onRedis);
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      assert.ok((await client.keys('hs:bc:*')).length > 0, 'the broadcast is kept in Redis');
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await onRedis.close();
+    await redis.stop();
+  }
 });
