@@ -44,7 +44,7 @@ export const createOpenApiDocument = (describe: DescribeRoutes[], { version, ser
   const bearer = registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   const apiKey = registry.registerComponent('securitySchemes', 'apiKey', { type: 'apiKey', in: 'header', name: 'X-Api-Key' });
   for (const d of describe) d(registry);
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'hashsend',
@@ -55,4 +55,23 @@ export const createOpenApiDocument = (describe: DescribeRoutes[], { version, ser
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     security: [{ [bearer.name]: [] }, { [apiKey.name]: [] }],
   });
+  withShutdownRefusals((document.paths ?? {}) as Record<string, Record<string, unknown>>);
+  return document;
+};
+
+/** Methods that may start work: during a graceful shutdown every such `/api` route answers `503 shutting_down`. */
+const STARTS_WORK = ['post', 'put', 'patch', 'delete'] as const;
+
+/** Added here, once, as src/http/drain.ts applies it: to every route that may start work, whatever its module. */
+const withShutdownRefusals = (paths: Record<string, Record<string, unknown>>) => {
+  for (const [route, item] of Object.entries(paths)) {
+    if (!route.startsWith('/api/')) continue;
+    for (const method of STARTS_WORK) {
+      const operation = item[method] as { responses?: Record<string, { description?: string }> } | undefined;
+      if (!operation?.responses) continue;
+      const existing = operation.responses['503'];
+      if (existing) existing.description = `${existing.description ?? ''}, \`shutting_down\``.replace(/^, /, '');
+      else Object.assign(operation.responses, errors({ 503: ['shutting_down'] }));
+    }
+  }
 };

@@ -86,6 +86,19 @@ describe('docs', () => {
       assert.ok(doc.components.schemas[name]?.example !== undefined, `${name} has an example`);
     }
     assert.ok(doc.paths['/api/sessions/{id}/messages'].post.responses['401'], 'auth errors are documented');
+    const refusesWhileStopping = (r: { description?: string } | undefined) => /`shutting_down`/.test(r?.description ?? '');
+    for (const [p, item] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const expected = p.startsWith('/api/') && method !== 'get';
+        const got = refusesWhileStopping(operation.responses['503'] as { description?: string } | undefined);
+        assert.equal(got, expected, `${method.toUpperCase()} ${p}: 503 shutting_down ${expected ? 'documented' : 'not claimed'}`);
+      }
+    }
+    assert.match(
+      (doc.paths['/api/sessions/{id}/messages'].post.responses['503'] as { description: string }).description,
+      /`store_unavailable`, `shutting_down`/,
+      "added beside the route's own 503 codes",
+    );
   });
 
   test('/docs without a key: a page that lists the routes', async () => {
