@@ -4,7 +4,7 @@ import type { EventBus } from '../events/bus.js';
 import type { HashsendEvent } from '../events/types.js';
 import type { Logger } from '../log.js';
 import type { MessageInput, MessageService } from '../messages/service.js';
-import { KeyedQueue } from '../whatsapp/baileys/keyed-queue.js';
+import { KeyedQueue } from '../lib/keyed-queue.js';
 import { DEFAULT_PACE, isTimeZone } from './pace-policy.js';
 import { decidePause, INITIAL_PAUSE_STATE, type PauseState, type SendOutcome } from './pause-policy.js';
 import { createProgressTracker } from './progress.js';

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { fileTypeFromFile } from 'file-type';
 import sharp, { type Sharp } from 'sharp';
 import { assertPixels, cannotDecode, frameSize, MAX_PIXELS } from './image-limits.js';
-import { limitConcurrency } from './limit-concurrency.js';
+import { limitConcurrency } from '../lib/limit-concurrency.js';
 
 export interface Converted {
   sha256: string;

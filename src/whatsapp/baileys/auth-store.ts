@@ -12,7 +12,7 @@ import {
   type SignalKeyStore,
 } from '@whiskeysockets/baileys';
 import type { Logger } from '../../log.js';
-import { KeyedQueue } from './keyed-queue.js';
+import { KeyedQueue } from '../../lib/keyed-queue.js';
 import { removeFileDurably, TEMP_SUFFIX, writeFileAtomic } from '../../fs/atomic-file.js';
 import { NeedsRelinkError } from './needs-relink-error.js';
 
