@@ -68,7 +68,7 @@ describe('operator page: send form and broadcasts', () => {
       const before = await result.getAttribute('data-message-id');
       await form.getByRole('button', { name: 'Send', exact: true }).click();
       await page.waitForFunction((id) => {
-        const el = document.querySelector('#send-result');
+        const el = document.querySelector<HTMLElement>('#send-result');
         return el && !el.hidden && el.getAttribute('data-message-id') !== id;
       }, before);
       return (await result.getAttribute('data-message-id'))!;
