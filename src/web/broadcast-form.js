@@ -1,16 +1,12 @@
 // Creating a broadcast: a recipients CSV (previewed here: the count and the first messages with their placeholders
 // filled), the message with {{placeholders}}, optional media by URL, and the pace. The server checks it all again.
 import { send, sessionPath } from './api.js';
-import { fill, h, showFormError } from './dom.js';
+import { field, fill, h, optional, showFormError } from './dom.js';
 import { fillParts, parseRecipients, placeholdersOf } from './csv.js';
 
 /** The server's default pace (6 a minute, ±30 % jitter), shown as the starting value. */
 const DEFAULT_PER_MINUTE = 6;
 const PREVIEW_ROWS = 3;
-
-const field = (id, label, control, help) =>
-  h('div', { class: 'field' }, h('label', { for: id }, label), control, help ? h('p', { class: 'help', id: `${id}-help` }, help) : null);
-const optional = (label) => h('span', {}, label, ' ', h('span', { class: 'optional' }, 'optional'));
 
 /** `onCreated(broadcast)` with the server's answer (its duplicates and invalid numbers listed). */
 export const createBroadcastForm = (sessionId, { onCreated }) => {

@@ -27,6 +27,13 @@ export const fill = (el, children, { append = false } = {}) => {
   else el.replaceChildren(...nodes);
 };
 
+/** A labelled form field: the label, the control, and a help line the control can point at (`<id>-help`). */
+export const field = (id, label, control, help) =>
+  h('div', { class: 'field' }, h('label', { for: id }, label), control, help ? h('p', { class: 'help', id: `${id}-help` }, help) : null);
+
+/** A label with a quiet "optional" after it. */
+export const optional = (label) => h('span', {}, label, ' ', h('span', { class: 'optional' }, 'optional'));
+
 export const toast = (message, kind = 'info') => {
   const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, message);
   $('toasts').append(el);

@@ -2,7 +2,7 @@
 // the message as it moves on and the sha256 that went out, marked verified once the driver's hash guard saw the
 // sent bytes hash to the blob's.
 import { api, send, sessionPath } from './api.js';
-import { fill, h, showFormError } from './dom.js';
+import { field, fill, h, optional, showFormError } from './dom.js';
 import { formatJid, hashCell, statusBadge } from './format.js';
 
 const KINDS = [
@@ -26,15 +26,6 @@ const uploadFile = async (file) => {
   return send('/api/media', file, headers);
 };
 
-const field = (id, label, control, help) =>
-  h(
-    'div',
-    { class: 'field', dataset: { for: id } },
-    h('label', { for: id }, label),
-    control,
-    help ? h('p', { class: 'help', id: `${id}-help` }, help) : null,
-  );
-
 /** `onSent()` after a message is queued, so the page can list it. */
 export const createSendPanel = (sessionId, { onSent }) => {
   let sent;
@@ -50,8 +41,14 @@ export const createSendPanel = (sessionId, { onSent }) => {
     required: true,
   });
   const text = h('textarea', { id: 'send-text', rows: 3, maxlength: 65536 });
-  const url = h('input', { id: 'send-url', type: 'url', placeholder: 'https://cdn.example.com/menu.pdf', spellcheck: 'false' });
-  const file = h('input', { id: 'send-file', type: 'file' });
+  const url = h('input', {
+    id: 'send-url',
+    type: 'url',
+    'aria-describedby': 'send-url-help',
+    placeholder: 'https://cdn.example.com/menu.pdf',
+    spellcheck: 'false',
+  });
+  const file = h('input', { id: 'send-file', type: 'file', 'aria-describedby': 'send-file-help' });
   const caption = h('input', { id: 'send-caption', type: 'text', maxlength: 1024 });
   const as = h(
     'select',
@@ -67,7 +64,7 @@ export const createSendPanel = (sessionId, { onSent }) => {
     text: field('send-text', 'Message', text),
     url: field('send-url', 'Media URL', url, 'Fetched fresh by the server, past any cache; the hash is of what it got.'),
     file: field('send-file', 'File', file, 'Stored on the server first; sent by its sha256.'),
-    caption: field('send-caption', h('span', {}, 'Caption ', h('span', { class: 'optional' }, 'optional')), caption),
+    caption: field('send-caption', optional('Caption'), caption),
     as: field('send-as', 'Send as', as),
   };
   const kind = () => kindRadios.map((l) => l.firstChild).find((r) => r.checked).value;

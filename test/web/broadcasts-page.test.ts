@@ -104,6 +104,7 @@ describe('operator page: send form and broadcasts', () => {
     assert.equal(await result.locator('.hash-value').innerText(), uploaded.sha256);
     // The PNG is stored as it came (no conversion): the hash is the file's own.
     assert.equal(uploaded.sha256, sha(upload));
+    await shoot(t, 'send-upload');
 
     // The API's error, readable, for a number it refuses.
     await form.getByLabel('Text', { exact: true }).check();
@@ -208,6 +209,9 @@ describe('operator page: send form and broadcasts', () => {
     await item.locator('[data-status="running"]').waitFor();
     assert.equal(await status(), 'running');
     await shoot(t, 'broadcast-paced');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shoot(t, 'broadcast-paced-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
 
     page.once('dialog', (dialog) => void dialog.accept());
     await item.getByRole('button', { name: 'Cancel' }).click();
