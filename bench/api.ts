@@ -9,27 +9,20 @@
  * BENCH_CPU_PROF=<dir>: the measured hashsend servers and the baseline write `node --cpu-prof` profiles there, a
  * folder each (one profile per thread: tsx's loader runs in its own).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
-import path from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import express from 'express';
+import { API_KEY, ROOT, profileArgs, startHashsend, stopChild } from './hashsend.js';
 import { printResult, type Figure } from './result.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const DURATION_S = 10;
 const WARMUP_S = 2;
 const CONNECTIONS = 20;
 const COLD_STARTS = 3;
-const API_KEY = 'bench-key-0123456789abcdef';
 const BODY = JSON.stringify({ to: '+4915100000002', text: 'Your order has shipped' });
-const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
-const profileArgs = (name: string) => (CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR, name)}`] : []);
 
 /** The baseline: the same route and JSON parsing, nothing behind it. */
 const serveBare = () => {
@@ -50,86 +43,10 @@ const serveBare = () => {
   });
 };
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
 interface Child {
   url: string;
   stop(): Promise<void>;
 }
-
-const stopChild = async (child: ChildProcess) => {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(forced);
-};
-
-/** Polls until `/readyz` answers 200; returns the ms since `since`. */
-const waitReady = async (url: string, child: ChildProcess, since: number, output: () => string) => {
-  const deadline = since + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`hashsend exited during start-up:\n${output().slice(-3000)}`);
-    if (
-      await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return performance.now() - since;
-    if (performance.now() > deadline) throw new Error(`hashsend not ready after 30 s:\n${output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
-
-/** hashsend as `node --import tsx src/main.ts` with its own temp folders; resolves when `/readyz` is 200. */
-const startHashsend = async (logLevel: string, profile?: string): Promise<Child & { readyMs: number }> => {
-  const root = await mkdtemp(path.join(tmpdir(), 'hashsend-bench-api-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  // Logs go to a file, as under a supervisor: a pipe drained by this process would tie the server's (synchronous)
-  // log writes to autocannon's event loop.
-  const logFile = path.join(root, 'hashsend.log');
-  const log = await open(logFile, 'w');
-  const output = () => readFileSync(logFile, 'utf8');
-  const started = performance.now();
-  const child = spawn(process.execPath, [...(profile ? profileArgs(profile) : []), '--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      API_KEY,
-      DATA_DIR: path.join(root, 'data'),
-      SESSIONS_DIR: path.join(root, 'sessions'),
-      DEFAULT_DRIVER: 'sandbox',
-      LOG_LEVEL: logLevel,
-    },
-    stdio: ['ignore', log.fd, log.fd],
-  });
-  await log.close();
-  const stop = async () => {
-    await stopChild(child);
-    await rm(root, { recursive: true, force: true });
-  };
-  try {
-    const readyMs = await waitReady(url, child, started, output);
-    return { url, readyMs, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-};
 
 const startBare = async (): Promise<Child> => {
   const child = spawn(process.execPath, [...profileArgs('bare'), ...process.execArgv, fileURLToPath(import.meta.url), '--bare'], {
@@ -194,14 +111,14 @@ const main = async () => {
   // Cold starts first, each on fresh folders, before anything else warms the page cache further.
   const coldMs: number[] = [];
   for (let i = 0; i < COLD_STARTS; i++) {
-    const s = await startHashsend('warn');
+    const s = await startHashsend({ logLevel: 'warn' });
     coldMs.push(s.readyMs);
     await s.stop();
   }
 
   const runs: { name: string; load: Load }[] = [];
   for (const logLevel of ['warn', 'info']) {
-    const s = await startHashsend(logLevel, `hashsend-${logLevel}`);
+    const s = await startHashsend({ logLevel, profile: `hashsend-${logLevel}` });
     try {
       await api(s.url, '/api/sessions', { id: 'bench' });
       await api(s.url, '/api/sessions/bench/sandbox/link', { phone: '+4915100000001' });

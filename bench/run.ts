@@ -11,7 +11,7 @@ import path from 'node:path';
 import { RESULT_PREFIX, type BenchResult, type Figure } from './result.js';
 
 const HERE = import.meta.dirname;
-const NOT_BENCHES = new Set(['run.ts', 'result.ts']);
+const NOT_BENCHES = new Set(['run.ts', 'result.ts', 'hashsend.ts']);
 
 const benches = async (only: string[]) =>
   (await readdir(HERE))

@@ -126,6 +126,22 @@ export const createOutbox = ({
     return { id, record: record && (await messages.isQueued(record)) ? record : undefined };
   };
   const workers = new Map<string, SessionWorker>();
+  /**
+   * Per session, the last enqueue's turn to append: each waits for the one called before it, so messages take
+   * their places in the order `enqueue` was called even when an idempotency lookup makes an earlier one slower.
+   */
+  const appendTurns = new Map<string, Promise<void>>();
+  const takeTurn = (sessionId: string) => {
+    const previous = appendTurns.get(sessionId) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    appendTurns.set(sessionId, mine);
+    const release = () => {
+      if (appendTurns.get(sessionId) === mine) appendTurns.delete(sessionId);
+      done();
+    };
+    return { ready: previous, release };
+  };
   const outboxLog = log.child({ component: 'outbox' });
 
   const worker = (sessionId: string) => {
@@ -190,15 +206,19 @@ export const createOutbox = ({
      */
     async enqueue({ sessionId, to, content, media, idempotency, broadcast }: EnqueueRequest): Promise<MessageRecord> {
       let id = newMessageId();
-      if (idempotency) {
-        const earlier = await queuedFor(idempotency);
-        if (earlier.record) return earlier.record;
-        if (earlier.id) id = earlier.id;
-        else await keys.reserve(idempotency, id);
-      }
-      const now = new Date().toISOString();
-      const record = await messages
-        .append({
+      const turn = takeTurn(sessionId);
+      let appended: Promise<MessageRecord>;
+      try {
+        if (idempotency) {
+          const earlier = await queuedFor(idempotency);
+          if (earlier.record) return earlier.record;
+          if (earlier.id) id = earlier.id;
+          else await keys.reserve(idempotency, id);
+        }
+        await turn.ready;
+        const now = new Date().toISOString();
+        // The place in the queue is taken in this call, before the turn passes on.
+        appended = messages.append({
           id,
           sessionId,
           to,
@@ -210,10 +230,13 @@ export const createOutbox = ({
           updatedAt: now,
           ...(media ? { media } : {}),
           ...(broadcast ? { broadcast } : {}),
-        })
-        .catch((err: unknown) => {
-          throw storeUnavailable(err);
         });
+      } finally {
+        turn.release();
+      }
+      const record = await appended.catch((err: unknown) => {
+        throw storeUnavailable(err);
+      });
       crashPoint('message-stored');
       worker(sessionId).push(record.id);
       return record;

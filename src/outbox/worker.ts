@@ -34,8 +34,11 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
   let loaded = false;
   let running: Promise<void> | undefined;
   let stopped = false;
-  let wake: (() => void) | undefined;
-  let waitingFor: 'session' | 'backoff' | undefined;
+  /** Pauses under way: the loop's, and a `sent` record's retry beside it (see `recording`). */
+  const pauses = new Map<() => void, 'session' | 'backoff'>();
+  const wake = (reason?: 'session') => {
+    for (const [done, why] of pauses) if (!reason || why === reason) done();
+  };
 
   const pause = (ms: number, reason: 'session' | 'backoff') =>
     new Promise<void>((resolve) => {
@@ -43,27 +46,36 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
       const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
       function done() {
         clearTimeout(timer);
-        wake = undefined;
-        waitingFor = undefined;
+        pauses.delete(done);
         resolve();
       }
-      wake = done;
-      waitingFor = reason;
+      pauses.set(done, reason);
     });
 
   const fail = (id: string, error: { code: string; message: string }) =>
     messages.update(id, (r) => (isFinished(r.status) ? undefined : { ...r, status: 'failed', error }));
 
   /**
+   * The write that records the last send as `sent`, in flight while the next message is prepared: the next send
+   * waits for it (and for its own `sending`, often in the same commit), so at most one message is ever sent and not
+   * yet stored as sent, as when each write was awaited in turn. Never rejects; false if the worker stopped first.
+   */
+  let recording: Promise<boolean> = Promise.resolve(true);
+
+  /**
    * Moves the restart point past finished messages at the head of the queue. The next send does not wait for it:
-   * the message's own finished status is already stored, which is what a restart goes by.
+   * the message's own finished status is already stored, which is what a restart goes by. It waits for the last
+   * send's record, so it never passes a message still stored as `sending`.
    */
   let cursorWrite: Promise<unknown> = Promise.resolve();
+  const moveCursor = (position: number) => {
+    cursorWrite = recording
+      .then((stored) => stored && messages.setCursor(sessionId, position))
+      .catch((err) => log.warn({ err, sessionId }, 'restart point not stored'));
+  };
   const finishHead = (record: MessageRecord) => {
     pending.shift();
-    cursorWrite = messages
-      .setCursor(sessionId, record.position + 1)
-      .catch((err) => log.warn({ err, sessionId }, 'restart point not stored'));
+    moveCursor(record.position + 1);
   };
 
   const load = async () => {
@@ -84,7 +96,7 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
    * never marked failed nor queued again; the write is retried (receipts may land meanwhile, which is fine). If the
    * worker stops first, the store still says `sending` and a restart sends it again under the same id.
    */
-  const recordSent = async (record: MessageRecord, ref: SentRef) => {
+  const recordSent = async (record: MessageRecord, ref: SentRef): Promise<boolean> => {
     for (let tries = 0; ; tries++) {
       try {
         if (ref.waMessageId !== record.id) await messages.mapWaId(sessionId, ref.waMessageId, record.id);
@@ -96,19 +108,21 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
           error: undefined,
           ...(r.media ? { media: { ...r.media, ...(ref.sentSha256 ? { sentSha256: ref.sentSha256 } : {}) } } : {}),
         }));
-        if (done) finishHead(done);
-        return;
+        return !!done;
       } catch (err) {
         log.error({ err, messageId: record.id }, 'a sent message could not be recorded as sent; retrying the write');
-        if (stopped) return;
+        if (stopped) return false;
         await pause(Math.min(retryBaseMs * 2 ** tries, 60_000), 'backoff');
-        if (stopped) return;
+        if (stopped) return false;
       }
     }
   };
 
   const attempt = async (record: MessageRecord) => {
-    const sending = await messages.update(record.id, (r) => ({ ...r, status: 'sending', attempts: r.attempts + 1 }));
+    const [sending] = await Promise.all([
+      messages.update(record.id, (r) => ({ ...r, status: 'sending', attempts: r.attempts + 1 })),
+      recording,
+    ]);
     if (!sending) return;
     let ref: SentRef;
     try {
@@ -130,7 +144,10 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
       }
       return;
     }
-    await recordSent(record, ref);
+    // The next message is looked at while this one is recorded; its send waits for the record (see `recording`).
+    pending.shift();
+    recording = recordSent(record, ref);
+    moveCursor(record.position + 1);
   };
 
   const run = async () => {
@@ -157,6 +174,7 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
       }
       await attempt(record);
     }
+    await recording;
   };
 
   const ensureRunning = () => {
@@ -181,7 +199,7 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
     },
     /** The session changed state: a worker waiting for it looks again now; one in backoff keeps its pace. */
     sessionChanged() {
-      if (waitingFor === 'session') wake?.();
+      wake('session');
       ensureRunning();
     },
     /** Messages accepted and not finished (the head may be being sent), and the head's id: the oldest of them. */
@@ -189,7 +207,7 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
     /** Fails everything still waiting, e.g. when the session is deleted. */
     async abandon(error: { code: string; message: string }) {
       stopped = true;
-      wake?.();
+      wake();
       await running;
       if (!loaded) await load();
       for (const id of pending.splice(0)) await fail(id, error);
@@ -197,7 +215,7 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
     },
     async stop() {
       stopped = true;
-      wake?.();
+      wake();
       await running;
       await cursorWrite;
     },

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-file.js';
@@ -192,7 +193,10 @@ export const openJournal = async (dir: string): Promise<{ journal: SandboxJourna
     }
     handle ??= await open(file, 'a', 0o600);
     try {
-      await handle.writeFile(lines.join(''));
+      // Written at once, not through the thread pool: a send awaits its delivery line, and on a busy machine the
+      // trip to a pool thread and back cost more than the few microseconds a small append blocks the loop.
+      const data = Buffer.from(lines.join(''));
+      for (let written = 0; written < data.length;) written += writeSync(handle.fd, data, written);
     } catch (err) {
       // Part of the batch may be in the file: the next write replaces it with a snapshot instead of appending.
       rewrite = true;
