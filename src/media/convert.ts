@@ -30,20 +30,23 @@ const upright = async (srcPath: string) => {
   return sharp(srcPath, { animated: false, limitInputPixels: MAX_PIXELS.image }).autoOrient().flatten({ background: '#ffffff' });
 };
 
-const decode = async (image: Sharp) => {
-  try {
-    return await decoding(() => image.toBuffer());
-  } catch (e) {
-    throw cannotDecode(e);
-  }
-};
+/** Reads the header, decodes and encodes as `shape` says: the whole of one conversion holds one of the places. */
+const decode = (srcPath: string, shape: (image: Sharp) => Sharp) =>
+  decoding(async () => {
+    const image = shape(await upright(srcPath));
+    try {
+      return await image.toBuffer();
+    } catch (e) {
+      throw cannotDecode(e);
+    }
+  });
 
 /**
  * Writes `srcPath` as a JPEG to `destPath` and returns the hash and size of what was written. The JPEG is
  * encoded in memory (it is at most the image limit) so it is hashed as it is written, in one pass.
  */
 export const toJpeg = async (srcPath: string, destPath: string): Promise<Converted> => {
-  const jpeg = await decode((await upright(srcPath)).jpeg({ quality: 85 }));
+  const jpeg = await decode(srcPath, (image) => image.jpeg({ quality: 85 }));
   await writeFile(destPath, jpeg, { mode: 0o600 });
   return { sha256: createHash('sha256').update(jpeg).digest('hex'), size: jpeg.length };
 };
@@ -55,6 +58,6 @@ export const toJpeg = async (srcPath: string, destPath: string): Promise<Convert
 export const thumbnail = async (path: string): Promise<string | undefined> => {
   const type = await fileTypeFromFile(path);
   if (!type?.mime.startsWith('image/')) return undefined;
-  const preview = await decode((await upright(path)).resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside' }).jpeg({ quality: 60 }));
+  const preview = await decode(path, (image) => image.resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside' }).jpeg({ quality: 60 }));
   return preview.toString('base64');
 };
