@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter } from 'keyv';
 import sqlite3 from 'sqlite3';
+import { DEFAULT_CHECKPOINT_LIMITS, startCheckpointer, type CheckpointLimits } from './checkpointer.js';
 
 /**
  * A Keyv adapter over one SQLite connection, with each table's statements prepared once. @keyv/sqlite prepares,
@@ -22,7 +23,10 @@ const tableName = (name: string) => {
 const call = <T>(fn: (done: (err: Error | null, value?: T) => void) => void) =>
   new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
 
-export const openSqlite = async (file: string, { busyTimeoutMs }: { busyTimeoutMs: number }): Promise<SqliteConnection> => {
+export const openSqlite = async (
+  file: string,
+  { busyTimeoutMs, checkpoints = DEFAULT_CHECKPOINT_LIMITS }: { busyTimeoutMs: number; checkpoints?: CheckpointLimits },
+): Promise<SqliteConnection> => {
   const db = await call<sqlite3.Database>((done) => {
     const opened: sqlite3.Database = new sqlite3.Database(file, (err) => done(err, opened));
   });
@@ -30,7 +34,37 @@ export const openSqlite = async (file: string, { busyTimeoutMs }: { busyTimeoutM
   const exec = (sql: string) => call<void>((done) => db.exec(sql, done));
   // WAL is kept in the file; `synchronous=NORMAL` is per connection: in WAL mode a commit survives the process
   // crashing or being killed (what the outbox promises); only a power cut can lose the last commits.
-  await exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL');
+  await exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0');
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  /** Set while a checkpoint runs alone on this connection: writes wait for it. */
+  let gate: Promise<unknown> | undefined;
+  const alone = (sql: string) => {
+    const run = (async () => {
+      if (inFlight) await new Promise<void>((resolve) => (drained = resolve));
+      return call<unknown[]>((done) => db.all(sql, done));
+    })();
+    const g: Promise<unknown> = run.catch(() => undefined).finally(() => gate === g && (gate = undefined));
+    gate = g;
+    return run;
+  };
+  // Checkpoints run off the commit path, on a connection of their own, but for the rare one past the bound.
+  const checkpointer = await startCheckpointer(alone, file, busyTimeoutMs, checkpoints);
+  /** Runs a write statement; its commit is counted toward the next checkpoint. */
+  const write = async <T>(fn: (done: (err: Error | null, value?: T) => void) => void) => {
+    while (gate) await gate;
+    inFlight += 1;
+    try {
+      return await call<T>(fn);
+    } finally {
+      inFlight -= 1;
+      if (!inFlight && drained) {
+        drained();
+        drained = undefined;
+      }
+      checkpointer.committed();
+    }
+  };
 
   const prepare = (sql: string) =>
     call<sqlite3.Statement>((done) => {
@@ -83,7 +117,7 @@ export const openSqlite = async (file: string, { busyTimeoutMs }: { busyTimeoutM
           b.done = writing.then(async () => {
             if (queued === b) queued = undefined;
             const { setMany } = await ready;
-            return call<void>((done) => setMany.run(JSON.stringify([...b.entries]), done));
+            return write<void>((done) => setMany.run(JSON.stringify([...b.entries]), done));
           });
           writing = b.done.catch(() => undefined);
           batch = queued = b;
@@ -95,7 +129,7 @@ export const openSqlite = async (file: string, { busyTimeoutMs }: { busyTimeoutM
         // After the writes already asked for, as if each ran alone.
         await (queued?.done ?? writing).catch(() => undefined);
         const s = await ready;
-        return call<boolean>((done) =>
+        return write<boolean>((done) =>
           s.delete.run(key, function (this: sqlite3.RunResult, err: Error | null) {
             done(err, this.changes > 0);
           }),
@@ -104,7 +138,7 @@ export const openSqlite = async (file: string, { busyTimeoutMs }: { busyTimeoutM
       async clear() {
         await (queued?.done ?? writing).catch(() => undefined);
         const s = await ready;
-        await call<void>((done) => s.clear.run(done));
+        await write<void>((done) => s.clear.run(done));
       },
     });
     // A failed setup surfaces in the first call that awaits it.
@@ -116,6 +150,8 @@ export const openSqlite = async (file: string, { busyTimeoutMs }: { busyTimeoutM
     table,
     async close() {
       await Promise.allSettled(statements.map((s) => call<void>((done) => s.finalize(done))));
+      // First, so the writing connection closes last and folds the WAL into the database as it goes.
+      await checkpointer.close();
       await call<void>((done) => db.close(done));
     },
   };
