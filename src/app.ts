@@ -117,12 +117,14 @@ export const createApp = async ({ config, log }: AppOptions) => {
   });
   const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog });
   const drain = createDrain();
-  const messages = createMessageService({ outbox, media: resolver, requireSession: (id) => void sessions.get(id) });
+  // Throws session_not_found for an unknown id before anything is fetched or stored.
+  const requireSession = (id: string) => void sessions.get(id);
+  const messages = createMessageService({ outbox, media: resolver, requireSession });
   const broadcastStore = await openBroadcastStore(stores.backend);
   const broadcasts = createBroadcastService({
     store: broadcastStore,
     messages,
-    requireSession: (id) => void sessions.get(id),
+    requireSession,
     events,
     log,
   });
@@ -164,7 +166,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
     apiKey,
     http,
     sessions,
-    /** Session and message events, for listeners inside this process (broadcasts, metrics, webhooks). */
+    /** Session, message and broadcast events, for listeners inside this process (metrics, webhooks). */
     events: events as Pick<typeof events, 'subscribe'>,
     /**
      * Makes every known session known (each opens in the background), then listens: no request can find a
