@@ -1,10 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { startServer, waitFor, type StartedServer } from '../support/server.js';
 import { startOrigin, type Origin } from '../support/origin.js';
 import { makeJpeg } from '../support/media-fixtures.js';
 import { createBroadcast, deliveries, linkedSession, numbers, report, untilStatus } from './helpers.js';
+import { sha } from '../support/media-api.js';
 
 let server: StartedServer;
 let origin: Origin;
@@ -12,8 +12,6 @@ before(async () => {
   [server, origin] = await Promise.all([startServer({ MEDIA_ALLOW_HOSTS: '127.0.0.1' }), startOrigin()]);
 });
 after(() => Promise.all([server.close(), origin.close()]));
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 test('a paced broadcast pinned to the hash at creation: the URL replaced mid-way changes nothing; queue times follow the pace', async () => {
   await linkedSession(server, 'pinned');

@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { startServer, waitFor, type StartedServer } from '../support/server.js';
 import { startOrigin, type Origin } from '../support/origin.js';
 import { makeJpeg } from '../support/media-fixtures.js';
+import { sha } from '../support/media-api.js';
 
 let server: StartedServer;
 let origin: Origin;
@@ -12,7 +12,6 @@ before(async () => {
 });
 after(() => Promise.all([server.close(), origin.close()]));
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
 
 /** `name{a="x",b="y"}` → value, from the Prometheus text format; labels are sorted so lookups need no order. */

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +9,7 @@ import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { makeJpeg, makePng } from '../support/media-fixtures.js';
 import { startOrigin, type Origin } from '../support/origin.js';
 import { startServer, type StartedServer } from '../support/server.js';
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+import { sha } from '../support/media-api.js';
 
 /** The rows of the report CSV (no field of ours holds a comma or a quote), as objects by header. */
 const csvRows = (text: string) => {
