@@ -31,8 +31,8 @@ export interface SendOptions {
 export interface MessageService {
   /** Resolves the media (fetched fresh, verified, stored) and shapes the outbound content; nothing is queued. */
   compose(input: MessageInput): Promise<ComposedContent>;
-  /** Queues composed content for one recipient. */
-  enqueue(sessionId: string, to: string, composed: ComposedContent, opts?: SendOptions): Promise<MessageRecord>;
+  /** Queues composed content for one recipient, `to` a JID as `toJid` gives it (a broadcast stores them so). */
+  enqueue(sessionId: string, jid: string, composed: ComposedContent, opts?: SendOptions): Promise<MessageRecord>;
   /** compose + enqueue; an idempotent repeat answers with the first message, its media not fetched again. */
   send(sessionId: string, to: string, input: MessageInput, opts?: SendOptions): Promise<{ record: MessageRecord; replayed: boolean }>;
 }
@@ -73,10 +73,10 @@ export const createMessageService = ({ outbox, media, requireSession }: MessageS
     };
   };
 
-  const enqueue = (sessionId: string, to: string, { content, media: sent }: ComposedContent, opts: SendOptions = {}) =>
+  const enqueue = (sessionId: string, jid: string, { content, media: sent }: ComposedContent, opts: SendOptions = {}) =>
     outbox.enqueue({
       sessionId,
-      to: toJid(to),
+      to: jid,
       content,
       ...(sent ? { media: sent } : {}),
       idempotency: opts.idempotency,
