@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream as fsReadStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { HashsendError, invalidRequest, notFound } from '../errors.js';
-import type { BlobReader } from '../whatsapp/driver.js';
+import type { DriverBlobs } from '../whatsapp/driver.js';
 import type { Logger } from '../log.js';
 import { fsyncPath } from '../fs/atomic-file.js';
 import { SHA256_PATTERN } from './sha256.js';
@@ -21,7 +21,7 @@ export interface ByteRange {
   end?: number;
 }
 
-export interface BlobStore extends BlobReader {
+export interface BlobStore extends DriverBlobs {
   /** A fresh path in `dir/tmp/` to write a blob-to-be into; same filesystem as the blobs, so commit is a rename. */
   tempPath(): string;
   /** Makes the temp file the blob `sha256` (the caller hashed it while writing). Drops it if the blob exists. */
@@ -97,21 +97,33 @@ export const createBlobStore = ({ dir, log, staleTempMs = 3_600_000 }: BlobStore
     await rm(path(sha256), { force: true });
   };
 
+  const commit = async (tempPath: string, sha256: string) => {
+    const target = path(sha256);
+    const temp = resolve(tempPath);
+    if (dirname(temp) !== tmp) throw invalidRequest('not a temp path of this blob store', { tempPath });
+    if (await has(sha256)) {
+      await unlink(temp);
+      return;
+    }
+    await fsyncPath(temp, 'r+');
+    await mkdir(dirname(target), { recursive: true });
+    await rename(temp, target);
+    await fsyncPath(dirname(target), 'r');
+  };
+
   return {
     tempPath: () => join(tmp, randomUUID()),
 
-    async commit(tempPath, sha256) {
-      const target = path(sha256);
-      const temp = resolve(tempPath);
-      if (dirname(temp) !== tmp) throw invalidRequest('not a temp path of this blob store', { tempPath });
-      if (await has(sha256)) {
-        await unlink(temp);
-        return;
+    commit,
+
+    async write(bytes, sha256) {
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (actual !== assertSha256(sha256)) {
+        throw new HashsendError('hash_mismatch', 422, `the bytes hash to ${actual}, not the declared ${sha256}`, { sha256, actual });
       }
-      await fsyncPath(temp, 'r+');
-      await mkdir(dirname(target), { recursive: true });
-      await rename(temp, target);
-      await fsyncPath(dirname(target), 'r');
+      const temp = join(tmp, randomUUID());
+      await writeFile(temp, bytes, { mode: 0o600 });
+      await commit(temp, sha256);
     },
 
     has,

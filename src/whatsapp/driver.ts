@@ -39,15 +39,47 @@ export interface SentRef {
   sentSha256?: string;
 }
 
+/** What arrived in a message for the session. Media is already verified against the sender's hash and stored. */
+export type InboundContent =
+  | { type: 'text'; text: string }
+  | { type: 'media'; as: SendAs; sha256: string; mimetype: string; size: number; caption?: string; filename?: string }
+  /** A reaction to `messageId`; an empty `emoji` takes the reaction back. */
+  | { type: 'reaction'; messageId: string; emoji: string };
+
+/** A message that arrived for the session, as the driver read it. */
+export interface InboundDriverMessage {
+  /** WhatsApp's id of the message (unique per sender). */
+  waMessageId: string;
+  /** The chat: the sender's JID for a direct message, the group's for a group message. */
+  chat: string;
+  /** Who sent it: in a group, the participant. */
+  from: string;
+  /** The name the sender gave WhatsApp. */
+  pushName?: string;
+  /** When the sender sent it (ISO 8601). */
+  timestamp: string;
+  content: InboundContent;
+  /** The WhatsApp id of the message this one quotes. */
+  replyTo?: string;
+}
+
 export type DriverEvent =
   | { type: 'state'; state: SessionState; reason?: string; code?: number }
   | { type: 'qr'; qr: string; expiresAt: string }
   | { type: 'me'; id: string; name?: string }
-  | { type: 'receipt'; waMessageId: string; status: 'delivered' | 'read' };
+  /** In a group, each member's receipt arrives on its own, named by `participant`. */
+  | { type: 'receipt'; waMessageId: string; status: 'delivered' | 'read'; participant?: string }
+  | { type: 'inbound'; message: InboundDriverMessage };
 
 /** What a driver may read: blobs, verified against their hash as they are read. */
 export interface BlobReader {
   read(sha256: string): Promise<Buffer>;
+}
+
+/** What a driver may read and store: inbound media is written under the hash its sender declared. */
+export interface DriverBlobs extends BlobReader {
+  /** Stores `bytes` as the blob `sha256`; `hash_mismatch` (nothing stored) when they hash to anything else. */
+  write(bytes: Buffer, sha256: string): Promise<void>;
 }
 
 export interface DriverSessionOptions {
@@ -55,7 +87,7 @@ export interface DriverSessionOptions {
   /** `SESSIONS_DIR/<id>`: the driver's own folder for credentials (0700, files 0600). */
   dir: string;
   log: Logger;
-  blobs: BlobReader;
+  blobs: DriverBlobs;
   onEvent(event: DriverEvent): void;
 }
 

@@ -5,7 +5,16 @@ import { HashsendError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createEventBus, type EventBus } from '../events/bus.js';
 import type { Store } from '../store/index.js';
-import type { BlobReader, Driver, DriverEvent, DriverSession, SendRequest, SentRef, SessionState } from './driver.js';
+import type {
+  DriverBlobs,
+  Driver,
+  DriverEvent,
+  InboundDriverMessage,
+  DriverSession,
+  SendRequest,
+  SentRef,
+  SessionState,
+} from './driver.js';
 import { acquireOwner } from './owner-lock.js';
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -24,10 +33,12 @@ export interface SessionInfo {
 export type SessionEvent =
   | { type: 'state'; session: SessionInfo }
   | { type: 'qr'; sessionId: string; qr: string; expiresAt: string }
-  | { type: 'receipt'; sessionId: string; waMessageId: string; status: 'delivered' | 'read' }
+  | { type: 'receipt'; sessionId: string; waMessageId: string; status: 'delivered' | 'read'; participant?: string }
+  /** As the driver read it, not stored yet: the inbox stores it and publishes `received`. */
+  | { type: 'inbound'; sessionId: string; message: InboundDriverMessage }
   | { type: 'deleted'; sessionId: string };
 
-const SESSION_EVENTS: ReadonlySet<string> = new Set<SessionEvent['type']>(['state', 'qr', 'receipt', 'deleted']);
+const SESSION_EVENTS: ReadonlySet<string> = new Set<SessionEvent['type']>(['state', 'qr', 'receipt', 'inbound', 'deleted']);
 const isSessionEvent = (event: { type: string }): event is SessionEvent => SESSION_EVENTS.has(event.type);
 
 interface Meta {
@@ -86,7 +97,7 @@ export interface SessionManagerOptions {
   store: Store;
   drivers: Record<string, Driver>;
   defaultDriver: string;
-  blobs: BlobReader;
+  blobs: DriverBlobs;
   log: Logger;
   /** Where session events are published; other publishers' events on it are passed over. @default a bus of its own */
   events?: EventBus<{ type: string }>;
@@ -168,7 +179,15 @@ export const createSessionManager = ({
         persistMeta(e);
         return;
       case 'receipt':
-        return emit({ type: 'receipt', sessionId: e.meta.id, waMessageId: event.waMessageId, status: event.status });
+        return emit({
+          type: 'receipt',
+          sessionId: e.meta.id,
+          waMessageId: event.waMessageId,
+          status: event.status,
+          ...(event.participant ? { participant: event.participant } : {}),
+        });
+      case 'inbound':
+        return emit({ type: 'inbound', sessionId: e.meta.id, message: event.message });
     }
   };
 

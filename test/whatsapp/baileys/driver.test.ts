@@ -43,7 +43,7 @@ const setup = async () => {
     sessionId: 'default',
     dir: join(root, 'default'),
     log,
-    blobs: { read: async () => Buffer.alloc(0) },
+    blobs: { read: async () => Buffer.alloc(0), write: async () => undefined },
     onEvent: (e) => events.push(e),
   });
   return { root, session, events, cleanup: () => rm(root, { recursive: true, force: true }) };

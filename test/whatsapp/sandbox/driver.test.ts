@@ -15,7 +15,7 @@ const withSession = async (run: (session: SandboxSession, file: string) => Promi
     sessionId: 'shop',
     dir,
     log: createLogger('silent'),
-    blobs: { read: () => Promise.reject(new Error('no blobs here')) },
+    blobs: { read: () => Promise.reject(new Error('no blobs here')), write: () => Promise.reject(new Error('no blobs here')) },
     onEvent: (e) => events.push(e),
   });
   assert.ok(isSandboxSession(session));
@@ -52,7 +52,7 @@ test('injected failures survive a restart, in order', async () => {
       sessionId: 'shop',
       dir: root,
       log: createLogger('silent'),
-      blobs: { read: () => Promise.reject(new Error('no blobs here')) },
+      blobs: { read: () => Promise.reject(new Error('no blobs here')), write: () => Promise.reject(new Error('no blobs here')) },
       onEvent: () => undefined,
     }) as SandboxSession;
   try {
