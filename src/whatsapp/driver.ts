@@ -30,6 +30,8 @@ export interface SendRequest {
   /** A user or group JID (`4915123456789@s.whatsapp.net`, `1203…@g.us`). */
   to: string;
   content: OutboundText | OutboundMedia;
+  /** The inbound message this one answers; a driver that can quote it does. */
+  quoted?: { waMessageId: string; from: string; chat: string };
 }
 
 export interface SentRef {
