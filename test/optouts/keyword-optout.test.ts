@@ -12,7 +12,10 @@ before(async () => {
 after(() => rig.close());
 
 const optOutsOf = (phone: string) => rig.seen.filter((e) => isOptOut(e) && e.optOut.phone === phone);
-const sentTo = (jid: string) => (e: HashsendEvent): e is MessageEvent => e.type === 'message' && e.message.to === jid && e.message.status === 'sent';
+const sentTo =
+  (jid: string) =>
+  (e: HashsendEvent): e is MessageEvent =>
+    e.type === 'message' && e.message.to === jid && e.message.status === 'sent';
 
 test('"Stop!" from a customer puts them on the list once, announces it once and answers once, quoting their message', async () => {
   const jid = '4915200000001@s.whatsapp.net';
