@@ -7,7 +7,7 @@ import type { MessageInput, MessageService } from '../messages/service.js';
 import { KeyedQueue } from '../lib/keyed-queue.js';
 import { DEFAULT_PACE, isTimeZone } from './pace-policy.js';
 import { decidePause, INITIAL_PAUSE_STATE, type PauseState, type SendOutcome } from './pause-policy.js';
-import { optedOutPatch, screenRecipients, type BroadcastOptOuts } from './opt-outs.js';
+import { createOptOutScreen, type BroadcastOptOuts } from './opt-outs.js';
 import { createProgressTracker } from './progress.js';
 import { listRecipients, type ListedRecipients, type RecipientInput } from './recipients.js';
 import { startRunner, type Runner } from './runner.js';
@@ -130,6 +130,7 @@ export const createBroadcastService = ({
     pause(id, decision.reason).catch((err: unknown) => log.error({ err, broadcastId: id }, 'broadcast could not be paused'));
   };
 
+  const screen = createOptOutScreen({ optOuts, store, changed });
   const progress = createProgressTracker({
     store,
     log,
@@ -162,13 +163,7 @@ export const createBroadcastService = ({
         progress.apply(record);
         return record;
       },
-      async skipIfOptedOut(bc: Broadcast, r: BroadcastRecipient) {
-        const optOut = await optOuts.get(bc.sessionId, r.to);
-        if (!optOut) return false;
-        await store.updateRecipient(bc.id, r.index, optedOutPatch(optOut));
-        changed(bc.id);
-        return true;
-      },
+      skipIfOptedOut: screen.atTurn,
       sentToday(sessionId, dayStart) {
         const key = `${sessionId}\u0000${dayStart}`;
         let count = daily.get(key);
@@ -248,8 +243,7 @@ export const createBroadcastService = ({
       };
       await store.create(
         b,
-        await screenRecipients(
-          optOuts,
+        await screen.atCreation(
           sessionId,
           listed.recipients.map((r, index) => ({ broadcastId: b.id, index, ...r, status: 'pending' })),
         ),
