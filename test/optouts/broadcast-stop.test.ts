@@ -45,5 +45,6 @@ test('a STOP that arrives while a broadcast runs holds back every later send to 
   assert.deepEqual(
     sandbox.deliveries().map((d) => d.to),
     phones.filter((p) => p !== quitter).map(jidOf),
+    'the others got the broadcast; the quitter got nothing, no confirmation either (OPTOUT_CONFIRMATION unset)',
   );
 });
