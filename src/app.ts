@@ -33,6 +33,12 @@ import { openBroadcastStore } from './broadcasts/open-store.js';
 import { createBroadcastService } from './broadcasts/service.js';
 import { broadcastRoutes, describeBroadcastRoutes } from './http/routes/broadcasts.js';
 import type { BroadcastEvent } from './events/types.js';
+import type { EventBus } from './events/bus.js';
+import type { InboundLookup } from './messages/service.js';
+import { createOptOutStore } from './optouts/store.js';
+import { createOptOutService } from './optouts/service.js';
+import { listenForOptOutKeywords } from './optouts/listener.js';
+import { optOutRoutes, describeOptOutRoutes } from './http/routes/opt-outs.js';
 
 /** A driver whose module is imported when its first session opens, not at start. */
 const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
@@ -55,16 +61,23 @@ const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
   };
 };
 
+/** Until the inbox is wired (src/messages/inbox.ts): no inbound message is known, so no reply can be sent. */
+const noInbox: InboundLookup = { get: async () => undefined };
+
 export interface AppOptions {
   config: Config;
   log: Logger;
+  /** Where every event is published. @default a bus of its own */
+  events?: EventBus<HashsendEvent>;
+  /** Where a reply's `replyTo` is looked up. @default none yet (every replyTo is `reply_target_not_found`) */
+  inbox?: InboundLookup;
 }
 
 /**
  * The composition root: the one place that builds stores, media, sessions, the outbox and HTTP, and the one
  * place that closes them in order.
  */
-export const createApp = async ({ config, log }: AppOptions) => {
+export const createApp = async ({ config, log, events = createEventBus<HashsendEvent>({ log }), inbox = noInbox }: AppOptions) => {
   let readiness: Readiness = 'starting';
   const stores = await createStoreFactory({ dataDir: config.dataDir, redisUrl: config.redisUrl });
   const apiKey = await ensureApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
@@ -86,7 +99,6 @@ export const createApp = async ({ config, log }: AppOptions) => {
     limits: config.media.maxBytes,
   };
 
-  const events = createEventBus<HashsendEvent>({ log });
   const sessions = createSessionManager({
     events,
     sessionsDir: config.sessionsDir,
@@ -119,11 +131,15 @@ export const createApp = async ({ config, log }: AppOptions) => {
   const drain = createDrain();
   // Throws session_not_found for an unknown id before anything is fetched or stored.
   const requireSession = (id: string) => void sessions.get(id);
-  const messages = createMessageService({ outbox, media: resolver, requireSession });
+  const optOutStore = createOptOutStore(stores.namespace('optouts'));
+  const optOuts = createOptOutService({ store: optOutStore, events, requireSession });
+  const messages = createMessageService({ outbox, media: resolver, requireSession, optOuts: optOutStore, inbox });
+  const stopOptOutKeywords = listenForOptOutKeywords({ events, optOuts, messages, ...config.optOuts, log });
   const broadcastStore = await openBroadcastStore(stores.backend);
   const broadcasts = createBroadcastService({
     store: broadcastStore,
     messages,
+    optOuts: optOutStore,
     requireSession,
     events,
     log,
@@ -137,6 +153,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
     describeSandboxRoutes,
     describeMessageRoutes,
     describeBroadcastRoutes,
+    describeOptOutRoutes,
     describeMetricsRoute,
   ];
   const openapi = createOpenApiDocument(describe, {
@@ -158,6 +175,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
       sandboxRoutes({ sessions }),
       messageRoutes({ sessions, outbox, messages, idempotency: idempotency() }),
       broadcastRoutes({ broadcasts }),
+      optOutRoutes({ optOuts }),
     ],
   });
 
@@ -190,6 +208,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
      */
     async stop({ drainMs = 0 }: { drainMs?: number } = {}) {
       readiness = 'stopping';
+      stopOptOutKeywords();
       await broadcasts.stop();
       await drainAndClose({ drain, outbox, sessions, server, log }, { drainMs });
       metrics.close();

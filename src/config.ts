@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { config as loadDotenv } from 'dotenv';
+import { DEFAULT_OPTOUT_KEYWORDS } from './optouts/keywords.js';
 
 /** One setting: how it is parsed, what it expects in words (for the start-up error) and its default. */
 const int = (def: number) =>
@@ -14,7 +15,7 @@ const bool = (def: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no'], 'true or false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes')
     .default(def);
-const list = () =>
+const list = (def: string[] = []) =>
   z
     .string()
     .transform((v) =>
@@ -23,7 +24,7 @@ const list = () =>
         .map((s) => s.trim())
         .filter(Boolean),
     )
-    .default([]);
+    .default(def);
 const optional = () =>
   z
     .string()
@@ -83,6 +84,8 @@ export const settingsSchema = z.object({
   WHATSAPP_RECONNECT_MAX_MS: int(60_000),
   AUTH_MAX_FAILURES: int(20),
   AUTH_FAILURE_WINDOW_MS: int(60_000),
+  OPTOUT_KEYWORDS: list(DEFAULT_OPTOUT_KEYWORDS),
+  OPTOUT_CONFIRMATION: optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -146,6 +149,12 @@ export interface Config {
     };
   };
   auth: { maxFailures: number; failureWindowMs: number };
+  optOuts: {
+    /** A direct message that is one of these, alone (case, accents, punctuation around it ignored), opts its sender out. */
+    keywords: string[];
+    /** The answer to a customer just opted out by keyword; absent: none. */
+    confirmation?: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -222,6 +231,7 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
       },
     },
     auth: { maxFailures: s.AUTH_MAX_FAILURES, failureWindowMs: s.AUTH_FAILURE_WINDOW_MS },
+    optOuts: { keywords: s.OPTOUT_KEYWORDS, confirmation: s.OPTOUT_CONFIRMATION },
   });
 };
 

@@ -8,6 +8,8 @@ export interface RunnerDeps {
   store: Pick<BroadcastStore, 'recipients'>;
   /** Hands one recipient's message to the outbox; a repeat for the same recipient gets the message already queued. */
   enqueue(b: Broadcast, r: BroadcastRecipient): Promise<MessageRecord>;
+  /** Asked at each recipient's turn: true when it has opted out, and is now stored as skipped. */
+  skipIfOptedOut(b: Broadcast, r: BroadcastRecipient): Promise<boolean>;
   /** Sends of the session's broadcasts since `dayStart` (epoch ms), counting the ones this process made since. */
   sentToday(sessionId: string, dayStart: number): Promise<number>;
   counted(sessionId: string, dayStart: number): void;
@@ -104,7 +106,12 @@ export const startRunner = (broadcast: Broadcast, deps: RunnerDeps): Runner => {
       }
       // Unpaced, every free place in the window is filled at once: the handovers' store writes share commits.
       const room = Math.min(window - inflight.size, buffer.length, b.dailyCap === undefined ? Infinity : b.dailyCap - today.count);
-      const batch = buffer.splice(0, Math.max(room, 1));
+      const turn = buffer.splice(0, Math.max(room, 1));
+      // Looked up now, not only at creation: a STOP that came in while the broadcast ran holds back what is left.
+      const skipped = await Promise.all(turn.map((r) => deps.skipIfOptedOut(b, r)));
+      const batch = turn.filter((_, i) => !skipped[i]);
+      // A recipient skipped spends no place in the window, the daily cap or the pace.
+      if (!batch.length) continue;
       for (const r of batch) inflight.add(r.index);
       const handed = await Promise.allSettled(batch.map((r) => deps.enqueue(b, r)));
       const failed = batch.filter((r, i) => {

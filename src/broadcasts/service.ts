@@ -7,6 +7,7 @@ import type { MessageInput, MessageService } from '../messages/service.js';
 import { KeyedQueue } from '../lib/keyed-queue.js';
 import { DEFAULT_PACE, isTimeZone } from './pace-policy.js';
 import { decidePause, INITIAL_PAUSE_STATE, type PauseState, type SendOutcome } from './pause-policy.js';
+import { createOptOutScreen, type BroadcastOptOuts } from './opt-outs.js';
 import { createProgressTracker } from './progress.js';
 import { listRecipients, type ListedRecipients, type RecipientInput } from './recipients.js';
 import { startRunner, type Runner } from './runner.js';
@@ -31,6 +32,8 @@ export type CreatedBroadcast = BroadcastView & Pick<ListedRecipients, 'duplicate
 export interface BroadcastServiceOptions {
   store: BroadcastStore;
   messages: Pick<MessageService, 'compose' | 'enqueue'>;
+  /** The sessions' suppression lists: a number on one is skipped (`opted_out`), at creation and again at its turn. */
+  optOuts: BroadcastOptOuts;
   /** Throws `session_not_found` for an unknown session. */
   requireSession(id: string): void;
   events: EventBus<HashsendEvent>;
@@ -54,6 +57,7 @@ const ACTIVE: BroadcastStatus[] = ['scheduled', 'running'];
 export const createBroadcastService = ({
   store,
   messages,
+  optOuts,
   requireSession,
   events,
   log: parentLog,
@@ -95,7 +99,7 @@ export const createBroadcastService = ({
   };
 
   const complete = (id: string) =>
-    transition(id, (b) => (b.status === 'running' ? { status: 'completed', finishedAt: iso() } : undefined)).then(() => stopRunner(id));
+    transition(id, (b) => (ACTIVE.includes(b.status) ? { status: 'completed', finishedAt: iso() } : undefined)).then(() => stopRunner(id));
 
   /** Publishes progress at most once per interval per broadcast; completes one whose last message has finished. */
   const throttled = new Map<string, { timer: NodeJS.Timeout; dirty: boolean }>();
@@ -103,7 +107,8 @@ export const createBroadcastService = ({
     const b = await store.get(id);
     if (!b) return;
     const counts = await store.counts(id);
-    if (b.status === 'running' && counts.pending + counts.queued === 0) return void (await complete(id));
+    // A scheduled one can be done before its time: everyone on it had opted out.
+    if (ACTIVE.includes(b.status) && counts.pending + counts.queued === 0) return void (await complete(id));
     events.publish({ type: 'broadcast', broadcast: broadcastView(b, counts, clock()) });
   };
   const changed = (id: string) => {
@@ -125,6 +130,7 @@ export const createBroadcastService = ({
     pause(id, decision.reason).catch((err: unknown) => log.error({ err, broadcastId: id }, 'broadcast could not be paused'));
   };
 
+  const screen = createOptOutScreen({ optOuts, store, changed });
   const progress = createProgressTracker({
     store,
     log,
@@ -157,6 +163,7 @@ export const createBroadcastService = ({
         progress.apply(record);
         return record;
       },
+      skipIfOptedOut: screen.atTurn,
       sentToday(sessionId, dayStart) {
         const key = `${sessionId}\u0000${dayStart}`;
         let count = daily.get(key);
@@ -236,7 +243,10 @@ export const createBroadcastService = ({
       };
       await store.create(
         b,
-        listed.recipients.map((r, index) => ({ broadcastId: b.id, index, ...r, status: 'pending' })),
+        await screen.atCreation(
+          sessionId,
+          listed.recipients.map((r, index) => ({ broadcastId: b.id, index, ...r, status: 'pending' })),
+        ),
       );
       run(b);
       return { ...(await view(b)), duplicates: listed.duplicates, invalid: listed.invalid };

@@ -1,8 +1,11 @@
+import type { InboundMessage } from '../events/types.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { MediaKind, MediaRecord, MediaRef } from '../media/types.js';
 import type { IdempotencyRef, MessageRecord, Outbox } from '../outbox/index.js';
 import type { OutboundMedia, OutboundText, SendAs } from '../whatsapp/driver.js';
+import type { OptOutLookup } from '../optouts/store.js';
 import { toJid } from '../whatsapp/recipient.js';
+import { optedOut, replyTarget } from './reply.js';
 
 /** A media message as a caller asks for it; the media reference is resolved through the freshness pipeline. */
 export interface MediaMessageInput {
@@ -25,6 +28,16 @@ export interface SendOptions {
   idempotency?: IdempotencyRef;
   /** Marks the message as this broadcast recipient's (its events carry it). */
   broadcast?: MessageRecord['broadcast'];
+  /**
+   * Our id of an inbound message (as the inbox lists it) from this recipient on this session: the message quotes
+   * it, and goes out even to a number that opted out. One that names no such message: `404 reply_target_not_found`.
+   */
+  replyTo?: string;
+}
+
+/** Where inbound messages are looked up by our id (the inbox). */
+export interface InboundLookup {
+  get(sessionId: string, id: string): Promise<InboundMessage | undefined>;
 }
 
 /** The one way to send, below http: recipient → JID, media reference → stored record, content → outbox. */
@@ -42,6 +55,9 @@ export interface MessageServiceOptions {
   media: Pick<MediaResolver, 'resolve'>;
   /** Throws `session_not_found` for an unknown session, before any media is fetched. */
   requireSession(id: string): void;
+  /** The session's suppression list: a send to a number on it is `409 opted_out` unless it is a reply. */
+  optOuts: OptOutLookup;
+  inbox: InboundLookup;
 }
 
 const DEFAULT_AS: Record<MediaKind, SendAs> = { image: 'image', video: 'video', audio: 'audio', sticker: 'sticker', document: 'document' };
@@ -58,7 +74,7 @@ export const outboundMedia = (record: MediaRecord, { as, caption, filename }: Om
   ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
 });
 
-export const createMessageService = ({ outbox, media, requireSession }: MessageServiceOptions): MessageService => {
+export const createMessageService = ({ outbox, media, requireSession, optOuts, inbox }: MessageServiceOptions): MessageService => {
   const compose = async (input: MessageInput): Promise<ComposedContent> => {
     if ('text' in input) return { content: { type: 'text', text: input.text } };
     const ref: MediaRef =
@@ -73,7 +89,13 @@ export const createMessageService = ({ outbox, media, requireSession }: MessageS
     };
   };
 
-  const enqueue = (sessionId: string, jid: string, { content, media: sent }: ComposedContent, opts: SendOptions = {}) =>
+  const enqueue = (
+    sessionId: string,
+    jid: string,
+    { content, media: sent }: ComposedContent,
+    opts: SendOptions = {},
+    reply?: Pick<MessageRecord, 'replyTo' | 'quoted'>,
+  ) =>
     outbox.enqueue({
       sessionId,
       to: jid,
@@ -81,7 +103,16 @@ export const createMessageService = ({ outbox, media, requireSession }: MessageS
       ...(sent ? { media: sent } : {}),
       idempotency: opts.idempotency,
       ...(opts.broadcast ? { broadcast: opts.broadcast } : {}),
+      ...reply,
     });
+
+  /** A reply goes to whoever wrote; anything else not to a number that opted out. */
+  const permit = async (sessionId: string, jid: string, replyTo?: string) => {
+    if (replyTo !== undefined) return replyTarget(await inbox.get(sessionId, replyTo), { sessionId, jid, replyTo });
+    const optOut = await optOuts.get(sessionId, jid);
+    if (optOut) throw optedOut(optOut);
+    return undefined;
+  };
 
   return {
     compose,
@@ -90,10 +121,11 @@ export const createMessageService = ({ outbox, media, requireSession }: MessageS
       requireSession(sessionId);
       const earlier = opts.idempotency && (await outbox.replay(opts.idempotency));
       if (earlier) return { record: earlier, replayed: true };
-      // The recipient is checked before media is fetched: a typo costs no download.
+      // The recipient is checked before media is fetched: a typo or an opted-out number costs no download.
       const jid = toJid(to);
+      const reply = await permit(sessionId, jid, opts.replyTo);
       const composed = await compose(input);
-      return { record: await enqueue(sessionId, jid, composed, opts), replayed: false };
+      return { record: await enqueue(sessionId, jid, composed, opts, reply), replayed: false };
     },
   };
 };

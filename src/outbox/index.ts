@@ -46,6 +46,9 @@ export interface EnqueueRequest {
   /** A repeat of a request with this key and fingerprint queues nothing more: it gets the first message. */
   idempotency?: IdempotencyRef;
   broadcast?: MessageRecord['broadcast'];
+  /** The inbound message it answers: our id, and what the driver quotes. */
+  replyTo?: MessageRecord['replyTo'];
+  quoted?: MessageRecord['quoted'];
 }
 
 /** A page of a session's messages, newest first; `nextCursor` is the position to pass as `before` next. */
@@ -204,7 +207,7 @@ export const createOutbox = ({
      * Stores the message, then hands it to its session's worker. With `idempotency`, the key is reserved first and a
      * repeat gets the message already queued for it: a retry after a crash at any point queues one message.
      */
-    async enqueue({ sessionId, to, content, media, idempotency, broadcast }: EnqueueRequest): Promise<MessageRecord> {
+    async enqueue({ sessionId, to, content, media, idempotency, broadcast, replyTo, quoted }: EnqueueRequest): Promise<MessageRecord> {
       let id = newMessageId();
       const turn = takeTurn(sessionId);
       let appended: Promise<MessageRecord>;
@@ -230,6 +233,8 @@ export const createOutbox = ({
           updatedAt: now,
           ...(media ? { media } : {}),
           ...(broadcast ? { broadcast } : {}),
+          ...(replyTo ? { replyTo } : {}),
+          ...(quoted ? { quoted } : {}),
         });
       } finally {
         turn.release();

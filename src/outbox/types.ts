@@ -1,4 +1,4 @@
-import type { OutboundMedia, OutboundText } from '../whatsapp/driver.js';
+import type { OutboundMedia, OutboundText, SendRequest } from '../whatsapp/driver.js';
 
 export type MessageStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
 
@@ -29,6 +29,10 @@ export interface MessageRecord {
   media?: { sha256: string; sentSha256?: string; sourceSha256?: string };
   /** The broadcast recipient this message is for, so its status events update that recipient. */
   broadcast?: { id: string; index: number };
+  /** Our id of the inbound message this one answers (as the inbox lists it). */
+  replyTo?: string;
+  /** That message as the driver quotes it. */
+  quoted?: SendRequest['quoted'];
 }
 
 export const isFinished = (status: MessageStatus) => status !== 'queued' && status !== 'sending';

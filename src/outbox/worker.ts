@@ -126,7 +126,12 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
     if (!sending) return;
     let ref: SentRef;
     try {
-      ref = await send(sessionId, { messageId: record.id, to: record.to, content: record.content });
+      ref = await send(sessionId, {
+        messageId: record.id,
+        to: record.to,
+        content: record.content,
+        ...(record.quoted ? { quoted: record.quoted } : {}),
+      });
     } catch (err) {
       const error = errorOf(err);
       const waitForSession = isHashsendError(err) && err.code === 'session_not_connected';

@@ -165,6 +165,28 @@ export const recipientCases = (open: OpenStore) => {
   );
 
   test(
+    'a pending recipient skipped at its turn (opted out) keeps its reason, leaves pending, counts as skipped and not as queued',
+    withStore(async (store) => {
+      const session = unique('s');
+      const b = aBroadcast({ sessionId: session, total: 3 });
+      await store.create(b, recipientsOf(b));
+      const reason = { code: 'opted_out', message: '+4915100000001 opted out (by keyword, 2025-01-01T10:00:00.000Z); not sent' };
+      await Promise.all([
+        store.updateRecipient(b.id, 1, { status: 'skipped', error: reason }),
+        store.updateRecipient(b.id, 0, { status: 'queued', messageId: 'm0', queuedAt: at(5) }),
+      ]);
+      assert.deepEqual(await store.counts(b.id), counts({ pending: 1, queued: 1, skipped: 1 }));
+      assert.deepEqual(indexes(await store.pending(b.id, 10)), [2]);
+      assert.deepEqual((await store.recipients(b.id, { from: 1, limit: 1 }))[0], {
+        ...recipientsOf(b)[1],
+        status: 'skipped',
+        error: reason,
+      });
+      assert.equal(await store.queuedSince(session, at(0)), 1, 'a skipped recipient counts toward no daily cap');
+    }),
+  );
+
+  test(
     "counts always agree with the recipients' own statuses, after a storm of moves back and forth",
     withStore(async (store) => {
       const b = aBroadcast({ total: 300 });

@@ -15,8 +15,14 @@ const to = z.string().min(1).max(128).meta({
   example: '+4915123456789',
 });
 
+const replyTo = z.string().min(1).max(128).optional().meta({
+  description:
+    'The id of an inbound message (as the inbox lists it) this one answers: it is quoted, and goes out even if the customer opted out. It must have come from `to` on this session (`404 reply_target_not_found`).',
+  example: 'in_5f2b9c1e0a7d4e3b8c6a',
+});
+
 export const textMessageSchema = z
-  .object({ to, text: z.string().min(1).max(65_536) })
+  .object({ to, text: z.string().min(1).max(65_536), replyTo })
   .strict()
   .meta({ id: 'TextMessage', example: { to: '+4915123456789', text: 'Your order has shipped' } });
 
@@ -27,6 +33,7 @@ export const mediaMessageSchema = z
     caption: z.string().max(1024).optional(),
     filename: z.string().min(1).max(255).optional(),
     as: z.enum(SEND_AS).optional().meta({ description: 'How the recipient sees it; by default from the sniffed kind' }),
+    replyTo,
   })
   .strict()
   .meta({
@@ -61,6 +68,7 @@ export const messageSchema = z
         sourceSha256: z.string().optional().meta({ description: 'The content as given, when it was converted' }),
       })
       .optional(),
+    replyTo: z.string().optional().meta({ description: 'The inbound message it answers (and quotes)' }),
   })
   .meta({
     id: 'Message',
@@ -96,6 +104,7 @@ export const acceptedSchema = z
     type: z.enum(['text', 'media']),
     createdAt: z.string(),
     media: messageSchema.shape.media,
+    replyTo: messageSchema.shape.replyTo,
   })
   .meta({
     id: 'Accepted',
@@ -133,6 +142,7 @@ export const messageView = (m: MessageRecord) => ({
   deliveredAt: m.deliveredAt ?? null,
   readAt: m.readAt ?? null,
   ...(m.media ? { media: m.media } : {}),
+  ...(m.replyTo ? { replyTo: m.replyTo } : {}),
 });
 
 export interface MessageRouteDeps {
@@ -158,6 +168,7 @@ export const messageRoutes = ({ sessions, outbox, messages, idempotency }: Messa
       type: m.type,
       createdAt: m.createdAt,
       ...(m.media ? { media: m.media } : {}),
+      ...(m.replyTo ? { replyTo: m.replyTo } : {}),
     };
   };
   return Router()
@@ -165,8 +176,11 @@ export const messageRoutes = ({ sessions, outbox, messages, idempotency }: Messa
       const body: unknown = req.body;
       const input =
         !!body && typeof body === 'object' && 'media' in body ? parse(mediaMessageSchema, body) : parse(textMessageSchema, body);
-      const { to, ...message } = input;
-      const { record, replayed } = await messages.send(String(req.params.id), to, message, { idempotency: idempotencyOf(res) });
+      const { to, replyTo, ...message } = input;
+      const { record, replayed } = await messages.send(String(req.params.id), to, message, {
+        idempotency: idempotencyOf(res),
+        ...(replyTo ? { replyTo } : {}),
+      });
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
       res.status(202).json(accepted(record));
     })
@@ -191,7 +205,7 @@ export const describeMessageRoutes: DescribeRoutes = (r) => {
     tags,
     summary: 'Send a text or media message',
     description:
-      "Media is resolved before the answer, so a stale, mismatched, too large or unsupported file fails this request with the media core's error. The message is stored, then sent by the session's queue in order; when the session is not connected it waits (`waitsForSession`) until `expiresAt`. With `Idempotency-Key`, a repeat of the request gets the first answer and sends nothing more.",
+      "Media is resolved before the answer, so a stale, mismatched, too large or unsupported file fails this request with the media core's error. The message is stored, then sent by the session's queue in order; when the session is not connected it waits (`waitsForSession`) until `expiresAt`. With `Idempotency-Key`, a repeat of the request gets the first answer and sends nothing more. A number on the session's opt-out list answers `409 opted_out`, unless the message is a reply (`replyTo`) to one of that customer's messages.",
     request: {
       params: sessionIdParam,
       headers: z.object({ 'Idempotency-Key': z.string().optional().meta({ example: 'order-1042-shipped' }) }),
@@ -202,8 +216,8 @@ export const describeMessageRoutes: DescribeRoutes = (r) => {
       ...errors(
         withMediaResolutionErrors({
           400: ['invalid_recipient'],
-          404: ['session_not_found'],
-          409: ['idempotency_conflict'],
+          404: ['session_not_found', 'reply_target_not_found'],
+          409: ['idempotency_conflict', 'opted_out'],
           503: ['store_unavailable'],
         }),
       ),
