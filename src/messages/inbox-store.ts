@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { InboundMessage } from '../events/types.js';
-import { KeyedQueue } from '../lib/keyed-queue.js';
 import type { Store } from '../store/index.js';
 import { createChunkedList } from '../store/chunked-list.js';
 import type { InboundDriverMessage } from '../whatsapp/driver.js';
@@ -21,7 +20,7 @@ export interface InboxStore {
   /**
    * Stores the message unless the session holds it already (same chat, sender and WhatsApp id: a driver may
    * deliver one message twice, e.g. after a reconnect). `created` is false for such a repeat, which is returned
-   * as first stored.
+   * as first stored. One add at a time per session: two at once could both find a message new.
    */
   add(sessionId: string, message: InboundDriverMessage): Promise<{ message: InboundMessage; created: boolean }>;
   get(sessionId: string, id: string): Promise<InboundMessage | undefined>;
@@ -44,29 +43,25 @@ const view = ({ position: _position, ...message }: StoredInbound): InboundMessag
  */
 export const createInboxStore = (store: Store): InboxStore => {
   const order = createChunkedList(store);
-  // One add at a time per session: two deliveries of one message must not both find it unseen.
-  const queue = new KeyedQueue();
 
   const stored = async (id: string) => (await store.get(msgKey(id))) as StoredInbound | undefined;
 
-  const add = async (sessionId: string, message: InboundDriverMessage) => {
-    const seen = seenKey(sessionId, message);
-    const before = (await store.get(seen)) as string | undefined;
-    const held = before === undefined ? undefined : await stored(before);
-    if (held) return { message: view(held), created: false };
-    const id = newId();
-    const record = await order.append(sessionId, id, async (position) => {
-      const full: StoredInbound = { ...message, id, sessionId, receivedAt: new Date().toISOString(), position };
-      await store.set(msgKey(id), full);
-      return full;
-    });
-    // Marked seen last: a crash before this stores a redelivery twice rather than losing the message.
-    await store.set(seen, id);
-    return { message: view(record), created: true };
-  };
-
   return {
-    add: (sessionId, message) => queue.run(sessionId, () => add(sessionId, message)),
+    async add(sessionId, message) {
+      const seen = seenKey(sessionId, message);
+      const before = (await store.get(seen)) as string | undefined;
+      const held = before === undefined ? undefined : await stored(before);
+      if (held) return { message: view(held), created: false };
+      const id = newId();
+      const record = await order.append(sessionId, id, async (position) => {
+        const full: StoredInbound = { ...message, id, sessionId, receivedAt: new Date().toISOString(), position };
+        await store.set(msgKey(id), full);
+        return full;
+      });
+      // Marked seen last: a crash before this stores a redelivery twice rather than losing the message.
+      await store.set(seen, id);
+      return { message: view(record), created: true };
+    },
 
     async get(sessionId, id) {
       const record = await stored(id);

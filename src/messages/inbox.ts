@@ -3,6 +3,7 @@ import type { HashsendEvent, InboundMessage } from '../events/types.js';
 import type { Logger } from '../log.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { Store } from '../store/index.js';
+import { KeyedQueue } from '../lib/keyed-queue.js';
 import type { InboundDriverMessage } from '../whatsapp/driver.js';
 import { createInboxStore, type InboxPage } from './inbox-store.js';
 
@@ -29,32 +30,29 @@ export interface InboxDeps {
 export const createInbox = ({ store, events, media, log }: InboxDeps): Inbox => {
   const inbox = createInboxStore(store);
 
-  const pending = new Set<Promise<void>>();
+  // One message at a time per session, in the order its driver read them: media is recorded before its message
+  // is stored (a listed message's content is there), and two deliveries of one message never both find it new.
+  const queue = new KeyedQueue();
 
   const receive = async (sessionId: string, message: InboundDriverMessage) => {
     const context = { sessionId, waMessageId: message.waMessageId };
     try {
-      // Asked for before anything is awaited: a session's inbox keeps the order its driver read messages in.
-      const { message: stored, created } = await inbox.add(sessionId, message);
-      if (!created) return;
-      const { content } = stored;
+      const { content } = message;
       if (content.type === 'media') {
-        // Before `received`, so its listeners find the content at its URL; the message is worth keeping without.
+        // The message is worth keeping without its media: that failure is the log's to tell.
         await media.adopt(content.sha256, content.mimetype).catch((err: unknown) => {
           log.error({ err, ...context, sha256: content.sha256 }, 'inbound media could not be recorded');
         });
       }
-      events.publish({ type: 'received', message: stored });
+      const { message: stored, created } = await inbox.add(sessionId, message);
+      if (created) events.publish({ type: 'received', message: stored });
     } catch (err) {
       log.error({ err, ...context }, 'an inbound message could not be stored');
     }
   };
 
   const unsubscribe = events.subscribe((event) => {
-    if (event.type !== 'inbound') return;
-    const done = receive(event.sessionId, event.message);
-    pending.add(done);
-    void done.finally(() => pending.delete(done));
+    if (event.type === 'inbound') return queue.run(event.sessionId, () => receive(event.sessionId, event.message));
   });
 
   return {
@@ -62,7 +60,7 @@ export const createInbox = ({ store, events, media, log }: InboxDeps): Inbox => 
     get: (sessionId, id) => inbox.get(sessionId, id),
     async stop() {
       unsubscribe();
-      await Promise.all(pending);
+      await queue.drain();
     },
   };
 };

@@ -8,7 +8,7 @@ import Keyv from 'keyv';
 import { createEventBus } from '../../src/events/bus.js';
 import type { HashsendEvent, InboundMessage, ReceivedEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/log.js';
-import { createInbox, type Inbox } from '../../src/messages/inbox.js';
+import { createInbox, type Inbox, type InboxDeps } from '../../src/messages/inbox.js';
 import { createStoreFactory, type Store, type StoreFactory } from '../../src/store/index.js';
 import type { InboundDriverMessage } from '../../src/whatsapp/driver.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -34,7 +34,9 @@ interface Setup {
   reopen(): Inbox;
 }
 
-const setup = (store: Store): Setup => {
+const noMedia = { adopt: () => Promise.reject(new Error('no media here')) };
+
+const setup = (store: Store, media: InboxDeps['media'] = noMedia): Setup => {
   let lines = '';
   const log = createLogger(
     'info',
@@ -48,7 +50,7 @@ const setup = (store: Store): Setup => {
   const bus = createEventBus<HashsendEvent>({ log });
   const received: InboundMessage[] = [];
   bus.subscribe((e) => e.type === 'received' && received.push(e.message));
-  const open = () => createInbox({ store, events: bus, media: { adopt: () => Promise.reject(new Error('no media here')) }, log });
+  const open = () => createInbox({ store, events: bus, media, log });
   let inbox = open();
   return {
     get inbox() {
@@ -194,6 +196,41 @@ for (const [name, open] of backends) {
     });
   });
 }
+
+test('a media message is listed once its media is recorded; one that arrived after it waits its turn', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'hashsend-inbox-'));
+  const factory = await createStoreFactory({ dataDir: dir });
+  let release!: () => void;
+  let asked!: () => void;
+  const adoptAsked = new Promise<void>((resolve) => (asked = resolve));
+  const adopted: string[] = [];
+  const media = {
+    adopt: async (sha256: string) => {
+      asked();
+      await new Promise<void>((resolve) => (release = resolve));
+      adopted.push(sha256);
+      return undefined as never;
+    },
+  };
+  try {
+    const s = setup(factory.namespace('inbox'), media);
+    const photo = text(1, { content: { type: 'media', as: 'image', sha256: 'ab'.repeat(32), mimetype: 'image/jpeg', size: 3 } });
+    s.bus.publish({ type: 'inbound', sessionId: 'shop', message: photo });
+    s.bus.publish({ type: 'inbound', sessionId: 'shop', message: text(2) });
+    await adoptAsked;
+    assert.deepEqual((await s.inbox.list('shop', { limit: 10 })).items, []);
+    release();
+    await s.arrive('shop');
+    assert.deepEqual(adopted, ['ab'.repeat(32)]);
+    assert.deepEqual(
+      (await s.inbox.list('shop', { limit: 10 })).items.map((m) => m.waMessageId),
+      [text(2).waMessageId, photo.waMessageId],
+    );
+  } finally {
+    await factory.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test('a store that fails is logged, not a crash: nothing is received, and the next message is stored once it works', async () => {
   const store = new Keyv({ throwOnErrors: true });
