@@ -16,11 +16,13 @@ import { createOutbox } from './outbox/index.js';
 import { createEventBus } from './events/bus.js';
 import type { HashsendEvent } from './events/types.js';
 import { createMessageService } from './messages/service.js';
+import { createInbox } from './messages/inbox.js';
 import { idempotency } from './http/idempotency.js';
 import { createOpenApiDocument } from './http/openapi.js';
 import { sessionRoutes, describeSessionRoutes } from './http/routes/sessions.js';
 import { sandboxRoutes, describeSandboxRoutes } from './http/routes/sandbox.js';
 import { messageRoutes, describeMessageRoutes } from './http/routes/messages.js';
+import { inboxRoutes, describeInboxRoutes } from './http/routes/inbox.js';
 import { docsRoutes } from './http/routes/docs.js';
 import { mediaRoutes, publicMediaRoutes, describeMediaRoutes } from './http/routes/media.js';
 import { createChecker } from './media/check.js';
@@ -106,6 +108,8 @@ export const createApp = async ({ config, log }: AppOptions) => {
     blobs,
     log,
   });
+  // Listening before any session opens: nothing a driver reads at start-up is missed.
+  const inbox = createInbox({ store: stores.namespace('inbox'), events, media: resolver, log });
   const outbox = createOutbox({
     events,
     store: stores.namespace('outbox'),
@@ -136,6 +140,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
     describeSessionRoutes,
     describeSandboxRoutes,
     describeMessageRoutes,
+    describeInboxRoutes,
     describeBroadcastRoutes,
     describeMetricsRoute,
   ];
@@ -155,8 +160,9 @@ export const createApp = async ({ config, log }: AppOptions) => {
       drain.guard,
       mediaRoutes(media),
       sessionRoutes({ sessions, broadcasts: broadcastEvents }),
-      sandboxRoutes({ sessions }),
+      sandboxRoutes({ sessions, media: resolver }),
       messageRoutes({ sessions, outbox, messages, idempotency: idempotency() }),
+      inboxRoutes({ sessions, inbox }),
       broadcastRoutes({ broadcasts }),
     ],
   });
@@ -192,6 +198,8 @@ export const createApp = async ({ config, log }: AppOptions) => {
       readiness = 'stopping';
       await broadcasts.stop();
       await drainAndClose({ drain, outbox, sessions, server, log }, { drainMs });
+      // Sessions are closed: nothing more arrives, and what did is stored before the store closes.
+      await inbox.stop();
       metrics.close();
       await fetcher.close();
       await broadcastStore.close();
