@@ -16,11 +16,13 @@ import { createOutbox } from './outbox/index.js';
 import { createEventBus } from './events/bus.js';
 import type { HashsendEvent } from './events/types.js';
 import { createMessageService } from './messages/service.js';
+import { createInbox } from './messages/inbox.js';
 import { idempotency } from './http/idempotency.js';
 import { createOpenApiDocument } from './http/openapi.js';
 import { sessionRoutes, describeSessionRoutes } from './http/routes/sessions.js';
 import { sandboxRoutes, describeSandboxRoutes } from './http/routes/sandbox.js';
 import { messageRoutes, describeMessageRoutes } from './http/routes/messages.js';
+import { inboxRoutes, describeInboxRoutes } from './http/routes/inbox.js';
 import { docsRoutes } from './http/routes/docs.js';
 import { mediaRoutes, publicMediaRoutes, describeMediaRoutes } from './http/routes/media.js';
 import { createChecker } from './media/check.js';
@@ -118,6 +120,8 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     blobs,
     log,
   });
+  // Listening before any session opens: nothing a driver reads at start-up is missed.
+  const inbox = createInbox({ store: stores.namespace('inbox'), events, media: resolver, log });
   const outbox = createOutbox({
     events,
     store: stores.namespace('outbox'),
@@ -152,6 +156,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     describeSessionRoutes,
     describeSandboxRoutes,
     describeMessageRoutes,
+    describeInboxRoutes,
     describeBroadcastRoutes,
     describeOptOutRoutes,
     describeMetricsRoute,
@@ -172,8 +177,9 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       drain.guard,
       mediaRoutes(media),
       sessionRoutes({ sessions, broadcasts: broadcastEvents }),
-      sandboxRoutes({ sessions }),
+      sandboxRoutes({ sessions, media: resolver }),
       messageRoutes({ sessions, outbox, messages, idempotency: idempotency() }),
+      inboxRoutes({ sessions, inbox }),
       broadcastRoutes({ broadcasts }),
       optOutRoutes({ optOuts }),
     ],
@@ -211,6 +217,8 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       stopOptOutKeywords();
       await broadcasts.stop();
       await drainAndClose({ drain, outbox, sessions, server, log }, { drainMs });
+      // Sessions are closed: nothing more arrives, and what did is stored before the store closes.
+      await inbox.stop();
       metrics.close();
       await fetcher.close();
       await broadcastStore.close();

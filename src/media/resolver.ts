@@ -20,6 +20,12 @@ export interface Resolved {
 export interface MediaResolver {
   resolve(ref: MediaRef, options?: { as?: SendAs }): Promise<Resolved>;
   get(sha256: string): Promise<MediaRecord | undefined>;
+  /**
+   * Records a blob a driver stored (inbound media), so that it is served and can be sent like any other. Inspected
+   * as an upload is; bytes that are no media we could send are recorded as an `application/octet-stream` document.
+   * `media_not_found` when the blob is not there.
+   */
+  adopt(sha256: string, declaredMimetype?: string): Promise<MediaRecord>;
   remove(sha256: string): Promise<boolean>;
 }
 
@@ -67,8 +73,8 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log, onFe
     return alias === undefined ? undefined : held(alias);
   };
 
-  /** Commits inspected bytes at the blob-store temp path `path` as the blob `sha256`, with their record. */
-  const keep = async (
+  /** The record of inspected bytes at `path`. */
+  const describe = async (
     path: string,
     sha256: string,
     found: Inspection,
@@ -90,6 +96,13 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log, onFe
       ...(source ? { source } : {}),
       createdAt: new Date().toISOString(),
     };
+    return record;
+  };
+
+  /** Commits inspected bytes at the blob-store temp path `path` as the blob `sha256`, with their record. */
+  const keep = async (...args: Parameters<typeof describe>): Promise<MediaRecord> => {
+    const [path, sha256] = args;
+    const record = await describe(...args);
     await blobs.commit(path, sha256);
     await records.set(sha256, record);
     return record;
@@ -196,6 +209,21 @@ export const createMediaResolver = ({ limits, blobs, fetcher, records, log, onFe
       return fitFor({ record, created: false }, as);
     },
     get: (sha256) => held(normaliseSha256(sha256)),
+    async adopt(given, declaredMimetype) {
+      const sha256 = normaliseSha256(given);
+      const existing = await held(sha256);
+      if (existing) return existing;
+      if (!(await blobs.has(sha256))) throw new HashsendError('media_not_found', 404, `no blob with sha256 ${sha256} is stored`);
+      const path = blobs.path(sha256);
+      const found = await inspectFile(path, { declaredMimetype, limits }).catch(async (): Promise<Inspection> => ({
+        kind: 'document',
+        mimetype: 'application/octet-stream',
+        size: await blobs.size(sha256),
+      }));
+      const record = await describe(path, sha256, found, declaredMimetype, undefined);
+      await records.set(sha256, record);
+      return record;
+    },
     async remove(sha256) {
       const record = await heldForSending(normaliseSha256(sha256));
       if (!record) return false;

@@ -72,6 +72,28 @@ describe('blob store', () => {
     assert.deepEqual(await readdir(join(dir, 'tmp')), []);
   });
 
+  test('write() stores bytes under their hash, readable; written again, the blob is kept as it is', async () => {
+    const bytes = await makeJpeg({ seed: 11 });
+    const hash = sha256(bytes);
+    await blobs.write(bytes, hash);
+    assert.equal(await blobs.has(hash), true);
+    assert.deepEqual(await blobs.read(hash), bytes);
+    const before = await stat(blobs.path(hash));
+    await blobs.write(bytes, hash);
+    assert.equal((await stat(blobs.path(hash))).ino, before.ino);
+    assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+  });
+
+  test('write() of bytes that hash to another sha256: hash_mismatch, and nothing stored under either', async () => {
+    const bytes = await makeJpeg({ seed: 12 });
+    const declared = sha256(Buffer.from('what the sender said it was'));
+    const err = await errorOf(blobs.write(bytes, declared));
+    assert.deepEqual([err.code, err.status], ['hash_mismatch', 422]);
+    assert.equal(await blobs.has(declared), false);
+    assert.equal(await blobs.has(sha256(bytes)), false);
+    assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+  });
+
   test('a full streamed read returns the bytes; a ranged read returns the range', async () => {
     const bytes = await makeJpeg({ seed: 3, width: 128, height: 128 });
     const hash = await put(blobs, bytes);

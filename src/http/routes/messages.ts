@@ -9,7 +9,7 @@ import { parse } from '../validate.js';
 import { idempotencyOf } from '../idempotency.js';
 import { mediaRefSchema, withMediaResolutionErrors } from '../media-schemas.js';
 
-const SEND_AS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
+export const SEND_AS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
 const to = z.string().min(1).max(128).meta({
   description: 'A phone number in international form (`+4915123456789`), a user JID or a group JID (`…@g.us`)',
   example: '+4915123456789',

@@ -1,10 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { HashsendError } from '../../errors.js';
+import type { MediaResolver } from '../../media/resolver.js';
 import { isSandboxSession, type SandboxSession } from '../../whatsapp/sandbox/driver.js';
 import type { SessionManager } from '../../whatsapp/sessions.js';
 import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
 import { parse } from '../validate.js';
+import { sandboxInboundOf, sandboxInboundSchema, sandboxReceivedSchema } from './sandbox-inbound.js';
 import { sessionSchema } from './sessions.js';
 
 export const linkSchema = z
@@ -60,8 +62,17 @@ const sandboxOf = (sessions: SessionManager, id: string): SandboxSession => {
   return session;
 };
 
-/** Controls for sandbox sessions: stand in for the phone (link) and for WhatsApp (deliveries, failures). */
-export const sandboxRoutes = ({ sessions }: { sessions: SessionManager }) =>
+export interface SandboxRouteDeps {
+  sessions: SessionManager;
+  /** Inbound media named by hash is media stored already (POST /api/media). */
+  media: Pick<MediaResolver, 'get'>;
+}
+
+/**
+ * Controls for sandbox sessions: stand in for the phone (link), for WhatsApp (deliveries, failures) and for the
+ * customers who write to the number (inbound).
+ */
+export const sandboxRoutes = ({ sessions, media }: SandboxRouteDeps) =>
   Router()
     .post('/sessions/:id/sandbox/link', async (req, res) => {
       const sandbox = sandboxOf(sessions, req.params.id);
@@ -76,6 +87,12 @@ export const sandboxRoutes = ({ sessions }: { sessions: SessionManager }) =>
       const sandbox = sandboxOf(sessions, req.params.id);
       const { count, ...failure } = parse(failuresSchema, req.body);
       res.json({ pending: await sandbox.injectFailures(count, failure) });
+    })
+    .post('/sessions/:id/sandbox/inbound', async (req, res) => {
+      const sandbox = sandboxOf(sessions, req.params.id);
+      const inbound = await sandboxInboundOf(req.body, (sha256) => media.get(sha256));
+      const { waMessageId, chat, from, timestamp } = await sandbox.receive(inbound);
+      res.status(202).json({ waMessageId, chat, from, timestamp });
     });
 
 export const describeSandboxRoutes: DescribeRoutes = (r) => {
@@ -130,6 +147,21 @@ export const describeSandboxRoutes: DescribeRoutes = (r) => {
     responses: {
       200: json(z.object({ pending: z.number() }), 'Failures now waiting for sends', { pending: 2 }),
       ...sandboxErrors,
+      ...authErrors,
+    },
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/api/sessions/{id}/sandbox/inbound',
+    tags,
+    summary: 'A customer writes to the number (sandbox sessions)',
+    description:
+      'Text, media (stored already, by `sha256`, or sent along as `base64`) or a reaction, optionally quoting a message (`replyTo`, a WhatsApp message id). The session receives it as a real one would: it is stored in the inbox (`GET /api/sessions/{id}/inbox`) and `message.received` follows, shortly after this answer.',
+    request: { params: sessionIdParam, body: { content: { 'application/json': { schema: sandboxInboundSchema } } } },
+    responses: {
+      202: json(sandboxReceivedSchema, 'Arrived; stored in the inbox shortly'),
+      ...sandboxErrors,
+      ...errors({ 404: ['session_not_found', 'media_not_found'], 503: ['session_not_connected'] }),
       ...authErrors,
     },
   });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HashsendError } from '../../errors.js';
-import type { Driver, DriverSession, DriverSessionOptions, SendRequest, SentRef } from '../driver.js';
+import type { Driver, DriverSession, DriverSessionOptions, InboundDriverMessage, SendRequest, SentRef } from '../driver.js';
+import { inboundMessage, type SandboxInbound } from './inbound.js';
 import {
   openJournal,
   type SandboxDelivery,
@@ -26,6 +27,8 @@ export interface SandboxSession extends DriverSession {
   deliveries(): SandboxDelivery[];
   /** The next `count` sends fail as described; returns how many injected failures are now pending. */
   injectFailures(count: number, failure: SandboxFailure): Promise<number>;
+  /** A customer's message arrives: emitted as `inbound`, as a phone's would be; returns what was emitted. */
+  receive(message: SandboxInbound): Promise<InboundDriverMessage>;
 }
 
 const sandboxSessions = new WeakSet<DriverSession>();
@@ -220,6 +223,13 @@ const openSandboxSession = (
       for (let i = 0; i < count; i++) state.failures.push({ ...failure });
       await persist({ failuresAdded: failure, count });
       return state.failures.length;
+    },
+
+    async receive(message) {
+      if (!connected) throw notConnected();
+      const inbound = await inboundMessage(message, blobs);
+      onEvent({ type: 'inbound', message: inbound });
+      return inbound;
     },
 
     async logout() {
