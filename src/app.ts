@@ -36,7 +36,6 @@ import { createBroadcastService } from './broadcasts/service.js';
 import { broadcastRoutes, describeBroadcastRoutes } from './http/routes/broadcasts.js';
 import type { BroadcastEvent } from './events/types.js';
 import type { EventBus } from './events/bus.js';
-import type { InboundLookup } from './messages/service.js';
 import { createOptOutStore } from './optouts/store.js';
 import { createOptOutService } from './optouts/service.js';
 import { listenForOptOutKeywords } from './optouts/listener.js';
@@ -63,23 +62,18 @@ const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
   };
 };
 
-/** Until the inbox is wired (src/messages/inbox.ts): no inbound message is known, so no reply can be sent. */
-const noInbox: InboundLookup = { get: async () => undefined };
-
 export interface AppOptions {
   config: Config;
   log: Logger;
   /** Where every event is published. @default a bus of its own */
   events?: EventBus<HashsendEvent>;
-  /** Where a reply's `replyTo` is looked up. @default none yet (every replyTo is `reply_target_not_found`) */
-  inbox?: InboundLookup;
 }
 
 /**
  * The composition root: the one place that builds stores, media, sessions, the outbox and HTTP, and the one
  * place that closes them in order.
  */
-export const createApp = async ({ config, log, events = createEventBus<HashsendEvent>({ log }), inbox = noInbox }: AppOptions) => {
+export const createApp = async ({ config, log, events = createEventBus<HashsendEvent>({ log }) }: AppOptions) => {
   let readiness: Readiness = 'starting';
   const stores = await createStoreFactory({ dataDir: config.dataDir, redisUrl: config.redisUrl });
   const apiKey = await ensureApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });

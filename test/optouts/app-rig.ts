@@ -8,7 +8,6 @@ import { loadConfig } from '../../src/config.js';
 import { createEventBus } from '../../src/events/bus.js';
 import type { HashsendEvent, InboundMessage } from '../../src/events/types.js';
 import { createLogger } from '../../src/log.js';
-import type { InboundLookup } from '../../src/messages/service.js';
 import type { InboundContent } from '../../src/whatsapp/driver.js';
 import type { SandboxSession } from '../../src/whatsapp/sandbox/driver.js';
 import { freePort } from '../support/free-port.js';
@@ -23,14 +22,14 @@ export interface Rig {
   seen: HashsendEvent[];
   /** A sandbox session, linked unless `linked` is false. */
   session(id: string, opts?: { linked?: boolean }): Promise<SandboxSession>;
-  /** What the inbox does once a message arrives: stores it, then publishes `received` on the app's bus. */
-  inbound(sessionId: string, from: string, content: InboundContent | string, opts?: { chat?: string }): InboundMessage;
+  /** A message arriving as a driver reports it; resolves once the inbox stored it and published `received`. */
+  inbound(sessionId: string, from: string, content: InboundContent | string, opts?: { chat?: string }): Promise<InboundMessage>;
   close(): Promise<void>;
 }
 
 /**
- * hashsend in this process, on a free port, the sandbox driver, with the app's event bus in the test's hands and a
- * minimal in-memory inbox behind the message service's `InboundLookup` (until src/messages/inbox.ts is wired).
+ * hashsend in this process, on a free port, the sandbox driver, with the app's event bus in the test's hands: a
+ * message "arrives" as the driver's `inbound` event on that bus, from any sender and chat (groups included).
  */
 export const startRig = async (env: Record<string, string> = {}): Promise<Rig> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'hashsend-optouts-'));
@@ -50,9 +49,7 @@ export const startRig = async (env: Record<string, string> = {}): Promise<Rig> =
   const events = createEventBus<HashsendEvent>({ log });
   const seen: HashsendEvent[] = [];
   events.subscribe((e) => void seen.push(e));
-  const stored = new Map<string, InboundMessage>();
-  const inbox: InboundLookup = { get: async (sessionId, id) => (stored.get(id)?.sessionId === sessionId ? stored.get(id) : undefined) };
-  const app = await createApp({ config, log, events, inbox });
+  const app = await createApp({ config, log, events });
   const server = await app.start();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -80,20 +77,28 @@ export const startRig = async (env: Record<string, string> = {}): Promise<Rig> =
       if (linked) await sandbox.link('+4915100000001');
       return sandbox;
     },
-    inbound(sessionId, from, content, { chat = from } = {}) {
-      const message: InboundMessage = {
-        id: `in_${randomBytes(10).toString('hex')}`,
+    async inbound(sessionId, from, content, { chat = from } = {}) {
+      const waMessageId = `3A${randomBytes(9).toString('hex').toUpperCase()}`;
+      const received = new Promise<InboundMessage>((resolve) => {
+        const off = events.subscribe((e) => {
+          if (e.type === 'received' && e.message.sessionId === sessionId && e.message.waMessageId === waMessageId) {
+            off();
+            resolve(e.message);
+          }
+        });
+      });
+      events.publish({
+        type: 'inbound',
         sessionId,
-        waMessageId: `3A${randomBytes(9).toString('hex').toUpperCase()}`,
-        chat,
-        from,
-        timestamp: new Date().toISOString(),
-        content: typeof content === 'string' ? { type: 'text', text: content } : content,
-        receivedAt: new Date().toISOString(),
-      };
-      stored.set(message.id, message);
-      events.publish({ type: 'received', message });
-      return message;
+        message: {
+          waMessageId,
+          chat,
+          from,
+          timestamp: new Date().toISOString(),
+          content: typeof content === 'string' ? { type: 'text', text: content } : content,
+        },
+      });
+      return received;
     },
     async close() {
       await app.stop();

@@ -25,7 +25,7 @@ test('a STOP that arrives while a broadcast runs holds back every later send to 
   assert.equal(created.counts.skipped, 0, 'nobody had opted out when it was created');
 
   const added = rig.next(isOptOut);
-  rig.inbound('shop', jidOf(quitter), 'STOP');
+  await rig.inbound('shop', jidOf(quitter), 'STOP');
   assert.equal((await added).optOut.phone, quitter.slice(1));
 
   const completed = rig.next(

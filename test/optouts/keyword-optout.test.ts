@@ -21,7 +21,7 @@ test('"Stop!" from a customer puts them on the list once, announces it once and 
   const jid = '4915200000001@s.whatsapp.net';
   const added = rig.next(isOptOut);
   const answered = rig.next(sentTo(jid));
-  const stop = rig.inbound('shop', jid, '  Stop! ');
+  const stop = await rig.inbound('shop', jid, '  Stop! ');
   const { optOut } = await added;
   assert.deepEqual(optOut, {
     sessionId: 'shop',
@@ -40,9 +40,9 @@ test('"Stop!" from a customer puts them on the list once, announces it once and 
 
   // A second keyword from them changes nothing. Another customer's keyword, after it, marks when the second was
   // handled: one session's list changes one at a time, in the order the messages came.
-  const again = rig.inbound('shop', jid, 'STOP');
+  const again = await rig.inbound('shop', jid, 'STOP');
   const other = rig.next(isOptOut);
-  rig.inbound('shop', '4915200000002@s.whatsapp.net', 'unsubscribe');
+  await rig.inbound('shop', '4915200000002@s.whatsapp.net', 'unsubscribe');
   assert.equal((await other).optOut.phone, '4915200000002');
   assert.equal(optOutsOf('4915200000001').length, 1);
   const listed = (await (await rig.api('/api/sessions/shop/opt-outs/4915200000001')).json()) as { messageId: string };
@@ -54,11 +54,11 @@ test('"Stop!" from a customer puts them on the list once, announces it once and 
 
 test('a sentence with STOP in it, a group message, a reaction and a keyword with accents: only the direct keyword opts out', async () => {
   const group = '120363000000000001@g.us';
-  rig.inbound('shop', '4915200000010@s.whatsapp.net', 'please stop sending me these');
-  rig.inbound('shop', '4915200000011@s.whatsapp.net', 'STOP', { chat: group });
-  rig.inbound('shop', '4915200000012@s.whatsapp.net', { type: 'reaction', messageId: '3EB0AA', emoji: '🛑' });
+  await rig.inbound('shop', '4915200000010@s.whatsapp.net', 'please stop sending me these');
+  await rig.inbound('shop', '4915200000011@s.whatsapp.net', 'STOP', { chat: group });
+  await rig.inbound('shop', '4915200000012@s.whatsapp.net', { type: 'reaction', messageId: '3EB0AA', emoji: '🛑' });
   const added = rig.next(isOptOut);
-  rig.inbound('shop', '4915200000013@s.whatsapp.net', 'Arrêt');
+  await rig.inbound('shop', '4915200000013@s.whatsapp.net', 'Arrêt');
   assert.equal((await added).optOut.phone, '4915200000013', 'the first opt-out announced is the accented keyword');
   for (const phone of ['4915200000010', '4915200000011', '4915200000012']) {
     assert.equal((await rig.api(`/api/sessions/shop/opt-outs/${phone}`)).status, 404, phone);

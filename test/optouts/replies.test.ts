@@ -55,7 +55,7 @@ test('a send to an opted-out number is 409 opted_out, naming the number and how 
 });
 
 test('a reply to a message that customer sent goes through, quoting it; the record shows replyTo', async () => {
-  const question = rig.inbound('shop', customer, 'Where is my order?');
+  const question = await rig.inbound('shop', customer, 'Where is my order?');
   const reply = await send({ to: '+4915200000100', text: 'It ships today.', replyTo: question.id });
   assert.equal(reply.status, 202, JSON.stringify(reply.body));
   assert.equal(reply.body.replyTo, question.id);
@@ -69,12 +69,12 @@ test('a reply to a message that customer sent goes through, quoting it; the reco
 
 test('replyTo is allowed on any send, and must name a message from that recipient on that session: else 404', async () => {
   const stranger = '4915200000200@s.whatsapp.net';
-  const fromStranger = rig.inbound('shop', stranger, 'hi');
+  const fromStranger = await rig.inbound('shop', stranger, 'hi');
   const ok = await send({ to: stranger, text: 'hello', replyTo: fromStranger.id });
   assert.deepEqual([ok.status, ok.body.replyTo], [202, fromStranger.id]);
 
-  const onOther = rig.inbound('other', customer, 'hi there');
-  const inGroup = rig.inbound('shop', customer, 'hi all', { chat: '120363000000000009@g.us' });
+  const onOther = await rig.inbound('other', customer, 'hi there');
+  const inGroup = await rig.inbound('shop', customer, 'hi all', { chat: '120363000000000009@g.us' });
   for (const [replyTo, why] of [
     ['in_nothing', 'an id the inbox does not know'],
     [fromStranger.id, "another customer's message"],
