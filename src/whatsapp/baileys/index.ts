@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { SocketConfig, WABrowserDescription } from '@whiskeysockets/baileys';
+import { Agent as DownloadAgent } from 'undici';
 import type { Logger } from '../../log.js';
 import type { Driver } from '../driver.js';
 import type { BackoffOptions } from './reconnect-policy.js';
@@ -29,6 +30,10 @@ export interface BaileysDriverOptions {
    */
   socketOptions?: Partial<SocketConfig>;
   backoff?: BackoffOptions;
+  /** Inbound attachments larger than this are refused, not downloaded. @default 104857600 (100 MiB) */
+  inboundMediaMaxBytes?: number;
+  /** How long an inbound attachment's download may wait for its headers, or between two chunks. @default 60000 */
+  mediaDownloadTimeoutMs?: number;
 }
 
 const packageVersion = () => {
@@ -49,6 +54,17 @@ const endpointOptions = (wsUrl: string | undefined, mediaCaFile: string | undefi
   ...(mediaCaFile ? { fetchAgent: new Agent({ ca: [...rootCertificates, readFileSync(mediaCaFile, 'utf8')] }) } : {}),
 });
 
+/**
+ * Baileys downloads inbound media with the global `fetch`, which takes an undici dispatcher, not the
+ * https.Agent it uploads with: the download timeouts and the extra CA go here.
+ */
+const downloadDispatcher = (mediaCaFile: string | undefined, timeoutMs: number) =>
+  new DownloadAgent({
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    ...(mediaCaFile ? { connect: { ca: [...rootCertificates, readFileSync(mediaCaFile, 'utf8')] } } : {}),
+  });
+
 /** The real WhatsApp driver, on Baileys 7. */
 export const createBaileysDriver = ({
   log,
@@ -61,6 +77,8 @@ export const createBaileysDriver = ({
   connectTimeoutMs = 20_000,
   socketOptions = {},
   backoff,
+  inboundMediaMaxBytes = 100 * 1024 * 1024,
+  mediaDownloadTimeoutMs = 60_000,
 }: BaileysDriverOptions): Driver => {
   const settings = {
     browser: browser(),
@@ -69,6 +87,7 @@ export const createBaileysDriver = ({
     ackTimeoutMs,
     socketOptions: { keepAliveIntervalMs, connectTimeoutMs, ...endpointOptions(wsUrl, mediaCaFile), ...socketOptions },
     backoff,
+    inboundMedia: { maxBytes: inboundMediaMaxBytes, dispatcher: downloadDispatcher(mediaCaFile, mediaDownloadTimeoutMs) },
   };
   return {
     name: 'baileys',
