@@ -31,6 +31,10 @@ export type PhoneMedia = {
   fileName?: string;
   /** Declare a fileSha256 that is not the bytes' hash (a sender lying about its content). */
   corruptSha?: boolean;
+  /** Declare this fileLength instead of the real one (a sender understating the size). */
+  declaredLength?: number;
+  /** Put this in the message's `url` instead of the media host's (the directPath stays right). */
+  url?: string;
   quotedId?: string;
 };
 
@@ -74,12 +78,12 @@ export const mediaMessage = (ctx: PhoneContext, media: PhoneMedia, to: SimUser) 
   const { enc, mediaKey, fileEncSha256, fileSha256 } = encryptMedia(media.bytes, kind, declared);
   const hosted = ctx.hostMedia(enc, kind);
   const inner: Record<string, unknown> = {
-    url: hosted.url,
+    url: media.url ?? hosted.url,
     directPath: hosted.direct_path,
     mediaKey,
     fileEncSha256,
     fileSha256,
-    fileLength: media.bytes.length,
+    fileLength: media.declaredLength ?? media.bytes.length,
     mimetype: media.mimetype,
     mediaKeyTimestamp: Math.floor(Date.now() / 1000),
     contextInfo: contextInfo(media.quotedId, to),

@@ -8,8 +8,8 @@ import { after, before, test } from 'node:test';
 import { createLogger } from '../../../src/log.js';
 import { createBlobStore, type BlobStore } from '../../../src/media/blobs.js';
 import { createBaileysDriver } from '../../../src/whatsapp/baileys/index.js';
-import type { DriverEvent, DriverSession, InboundDriverMessage } from '../../../src/whatsapp/driver.js';
-import { startWaSimulator, type WaSimulator } from '../../support/wa-simulator/index.js';
+import type { DriverEvent, DriverSession, InboundDriverMessage, SendAs } from '../../../src/whatsapp/driver.js';
+import { startWaSimulator, type PhoneMedia, type WaSimulator } from '../../support/wa-simulator/index.js';
 
 const LINKED = '15550004444';
 const PHONE = '15557790001';
@@ -122,57 +122,62 @@ test('a send that quotes an inbound message shows as a reply on the phone; the p
   assert.deepEqual((await inbound(undone.id)).content, { type: 'reaction', messageId: 'HS0000000000000000000001', emoji: '' });
 });
 
-test('image, document and voice note are downloaded, checked against the sender’s fileSha256 and stored under it', async () => {
-  const image = randomBytes(30_000);
-  const doc = randomBytes(12_345);
-  const voice = randomBytes(5_000);
-  const sentImage = await sim.sendMedia(PHONE, LINKED, { bytes: image, mimetype: 'image/jpeg', kind: 'image', caption: 'the crack' });
-  const sentDoc = await sim.sendMedia(PHONE, LINKED, {
-    bytes: doc,
-    mimetype: 'application/pdf',
-    kind: 'document',
-    fileName: 'invoice.pdf',
-  });
-  const sentVoice = await sim.sendMedia(PHONE, LINKED, { bytes: voice, mimetype: 'audio/ogg; codecs=opus', kind: 'voice' });
-  assert.equal(sentImage.sha256, sha(image));
-
-  const i = await inbound(sentImage.id);
-  assert.deepEqual(i.content, {
-    type: 'media',
-    as: 'image',
-    sha256: sha(image),
-    mimetype: 'image/jpeg',
-    size: image.length,
-    caption: 'the crack',
-  });
-  assert.ok((await blobs.read(sha(image))).equals(image), 'the blob holds the bytes the phone sent');
-
-  const d = await inbound(sentDoc.id);
-  assert.deepEqual(d.content, {
-    type: 'media',
-    as: 'document',
-    sha256: sha(doc),
-    mimetype: 'application/pdf',
-    size: doc.length,
-    filename: 'invoice.pdf',
-  });
-  assert.ok((await blobs.read(sha(doc))).equals(doc));
-
-  const v = await inbound(sentVoice.id);
-  assert.deepEqual(v.content, { type: 'media', as: 'voice', sha256: sha(voice), mimetype: 'audio/ogg; codecs=opus', size: voice.length });
+test('every media kind is downloaded, checked against the sender’s fileSha256 and stored under it', async () => {
+  const cases: { media: PhoneMedia; as: SendAs; extra?: { caption?: string; filename?: string } }[] = [
+    {
+      media: { bytes: randomBytes(30_000), mimetype: 'image/jpeg', kind: 'image', caption: 'the crack' },
+      as: 'image',
+      extra: { caption: 'the crack' },
+    },
+    {
+      media: { bytes: randomBytes(12_345), mimetype: 'application/pdf', kind: 'document', fileName: 'invoice.pdf' },
+      as: 'document',
+      extra: { filename: 'invoice.pdf' },
+    },
+    { media: { bytes: randomBytes(5_000), mimetype: 'audio/ogg; codecs=opus', kind: 'voice' }, as: 'voice' },
+    { media: { bytes: randomBytes(6_000), mimetype: 'audio/mpeg', kind: 'audio' }, as: 'audio' },
+    {
+      media: { bytes: randomBytes(50_000), mimetype: 'video/mp4', kind: 'video', caption: 'unboxing' },
+      as: 'video',
+      extra: { caption: 'unboxing' },
+    },
+    { media: { bytes: randomBytes(3_000), mimetype: 'image/webp', kind: 'sticker' }, as: 'sticker' },
+  ];
+  const sent = [];
+  for (const c of cases) sent.push(await sim.sendMedia(PHONE, LINKED, c.media));
+  for (const [n, { media, as, extra }] of cases.entries()) {
+    assert.equal(sent[n]!.sha256, sha(media.bytes));
+    const m = await inbound(sent[n]!.id);
+    assert.deepEqual(m.content, {
+      type: 'media',
+      as,
+      sha256: sha(media.bytes),
+      mimetype: media.mimetype,
+      size: media.bytes.length,
+      ...extra,
+    });
+    assert.ok((await blobs.read(sha(media.bytes))).equals(media.bytes), `the ${as} blob holds the bytes the phone sent`);
+  }
 });
 
-test('media whose bytes do not match the declared fileSha256, or too large, stores nothing and emits nothing', async () => {
+test('media whose bytes do not match the declared fileSha256, or too large (declared or found), stores nothing and emits nothing', async () => {
   const lying = randomBytes(20_000);
   const big = randomBytes(MAX_BYTES + 1);
   const bad = await sim.sendMedia(PHONE, LINKED, { bytes: lying, mimetype: 'image/png', kind: 'image', corruptSha: true });
   const huge = await sim.sendMedia(PHONE, LINKED, { bytes: big, mimetype: 'application/zip', kind: 'document', fileName: 'big.zip' });
   // inbound messages are handled in order: once this one is reported, the two before it were decided
+  const understated = await sim.sendMedia(PHONE, LINKED, {
+    bytes: big,
+    mimetype: 'application/zip',
+    kind: 'document',
+    declaredLength: 1000,
+  });
   const marker = await sim.sendText(PHONE, LINKED, 'after the media');
   await inbound(marker.id);
   const ids = new Set(events.flatMap((e) => (e.type === 'inbound' ? [e.message.waMessageId] : [])));
   assert.equal(ids.has(bad.id), false, 'no event for the mismatched media');
   assert.equal(ids.has(huge.id), false, 'no event for the oversized media');
+  assert.equal(ids.has(understated.id), false, 'no event for media larger than it said');
   assert.equal(await blobs.has(sha(lying)), false);
   assert.equal(await blobs.has(sha(big)), false);
   const dropped = logLines.filter((l) => l.msg === 'inbound media dropped');
@@ -181,6 +186,20 @@ test('media whose bytes do not match the declared fileSha256, or too large, stor
     [
       [bad.id, 'hash_mismatch'],
       [huge.id, 'too_large'],
+      [understated.id, 'too_large'],
     ],
   );
+});
+
+test('a URL naming another host is not fetched: the media comes from the host WhatsApp named', async () => {
+  const bytes = randomBytes(8_000);
+  // nothing listens on port 1: fetched as the message says, the download would fail
+  const sent = await sim.sendMedia(PHONE, LINKED, {
+    bytes,
+    mimetype: 'image/png',
+    kind: 'image',
+    url: 'https://127.0.0.1:1/v/t62.image/x.enc',
+  });
+  const m = await inbound(sent.id);
+  assert.equal(m.content.type === 'media' && m.content.sha256, sha(bytes));
 });
