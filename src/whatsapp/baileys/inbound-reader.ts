@@ -1,4 +1,4 @@
-import type { WASocket } from '@whiskeysockets/baileys';
+import { isJidGroup, isLidUser, jidNormalizedUser, type WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from '../../log.js';
 import type { DriverBlobs, DriverEvent, InboundDriverMessage } from '../driver.js';
 import { readInbound, receiptEventsOf, type InboundPlan } from './inbound.js';
@@ -20,6 +20,21 @@ const mediaHostsOf = async (sock: WASocket) => {
   } catch {
     return [];
   }
+};
+
+/**
+ * A LID the message or receipt did not pair with a phone number, as its PN when Baileys' own LID mapping
+ * (from usync answers and earlier envelopes) knows it; the LID otherwise.
+ */
+const pnOf = async (sock: WASocket, jid: string) => {
+  if (!isLidUser(jid)) return jid;
+  const pn = await sock.signalRepository.lidMapping.getPNForLID(jid).catch(() => null);
+  return pn ? jidNormalizedUser(pn) : jid;
+};
+
+const withPn = async (sock: WASocket, message: InboundDriverMessage): Promise<InboundDriverMessage> => {
+  const from = await pnOf(sock, message.from);
+  return { ...message, from, chat: isJidGroup(message.chat) ? message.chat : from };
 };
 
 const withMedia = async (sock: WASocket, ctx: InboundReaderContext, plan: MediaPlan): Promise<InboundDriverMessage | undefined> => {
@@ -65,12 +80,14 @@ export const readInboundFrom = (sock: WASocket, ctx: InboundReaderContext) => {
       queue = queue
         .then(async () => {
           const message = plan.kind === 'ready' ? plan.message : await withMedia(sock, ctx, plan);
-          if (message) ctx.emit({ type: 'inbound', message });
+          if (message) ctx.emit({ type: 'inbound', message: await withPn(sock, message) });
         })
         .catch((error: unknown) => ctx.log.error({ err: error, waMessageId: msg.key.id }, 'reading an inbound message failed'));
     }
   });
   sock.ev.on('message-receipt.update', (updates) => {
-    for (const event of receiptEventsOf(updates)) ctx.emit(event);
+    for (const event of receiptEventsOf(updates)) {
+      void pnOf(sock, event.participant).then((participant) => ctx.emit({ ...event, participant }));
+    }
   });
 };

@@ -101,12 +101,15 @@ export const readInbound = (msg: WAMessage): InboundPlan | undefined => {
   return undefined;
 };
 
+/** A receipt of one group member. */
+export type GroupReceipt = Extract<DriverEvent, { type: 'receipt' }> & { participant: string };
+
 /**
  * Group receipts, one per member: `message-receipt.update` only carries them for our own messages in groups
  * (1:1 receipts come as `messages.update`). Read and played both count as read.
  */
-export const receiptEventsOf = (updates: readonly MessageUserReceiptUpdate[]): DriverEvent[] => {
-  const events: DriverEvent[] = [];
+export const receiptEventsOf = (updates: readonly MessageUserReceiptUpdate[]): GroupReceipt[] => {
+  const events: GroupReceipt[] = [];
   for (const { key, receipt } of updates) {
     if (!key.fromMe || !key.id || !receipt.userJid) continue;
     const participant = jidNormalizedUser(receipt.userJid);

@@ -12,9 +12,10 @@ export type IncomingOptions = {
   /**
    * `lid` (what WhatsApp does today): `from` is the sender's LID and `sender_pn` its phone number, so Baileys
    * gives the message key a LID `remoteJid` and the PN as `remoteJidAlt`. `pn`: `from` is the phone number and
-   * `sender_lid` the LID. @default 'lid'
+   * `sender_lid` the LID. `lid-only`: the LID alone, as WhatsApp sends when the number is not to be shown;
+   * the client has only its own LID mapping to find the number. @default 'lid'
    */
-  addressing?: 'lid' | 'pn';
+  addressing?: 'lid' | 'pn' | 'lid-only';
   /** The sender's profile name (`notify`). */
   pushName?: string;
   /** How long to wait for every linked device's receipt. @default 10000 */
@@ -55,6 +56,12 @@ const MEDIA_FIELD = {
   document: ['documentMessage', 'document'],
   sticker: ['stickerMessage', 'sticker'],
 } as const;
+
+const ADDRESSING = {
+  lid: (u: SimUser) => ({ from: u.lidJid, sender_pn: u.pnJid, addressing_mode: 'lid' }),
+  'lid-only': (u: SimUser) => ({ from: u.lidJid, addressing_mode: 'lid' }),
+  pn: (u: SimUser) => ({ from: u.pnJid, sender_lid: u.lidJid, addressing_mode: 'pn' }),
+};
 
 const newMessageId = () => `3A${randomBytes(9).toString('hex').toUpperCase()}`;
 
@@ -108,7 +115,7 @@ export const sendFromPhone = async (ctx: PhoneContext, from: SimUser, to: SimUse
   const devices = ctx.connections(to.phone).filter((c) => c.companion);
   if (devices.length === 0) throw new Error(`no linked device of ${to.phone} is connected`);
   const plaintext = encodeWAMessage(message);
-  const lid = (opts.addressing ?? 'lid') === 'lid';
+  const addressing = ADDRESSING[opts.addressing ?? 'lid'](from);
   await Promise.all(
     devices.map(async (conn) => {
       const address = conn.lidJid!;
@@ -127,9 +134,7 @@ export const sendFromPhone = async (ctx: PhoneContext, from: SimUser, to: SimUse
           id,
           type: kind,
           t: unixNow(),
-          ...(lid
-            ? { from: from.lidJid, sender_pn: from.pnJid, addressing_mode: 'lid' }
-            : { from: from.pnJid, sender_lid: from.lidJid, addressing_mode: 'pn' }),
+          ...addressing,
           ...(opts.pushName ? { notify: opts.pushName } : {}),
         },
         content: [

@@ -85,7 +85,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test('a text arrives as an inbound event from the phone number, whether WhatsApp addresses it by LID or PN', async () => {
+test('a text arrives as an inbound event from the phone number, whether WhatsApp addresses it by LID, PN or LID alone', async () => {
   const byLid = await sim.sendText(PHONE, LINKED, 'hello shop', { pushName: 'Ana' });
   const m = await inbound(byLid.id);
   assert.deepEqual(
@@ -96,6 +96,10 @@ test('a text arrives as an inbound event from the phone number, whether WhatsApp
   const byPn = await sim.sendText(PHONE, LINKED, 'second', { addressing: 'pn' });
   const n = await inbound(byPn.id);
   assert.deepEqual([n.chat, n.from, n.content], [PHONE_JID, PHONE_JID, { type: 'text', text: 'second' }]);
+  // the LID alone: Baileys' mapping learnt the number from the first envelope
+  const lidOnly = await sim.sendText(PHONE, LINKED, 'third', { addressing: 'lid-only' });
+  const o = await inbound(lidOnly.id);
+  assert.deepEqual([o.chat, o.from], [PHONE_JID, PHONE_JID]);
 });
 
 test('a send that quotes an inbound message shows as a reply on the phone; the phone replies and reacts to ours', async () => {
