@@ -49,21 +49,17 @@ const browser = (): WABrowserDescription => ['hashsend', 'Chrome', packageVersio
  * Where the sockets connect and which media host certificates they trust. Baileys uploads with
  * `https.request` and the `fetchAgent` as its agent, so an https.Agent is what carries the extra CA.
  */
-const endpointOptions = (wsUrl: string | undefined, mediaCaFile: string | undefined): Partial<SocketConfig> => ({
+const endpointOptions = (wsUrl: string | undefined, ca: string[] | undefined): Partial<SocketConfig> => ({
   ...(wsUrl ? { waWebSocketUrl: wsUrl } : {}),
-  ...(mediaCaFile ? { fetchAgent: new Agent({ ca: [...rootCertificates, readFileSync(mediaCaFile, 'utf8')] }) } : {}),
+  ...(ca ? { fetchAgent: new Agent({ ca }) } : {}),
 });
 
 /**
  * Baileys downloads inbound media with the global `fetch`, which takes an undici dispatcher, not the
  * https.Agent it uploads with: the download timeouts and the extra CA go here.
  */
-const downloadDispatcher = (mediaCaFile: string | undefined, timeoutMs: number) =>
-  new DownloadAgent({
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    ...(mediaCaFile ? { connect: { ca: [...rootCertificates, readFileSync(mediaCaFile, 'utf8')] } } : {}),
-  });
+const downloadDispatcher = (ca: string[] | undefined, timeoutMs: number) =>
+  new DownloadAgent({ headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...(ca ? { connect: { ca } } : {}) });
 
 /** The real WhatsApp driver, on Baileys 7. */
 export const createBaileysDriver = ({
@@ -80,14 +76,15 @@ export const createBaileysDriver = ({
   inboundMediaMaxBytes = 100 * 1024 * 1024,
   mediaDownloadTimeoutMs = 60_000,
 }: BaileysDriverOptions): Driver => {
+  const ca = mediaCaFile ? [...rootCertificates, readFileSync(mediaCaFile, 'utf8')] : undefined;
   const settings = {
     browser: browser(),
     uploadCacheTtlMs,
     mediaUploadTimeoutMs,
     ackTimeoutMs,
-    socketOptions: { keepAliveIntervalMs, connectTimeoutMs, ...endpointOptions(wsUrl, mediaCaFile), ...socketOptions },
+    socketOptions: { keepAliveIntervalMs, connectTimeoutMs, ...endpointOptions(wsUrl, ca), ...socketOptions },
     backoff,
-    inboundMedia: { maxBytes: inboundMediaMaxBytes, dispatcher: downloadDispatcher(mediaCaFile, mediaDownloadTimeoutMs) },
+    inboundMedia: { maxBytes: inboundMediaMaxBytes, dispatcher: downloadDispatcher(ca, mediaDownloadTimeoutMs) },
   };
   return {
     name: 'baileys',
