@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { SocketConfig, WABrowserDescription } from '@whiskeysockets/baileys';
+import { Agent as DownloadAgent } from 'undici';
 import type { Logger } from '../../log.js';
 import type { Driver } from '../driver.js';
 import type { BackoffOptions } from './reconnect-policy.js';
@@ -29,6 +30,10 @@ export interface BaileysDriverOptions {
    */
   socketOptions?: Partial<SocketConfig>;
   backoff?: BackoffOptions;
+  /** Inbound attachments larger than this are refused, not downloaded. @default 104857600 (100 MiB) */
+  inboundMediaMaxBytes?: number;
+  /** How long an inbound attachment's download may wait for its headers, or between two chunks. @default 60000 */
+  mediaDownloadTimeoutMs?: number;
 }
 
 const packageVersion = () => {
@@ -44,10 +49,17 @@ const browser = (): WABrowserDescription => ['hashsend', 'Chrome', packageVersio
  * Where the sockets connect and which media host certificates they trust. Baileys uploads with
  * `https.request` and the `fetchAgent` as its agent, so an https.Agent is what carries the extra CA.
  */
-const endpointOptions = (wsUrl: string | undefined, mediaCaFile: string | undefined): Partial<SocketConfig> => ({
+const endpointOptions = (wsUrl: string | undefined, ca: string[] | undefined): Partial<SocketConfig> => ({
   ...(wsUrl ? { waWebSocketUrl: wsUrl } : {}),
-  ...(mediaCaFile ? { fetchAgent: new Agent({ ca: [...rootCertificates, readFileSync(mediaCaFile, 'utf8')] }) } : {}),
+  ...(ca ? { fetchAgent: new Agent({ ca }) } : {}),
 });
+
+/**
+ * Baileys downloads inbound media with the global `fetch`, which takes an undici dispatcher, not the
+ * https.Agent it uploads with: the download timeouts and the extra CA go here.
+ */
+const downloadDispatcher = (ca: string[] | undefined, timeoutMs: number) =>
+  new DownloadAgent({ headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...(ca ? { connect: { ca } } : {}) });
 
 /** The real WhatsApp driver, on Baileys 7. */
 export const createBaileysDriver = ({
@@ -61,14 +73,18 @@ export const createBaileysDriver = ({
   connectTimeoutMs = 20_000,
   socketOptions = {},
   backoff,
+  inboundMediaMaxBytes = 100 * 1024 * 1024,
+  mediaDownloadTimeoutMs = 60_000,
 }: BaileysDriverOptions): Driver => {
+  const ca = mediaCaFile ? [...rootCertificates, readFileSync(mediaCaFile, 'utf8')] : undefined;
   const settings = {
     browser: browser(),
     uploadCacheTtlMs,
     mediaUploadTimeoutMs,
     ackTimeoutMs,
-    socketOptions: { keepAliveIntervalMs, connectTimeoutMs, ...endpointOptions(wsUrl, mediaCaFile), ...socketOptions },
+    socketOptions: { keepAliveIntervalMs, connectTimeoutMs, ...endpointOptions(wsUrl, ca), ...socketOptions },
     backoff,
+    inboundMedia: { maxBytes: inboundMediaMaxBytes, dispatcher: downloadDispatcher(ca, mediaDownloadTimeoutMs) },
   };
   return {
     name: 'baileys',

@@ -5,6 +5,7 @@ import type { BlobReader, OutboundMedia, SendRequest, SentRef } from '../driver.
 import { AckTimeoutError, type AckTracker } from './ack-tracker.js';
 import { assertPreparedHash } from './hash-guard.js';
 import { messageKeyOf, personalise, uploadContent } from './media-content.js';
+import { asReply } from './quote.js';
 import type { UploadCache } from './upload-cache.js';
 
 /** The connection stopped answering or closed under a send: the session must reconnect, the send wait. */
@@ -101,13 +102,15 @@ const prepareMedia = async (ctx: SendContext, media: OutboundMedia) => {
 };
 
 const sendMedia = async (ctx: SendContext, request: SendRequest, media: OutboundMedia): Promise<SentRef> => {
+  const relayPrepared = (prepared: proto.IMessage) =>
+    relay(ctx, request.to, asReply(personalise(prepared, media), request.quoted), request.messageId);
   let { prepared, reused, sentSha256 } = await prepareMedia(ctx, media);
-  let ackError = await relay(ctx, request.to, personalise(prepared, media), request.messageId);
+  let ackError = await relayPrepared(prepared);
   if (ackError && reused) {
     // WhatsApp refused a message that points at an earlier upload, which may have expired: upload anew, once.
     ctx.uploads.invalidate(media.sha256, media.as);
     ({ prepared, sentSha256 } = await prepareMedia(ctx, media));
-    ackError = await relay(ctx, request.to, personalise(prepared, media), request.messageId);
+    ackError = await relayPrepared(prepared);
   }
   if (ackError) throw rejected(ackError);
   return { waMessageId: request.messageId, sentSha256 };
@@ -124,7 +127,8 @@ export const sendOnSocket = async (ctx: SendContext, request: SendRequest): Prom
   try {
     const { content } = request;
     if (content.type === 'media') return await sendMedia(ctx, request, content);
-    const ackError = await relay(ctx, request.to, { extendedTextMessage: { text: content.text } }, request.messageId);
+    const message = asReply({ extendedTextMessage: { text: content.text } }, request.quoted);
+    const ackError = await relay(ctx, request.to, message, request.messageId);
     if (ackError) throw rejected(ackError);
     return { waMessageId: request.messageId };
   } catch (error) {

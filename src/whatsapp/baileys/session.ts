@@ -11,6 +11,8 @@ import { HashsendError, invalidRequest } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { DriverEvent, DriverSession, DriverSessionOptions, SendRequest, SentRef, SessionState } from '../driver.js';
 import { AckTracker } from './ack-tracker.js';
+import type { InboundMediaSettings } from './inbound-media.js';
+import { readInboundFrom } from './inbound-reader.js';
 import { openAuthStore, type AuthStore } from './auth-store.js';
 import { baileysLogger } from './baileys-logger.js';
 import { NeedsRelinkError } from './needs-relink-error.js';
@@ -25,6 +27,7 @@ export interface BaileysSessionSettings {
   ackTimeoutMs: number;
   socketOptions: Partial<SocketConfig>;
   backoff?: BackoffOptions;
+  inboundMedia: InboundMediaSettings;
 }
 
 /** Baileys' own QR lifetimes (`lib/Socket/socket.js`): the first code lives 60 s, each later one 20 s. */
@@ -182,6 +185,7 @@ export class BaileysSession implements DriverSession {
     sock.ev.on('messages.upsert', ({ messages }) => {
       for (const message of messages) this.onStatus(message.key, message.status);
     });
+    readInboundFrom(sock, { blobs: this.options.blobs, log: this.log, media: this.settings.inboundMedia, emit: (e) => this.emit(e) });
   }
 
   private onStatus(key: WAMessageKey, status: number | null | undefined) {

@@ -21,6 +21,8 @@ export interface SimContext {
   onMessage(conn: SimConnection, stanza: BinaryNode): Promise<void>;
   /** A registering socket asked to link by pairing code (companion_hello). */
   onLinkCodeRequest(conn: SimConnection): void;
+  /** The client's receipt or ack of a message the server relayed to it. */
+  onClientReceipt(conn: SimConnection, node: BinaryNode): void;
 }
 
 type Registration = {
@@ -289,6 +291,7 @@ export class SimConnection {
       return;
     }
     if (node.tag === 'message' && this.companion) await this.ctx.onMessage(this, node);
+    if (node.tag === 'receipt' || (node.tag === 'ack' && node.attrs.class === 'message')) this.ctx.onClientReceipt(this, node);
   }
 
   private async answerIq(iq: BinaryNode): Promise<BinaryNode> {

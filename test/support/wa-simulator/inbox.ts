@@ -16,6 +16,8 @@ export type Delivery = {
   fileName?: string;
   mimetype?: string;
   ptt?: boolean;
+  /** The id of the message this one replies to (its contextInfo.stanzaId). */
+  quotedId?: string;
   /** sha256 (hex) of the decrypted media bytes, after every check passed. */
   sha256?: string;
   size?: number;

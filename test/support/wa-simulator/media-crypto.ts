@@ -1,4 +1,4 @@
-import { createDecipheriv, createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** HKDF info names per media kind, as WhatsApp defines them (what the mediaKey is expanded with). */
 const HKDF_INFO: Record<string, string> = {
@@ -42,4 +42,30 @@ export const decryptMedia = (
   const digest = sha256(plaintext);
   if (!digest.equals(Buffer.from(fileSha256))) throw new Error('media: fileSha256 does not match the decrypted bytes');
   return { plaintext, sha256: digest.toString('hex') };
+};
+
+export type EncryptedMedia = {
+  enc: Buffer;
+  mediaKey: Buffer;
+  fileEncSha256: Buffer;
+  /** What the message declares as the plaintext's sha256 (WhatsApp's `fileSha256`). */
+  fileSha256: Buffer;
+};
+
+/**
+ * What a phone does before it uploads an attachment: a fresh mediaKey, AES-256-CBC with keys expanded from it,
+ * a 10-byte MAC over iv and ciphertext appended, and the hashes the message carries. `declaredSha256` replaces
+ * the honest fileSha256, for a sender that lies about its content.
+ */
+export const encryptMedia = (plaintext: Buffer, kind: string, declaredSha256?: Buffer): EncryptedMedia => {
+  const info = HKDF_INFO[kind];
+  if (!info) throw new Error(`media: unknown kind ${kind}`);
+  const mediaKey = randomBytes(32);
+  const keys = Buffer.from(hkdfSync('sha256', mediaKey, Buffer.alloc(0), `WhatsApp ${info} Keys`, 112));
+  const iv = keys.subarray(0, 16);
+  const cipher = createCipheriv('aes-256-cbc', keys.subarray(16, 48), iv);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const mac = createHmac('sha256', keys.subarray(48, 80)).update(iv).update(body).digest().subarray(0, 10);
+  const enc = Buffer.concat([body, mac]);
+  return { enc, mediaKey, fileEncSha256: sha256(enc), fileSha256: declaredSha256 ?? sha256(plaintext) };
 };

@@ -57,11 +57,8 @@ export class MediaServer {
               this.rejectedUploads++;
               return reply(400, { error: 'token is not the sha256 of the body' });
             }
-            const id = randomBytes(12).toString('hex');
-            const directPath = `/v/t62.${kind}/${id}.enc`;
-            this.blobs.set(directPath, { bytes: body, kind });
             this.uploads++;
-            reply(200, { url: `https://${this.host}${directPath}`, direct_path: directPath });
+            reply(200, this.store(body, kind));
           };
           if (this.delayMs > 0) setTimeout(answer, this.delayMs).unref();
           else answer();
@@ -75,6 +72,13 @@ export class MediaServer {
       res.end(blob.bytes);
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  /** Keeps an encrypted blob and names where it is served, as an upload's answer does. */
+  store(bytes: Buffer, kind: string) {
+    const directPath = `/v/t62.${kind}/${randomBytes(12).toString('hex')}.enc`;
+    this.blobs.set(directPath, { bytes, kind });
+    return { url: `https://${this.host}${directPath}`, direct_path: directPath };
   }
 
   async stop() {

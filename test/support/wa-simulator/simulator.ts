@@ -1,18 +1,28 @@
 import { EventEmitter, once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Curve, jidDecode, normalizeMessageContent, proto, type BinaryNode } from '@whiskeysockets/baileys';
+import { Curve, jidDecode, type BinaryNode } from '@whiskeysockets/baileys';
 import { WebSocketServer } from 'ws';
 import { SimConnection, type SimContext } from './connection.js';
-import { decryptMedia } from './media-crypto.js';
+import {
+  mediaMessage,
+  reactionMessage,
+  sendFromPhone,
+  textMessage,
+  type IncomingOptions,
+  type PhoneContext,
+  type PhoneMedia,
+} from './incoming.js';
 import { MediaServer } from './media-server.js';
 import { makeCertChain } from './noise.js';
-import { bytes, child, children, unixNow } from './nodes.js';
+import { child, children, unixNow } from './nodes.js';
 import { normalizePairingCode } from './pairing.js';
+import { readRelay } from './read-relay.js';
 import { makeTestCertificate } from '../test-certificate.js';
 import { Directory, type SimUser } from './users.js';
 import { Inbox, type Delivery } from './inbox.js';
 
 export type { Delivery } from './inbox.js';
+export type { IncomingOptions, PhoneMedia, PhoneMediaKind } from './incoming.js';
 
 export type ReceiptType = 'delivered' | 'read';
 
@@ -22,14 +32,6 @@ export type WaSimulatorOptions = {
   /** Sees every node after decryption (in) and before encryption (out); for debugging a client. */
   trace?: (direction: 'in' | 'out', node: BinaryNode) => void;
 };
-
-const MEDIA_FIELDS = [
-  ['imageMessage', 'image'],
-  ['videoMessage', 'video'],
-  ['audioMessage', 'audio'],
-  ['documentMessage', 'document'],
-  ['stickerMessage', 'sticker'],
-] as const;
 
 const parseQr = (qr: string) => {
   const [ref, noise, identity, adv] = qr.slice(qr.indexOf('#') + 1).split(',');
@@ -46,7 +48,7 @@ const parseQr = (qr: string) => {
  * A local stand-in for WhatsApp's servers and the phones behind them, for tests: unmodified Baileys connects
  * to `wsUrl` (with the trust preload loaded and the media CA given as its fetchAgent) and cannot tell.
  */
-export class WaSimulator extends EventEmitter implements SimContext {
+export class WaSimulator extends EventEmitter implements SimContext, PhoneContext {
   readonly serverStatic = Curve.generateKeyPair();
   readonly certChain = makeCertChain(this.serverStatic);
   silenced = false;
@@ -245,7 +247,7 @@ export class WaSimulator extends EventEmitter implements SimContext {
       const enc = child(to, 'enc');
       // other companions of the sender have keys only they hold; only phones (device 0) are simulated
       if (!recipient || !enc || (target?.device ?? 0) !== 0) continue;
-      const delivery = await this.open(conn, recipient, id, enc);
+      const delivery = await readRelay(this.media!, conn, recipient, id, enc);
       this.inbox.add(delivery);
       if (!delivery.ownDevice && !delivery.error) delivered = true;
       this.emit('delivery', delivery);
@@ -260,46 +262,56 @@ export class WaSimulator extends EventEmitter implements SimContext {
     }
   }
 
-  private async open(conn: SimConnection, recipient: SimUser, id: string, enc: BinaryNode): Promise<Delivery> {
-    const sender = conn.account!;
-    const base = { id, from: sender.pnJid, to: recipient.pnJid, ownDevice: recipient === sender };
-    let message: proto.IMessage;
-    try {
-      const type = enc.attrs.type === 'pkmsg' ? 'pkmsg' : 'msg';
-      message = await recipient.decrypt(conn.lidJid!, type, bytes(enc) ?? Buffer.alloc(0));
-    } catch (err) {
-      return { ...base, type: 'undecryptable', error: (err as Error).message };
-    }
-    const content = normalizeMessageContent(message.deviceSentMessage?.message ?? message);
-    const text = content?.conversation ?? content?.extendedTextMessage?.text;
-    if (typeof text === 'string') return { ...base, type: 'text', text };
-    for (const [field, type] of MEDIA_FIELDS) {
-      const media = content?.[field];
-      if (!media) continue;
-      const delivery: Delivery = {
-        ...base,
-        type,
-        mimetype: media.mimetype ?? undefined,
-        caption: 'caption' in media ? (media.caption ?? undefined) : undefined,
-        fileName: 'fileName' in media ? (media.fileName ?? undefined) : undefined,
-        ptt: 'ptt' in media ? (media.ptt ?? undefined) : undefined,
+  /**
+   * The phone of `fromPhone` sends a text to the linked device(s) of `toPhone`; with `quotedId`, as a reply to
+   * that message (one the linked account sent). Resolves once every device receipted it (it decrypted).
+   */
+  async sendText(fromPhone: string, toPhone: string, text: string, opts: IncomingOptions & { quotedId?: string } = {}) {
+    const to = this.user(toPhone);
+    return { id: await sendFromPhone(this, this.user(fromPhone), to, textMessage(text, to, opts.quotedId), opts) };
+  }
+
+  /**
+   * The phone sends an attachment: encrypted with a fresh mediaKey, hosted on the media server, downloaded by the
+   * client from there. `sha256` is the hash of `media.bytes` (what an honest fileSha256 declares).
+   */
+  async sendMedia(fromPhone: string, toPhone: string, media: PhoneMedia, opts: IncomingOptions = {}) {
+    const to = this.user(toPhone);
+    const { message, sha256 } = mediaMessage(this, media, to);
+    return { id: await sendFromPhone(this, this.user(fromPhone), to, message, opts), sha256 };
+  }
+
+  /** The phone reacts to message `messageId` of the linked account; an empty emoji takes the reaction back. */
+  async sendReaction(fromPhone: string, toPhone: string, messageId: string, emoji: string, opts: IncomingOptions = {}) {
+    const to = this.user(toPhone);
+    return { id: await sendFromPhone(this, this.user(fromPhone), to, reactionMessage(messageId, emoji, to), opts) };
+  }
+
+  hostMedia(enc: Buffer, kind: string) {
+    return this.media!.store(enc, kind);
+  }
+
+  onClientReceipt(conn: SimConnection, node: BinaryNode) {
+    this.emit('client-receipt', conn, node);
+  }
+
+  clientReceipt(conn: SimConnection, id: string, timeoutMs: number) {
+    return new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        this.off('client-receipt', onReceipt);
+        if (error) reject(error);
+        else resolve();
       };
-      try {
-        const path = media.directPath ?? (media.url ? new URL(media.url).pathname : undefined);
-        if (!path || !media.mediaKey || !media.fileEncSha256 || !media.fileSha256) throw new Error('media: message lacks keys or path');
-        const enc = await this.media!.download(path);
-        const kind = type === 'video' && 'gifPlayback' in media && media.gifPlayback ? 'gif' : type;
-        const { sha256, plaintext } = decryptMedia(enc, kind, {
-          mediaKey: media.mediaKey,
-          fileEncSha256: media.fileEncSha256,
-          fileSha256: media.fileSha256,
-        });
-        return { ...delivery, sha256, size: plaintext.length };
-      } catch (err) {
-        return { ...delivery, error: (err as Error).message };
-      }
-    }
-    return { ...base, type: 'other' };
+      const onReceipt = (from: SimConnection, node: BinaryNode) => {
+        if (from !== conn || node.attrs.id !== id) return;
+        if (node.tag === 'ack' && node.attrs.error) done(new Error(`the client refused message ${id} (error ${node.attrs.error})`));
+        else if (node.attrs.type === 'retry') done(new Error(`the client could not decrypt message ${id} (retry receipt)`));
+        else if (node.tag === 'receipt') done();
+      };
+      const timer = setTimeout(() => done(new Error(`no receipt for message ${id} from ${conn.jid} in ${timeoutMs} ms`)), timeoutMs);
+      this.on('client-receipt', onReceipt);
+    });
   }
 
   /** The recipient's phone reports the message delivered or read; the sender's socket gets the receipt. */
