@@ -29,6 +29,8 @@ const dataOf = (e: StreamedEvent): unknown => {
       return { qr: e.qr, expiresAt: e.expiresAt };
     case 'receipt':
       return { waMessageId: e.waMessageId, status: e.status };
+    case 'inbound':
+      return undefined;
     case 'deleted':
       return { id: e.sessionId };
   }
@@ -54,6 +56,8 @@ export const createSessionEventLog = (source: SessionEventSource, { keep = 100, 
   const listeners = new Set<(sessionId: string, frame: Frame) => void>();
 
   const record = (event: StreamedEvent) => {
+    // A driver's raw inbound message is the inbox's to store; clients read it there (and from webhooks).
+    if (event.type === 'inbound') return;
     const sessionId = sessionOf(event);
     const frame: Frame = { seq: ++seq, event: event.type, data: dataOf(event) };
     let log = logs.get(sessionId);
