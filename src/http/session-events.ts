@@ -29,8 +29,6 @@ const dataOf = (e: StreamedEvent): unknown => {
       return { qr: e.qr, expiresAt: e.expiresAt };
     case 'receipt':
       return { waMessageId: e.waMessageId, status: e.status };
-    case 'inbound':
-      return undefined;
     case 'deleted':
       return { id: e.sessionId };
   }
