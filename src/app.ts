@@ -33,6 +33,8 @@ import { openBroadcastStore } from './broadcasts/open-store.js';
 import { createBroadcastService } from './broadcasts/service.js';
 import { broadcastRoutes, describeBroadcastRoutes } from './http/routes/broadcasts.js';
 import type { BroadcastEvent } from './events/types.js';
+import { openWebhooks } from './webhooks/index.js';
+import { webhookRoutes, describeWebhookRoutes } from './http/routes/webhooks.js';
 
 /** A driver whose module is imported when its first session opens, not at start. */
 const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
@@ -115,10 +117,13 @@ export const createApp = async ({ config, log }: AppOptions) => {
     retryBaseMs: config.whatsapp.queueRetryBaseMs,
     maxAttempts: config.whatsapp.queueMaxAttempts,
   });
-  const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog });
+  const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog, webhooks: () => webhooks.counts() });
   const drain = createDrain();
   // Throws session_not_found for an unknown id before anything is fetched or stored.
   const requireSession = (id: string) => void sessions.get(id);
+  const webhooks = await openWebhooks({ config, log, requireSession, onAttempt: metrics.webhooks.attempt, onDead: metrics.webhooks.dead });
+  // From now on: the session states of the restore at start are delivered too.
+  const unsubscribeWebhooks = events.subscribe(webhooks.publish);
   const messages = createMessageService({ outbox, media: resolver, requireSession });
   const broadcastStore = await openBroadcastStore(stores.backend);
   const broadcasts = createBroadcastService({
@@ -137,6 +142,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
     describeSandboxRoutes,
     describeMessageRoutes,
     describeBroadcastRoutes,
+    describeWebhookRoutes,
     describeMetricsRoute,
   ];
   const openapi = createOpenApiDocument(describe, {
@@ -158,6 +164,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
       sandboxRoutes({ sessions }),
       messageRoutes({ sessions, outbox, messages, idempotency: idempotency() }),
       broadcastRoutes({ broadcasts }),
+      webhookRoutes({ webhooks: webhooks.service }),
     ],
   });
 
@@ -179,6 +186,7 @@ export const createApp = async ({ config, log }: AppOptions) => {
         const s = http.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
       });
       outbox.start();
+      webhooks.start();
       // After the outbox: a broadcast picked up again finds its session's queue running.
       await broadcasts.start();
       readiness = 'ready';
@@ -192,6 +200,9 @@ export const createApp = async ({ config, log }: AppOptions) => {
       readiness = 'stopping';
       await broadcasts.stop();
       await drainAndClose({ drain, outbox, sessions, server, log }, { drainMs });
+      // After the sessions: the events of the drain are stored for the next start.
+      unsubscribeWebhooks();
+      await webhooks.stop();
       metrics.close();
       await fetcher.close();
       await broadcastStore.close();

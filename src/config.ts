@@ -83,6 +83,14 @@ export const settingsSchema = z.object({
   WHATSAPP_RECONNECT_MAX_MS: int(60_000),
   AUTH_MAX_FAILURES: int(20),
   AUTH_FAILURE_WINDOW_MS: int(60_000),
+  WEBHOOK_ALLOW_HOSTS: list(),
+  WEBHOOK_CONCURRENCY: int(8),
+  WEBHOOK_TIMEOUT_MS: int(10_000),
+  WEBHOOK_RETRY_BASE_MS: int(1000),
+  WEBHOOK_RETRY_MAX_MS: int(60 * 60 * 1000),
+  WEBHOOK_RETRY_PERIOD_MS: int(24 * 60 * 60 * 1000),
+  WEBHOOK_DISABLE_AFTER_MS: int(3 * 24 * 60 * 60 * 1000),
+  WEBHOOK_SECRET_GRACE_MS: int(24 * 60 * 60 * 1000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -146,6 +154,23 @@ export interface Config {
     };
   };
   auth: { maxFailures: number; failureWindowMs: number };
+  webhooks: {
+    /** Private hosts, addresses and CIDRs webhook URLs may reach (loopback for a receiver on this machine). */
+    allowHosts: string[];
+    /** Attempts in flight per endpoint, at most. */
+    concurrency: number;
+    /** How long one attempt may take, connecting included. */
+    timeoutMs: number;
+    /** The first retry's ceiling (full jitter below it), doubling per attempt up to `retryMaxMs`. */
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** How long after its first attempt a delivery is retried before it is dead. */
+    retryPeriodMs: number;
+    /** An endpoint whose every attempt failed for this long is disabled. */
+    disableAfterMs: number;
+    /** How long the secret before a rotation still signs beside the new one. */
+    secretGraceMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -222,6 +247,16 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
       },
     },
     auth: { maxFailures: s.AUTH_MAX_FAILURES, failureWindowMs: s.AUTH_FAILURE_WINDOW_MS },
+    webhooks: {
+      allowHosts: s.WEBHOOK_ALLOW_HOSTS,
+      concurrency: s.WEBHOOK_CONCURRENCY,
+      timeoutMs: s.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: s.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: s.WEBHOOK_RETRY_MAX_MS,
+      retryPeriodMs: s.WEBHOOK_RETRY_PERIOD_MS,
+      disableAfterMs: s.WEBHOOK_DISABLE_AFTER_MS,
+      secretGraceMs: s.WEBHOOK_SECRET_GRACE_MS,
+    },
   });
 };
 

@@ -1,0 +1,90 @@
+import type { Logger } from '../log.js';
+import type { WebhookStore } from './store.js';
+import type { StoredDelivery } from './types.js';
+
+export interface LaneOptions {
+  endpointId: string;
+  store: Pick<WebhookStore, 'due' | 'nextDueAt'>;
+  /** Deliveries of this endpoint in flight at once, at most. */
+  concurrency: number;
+  /** Whether attempts may start now (the engine runs and the endpoint is enabled). */
+  active(): boolean;
+  /** Makes one attempt and writes its result; the delivery's key stays busy until that write is durable. */
+  attempt(delivery: StoredDelivery): Promise<void>;
+  log: Logger;
+  clock: () => number;
+}
+
+/** setTimeout's limit; a later due time is reached by waking again. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * One endpoint's dispatcher: asks the store for what is due (the oldest pending delivery of each key not in
+ * flight), runs up to `concurrency` attempts, and sleeps until the next due time or until woken (a new
+ * delivery, a finished attempt, a replay). A failing delivery holds back only its own key.
+ */
+export const createLane = ({ endpointId, store, concurrency, active, attempt, log, clock }: LaneOptions) => {
+  const busy = new Set<string>();
+  const running = new Set<Promise<void>>();
+  let refilling = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const start = (d: StoredDelivery) => {
+    busy.add(d.orderingKey);
+    const run = attempt(d)
+      .catch((err: unknown) => log.error({ err, endpointId, deliveryId: d.id }, 'a webhook attempt could not be recorded'))
+      .finally(() => {
+        busy.delete(d.orderingKey);
+        running.delete(run);
+        wake();
+      });
+    running.add(run);
+  };
+
+  const refill = async () => {
+    const free = concurrency - busy.size;
+    if (free <= 0) return;
+    const due = await store.due(endpointId, { now: clock(), busy: [...busy], limit: free });
+    // A replayed delivery can be due beside its key's oldest: the key still goes one at a time.
+    for (const d of due) if (active() && !busy.has(d.orderingKey) && busy.size < concurrency) start(d);
+    if (due.length === free) {
+      again = true;
+      return;
+    }
+    const at = await store.nextDueAt(endpointId, [...busy]);
+    clearTimeout(timer);
+    timer = at === undefined || !active() ? undefined : setTimeout(wake, Math.min(MAX_TIMER_MS, Math.max(5, at - clock())));
+  };
+
+  function wake() {
+    if (!active()) return;
+    if (refilling) {
+      again = true;
+      return;
+    }
+    refilling = true;
+    refill()
+      .catch((err: unknown) => log.error({ err, endpointId }, 'webhook deliveries could not be read'))
+      .finally(() => {
+        refilling = false;
+        if (again) {
+          again = false;
+          wake();
+        }
+      });
+  }
+
+  return {
+    wake,
+    /** Sleeps: no timer left; attempts in flight end on their own (or by the engine's abort). */
+    pause() {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+    /** Resolves once the attempts in flight have ended. */
+    idle: () => Promise.allSettled([...running]).then(() => undefined),
+  };
+};
+
+export type Lane = ReturnType<typeof createLane>;
