@@ -31,12 +31,11 @@ export const afterAttempt = (
 ): DeliveryUpdate => {
   const firstAttemptAt = d.firstAttemptAt ?? iso(startedAt);
   const common = { attempts: d.attempts + 1, firstAttemptAt, lastAttemptAt: iso(startedAt) };
-  const release = { endpointId: d.endpointId, orderingKey: d.orderingKey };
   if (result.outcome === 'delivered') {
-    return { seq: d.seq, patch: { ...common, status: 'delivered', deliveredAt: iso(now) }, nextAttemptAt: null, release };
+    return { seq: d.seq, patch: { ...common, status: 'delivered', deliveredAt: iso(now) }, nextAttemptAt: null };
   }
   const lastError = { code: result.outcome, status: result.status, message: result.message };
   const decision = decideRetry({ attempts: common.attempts, firstAttemptAt: Date.parse(firstAttemptAt), now }, retry);
-  if (decision.action === 'dead') return { seq: d.seq, patch: { ...common, lastError, status: 'dead' }, nextAttemptAt: null, release };
+  if (decision.action === 'dead') return { seq: d.seq, patch: { ...common, lastError, status: 'dead' }, nextAttemptAt: null };
   return { seq: d.seq, patch: { ...common, lastError }, nextAttemptAt: now + decision.delayMs };
 };

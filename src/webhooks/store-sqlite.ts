@@ -6,10 +6,17 @@ import type { DeliveryStatus, StoredDelivery, WebhookDelivery, WebhookEndpoint }
 const call = <T>(fn: (done: (err: Error | null, value?: T) => void) => void) =>
   new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
 
+/** The time in epoch ms, inside SQLite. */
+const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+
 /**
  * As in the broadcast store, each row's JSON is the truth and the filtered columns are generated from it. The
  * body (sent byte for byte by every attempt) has a column of its own, so patches never rewrite it; `next_at`
- * (epoch ms) is set only on the oldest pending delivery of each endpoint and key: what may be attempted.
+ * (epoch ms) is set only on the oldest pending delivery of each endpoint and key: what may be attempted. Triggers
+ * keep that so inside each write's own statement: a delivery stored behind a pending one of its key is not due,
+ * and the next one becomes due when the one before it is delivered or dead. Every write is one statement (its
+ * own commit): a transaction held across statements would keep the write lock while the thread pool, where
+ * other connections' writes wait for that lock, has no thread left to commit it.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS hs_webhook_endpoints(id TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -28,6 +35,14 @@ CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_list ON hs_webhook_deliveries(e
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_status ON hs_webhook_deliveries(endpoint_id, status, seq);
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_key ON hs_webhook_deliveries(endpoint_id, okey, status, seq);
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_due ON hs_webhook_deliveries(endpoint_id, next_at) WHERE next_at IS NOT NULL;
+CREATE TRIGGER IF NOT EXISTS hs_webhook_deliveries_behind AFTER INSERT ON hs_webhook_deliveries
+WHEN EXISTS (SELECT 1 FROM hs_webhook_deliveries AS x
+  WHERE x.endpoint_id = NEW.endpoint_id AND x.okey = NEW.okey AND x.status = 'pending' AND x.seq < NEW.seq)
+BEGIN UPDATE hs_webhook_deliveries SET next_at = NULL WHERE seq = NEW.seq; END;
+CREATE TRIGGER IF NOT EXISTS hs_webhook_deliveries_next AFTER UPDATE OF data ON hs_webhook_deliveries
+WHEN OLD.status = 'pending' AND NEW.status != 'pending'
+BEGIN UPDATE hs_webhook_deliveries SET next_at = ${NOW_MS} WHERE next_at IS NULL AND seq = (SELECT min(x.seq)
+  FROM hs_webhook_deliveries AS x WHERE x.endpoint_id = NEW.endpoint_id AND x.okey = NEW.okey AND x.status = 'pending'); END;
 `;
 
 const D = 'hs_webhook_deliveries';
@@ -37,16 +52,14 @@ const SQL = {
   removeEndpoint: 'DELETE FROM hs_webhook_endpoints WHERE id = ?',
   removeDeliveries: `DELETE FROM ${D} WHERE endpoint_id = ?`,
   // `[[data, body], …]` as one JSON parameter: a batch is one statement, rows numbered in the order given.
-  insert: `INSERT INTO ${D}(data, body) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)`,
+  insert:
+    `INSERT INTO ${D}(data, body, next_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${NOW_MS} ` +
+    'FROM json_each(?) ORDER BY key',
   // `[[seq, patch, nextAt], …]`: RFC 7396 merge, so a key given as null is removed.
   update:
     `UPDATE ${D} AS d SET data = json_patch(d.data, p.patch), next_at = p.next FROM (` +
     "SELECT json_extract(value, '$[0]') AS s, json_extract(value, '$[1]') AS patch, json_extract(value, '$[2]') AS next FROM json_each(?)" +
     ') AS p WHERE d.seq = p.s',
-  // `[[endpointId, key], …]`: the oldest pending delivery of each key becomes due, unless it already is.
-  heads:
-    `UPDATE ${D} SET next_at = ?1 WHERE next_at IS NULL AND seq IN (SELECT (SELECT min(x.seq) FROM ${D} AS x ` +
-    "WHERE x.endpoint_id = json_extract(k.value, '$[0]') AND x.okey = json_extract(k.value, '$[1]') AND x.status = 'pending') FROM json_each(?2) AS k)",
   due:
     `SELECT seq, next_at, data, body FROM ${D} WHERE endpoint_id = ?1 AND next_at IS NOT NULL AND next_at <= ?2 ` +
     "AND status = 'pending' AND okey NOT IN (SELECT value FROM json_each(?3)) ORDER BY next_at, seq LIMIT ?4",
@@ -96,50 +109,32 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
       }),
     );
   const all = <T>(statement: sqlite3.Statement, ...params: unknown[]) => call<T[]>((done) => statement.all(...params, done));
-  const exec = (sql: string) => call<void>((done) => db.exec(sql, done));
 
-  /** Everything on this connection runs one after another: a read never sees a batch's transaction half done. */
+  /** Everything on this connection runs one after another, in the order asked for. */
   let chain: Promise<unknown> = Promise.resolve();
   const serially = <T>(work: () => Promise<T>): Promise<T> => {
     const result = chain.then(work);
     chain = result.catch(() => undefined);
     return result;
   };
-  const transaction = (steps: () => Promise<void>) =>
-    serially(async () => {
-      await exec('BEGIN IMMEDIATE');
-      try {
-        await steps();
-        await exec('COMMIT');
-      } catch (err) {
-        await exec('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    });
 
   const writes = writeBatch<Write>((items) =>
-    transaction(async () => {
+    serially(async () => {
       const inserts = items.flatMap((w) => (w.kind === 'insert' ? [w.delivery] : []));
       const updates = items.flatMap((w) => (w.kind === 'update' ? [w.update] : []));
-      if (inserts.length) {
-        await run(s.insert, JSON.stringify(inserts.map(({ body, ...rest }) => [rest, body])));
-      }
+      if (inserts.length) await run(s.insert, JSON.stringify(inserts.map(({ body, ...rest }) => [rest, body])));
       if (updates.length) {
         await run(s.update, `[${updates.map((u) => `[${u.seq},${mergePatch(u.patch)},${u.nextAttemptAt}]`).join(',')}]`);
       }
-      const keys = [
-        ...inserts.map((d) => [d.endpointId, d.orderingKey]),
-        ...updates.flatMap((u) => (u.release ? [[u.release.endpointId, u.release.orderingKey]] : [])),
-      ];
-      if (keys.length) await run(s.heads, Date.now(), JSON.stringify(keys));
     }),
   );
 
   return {
     endpoints: async () => (await serially(() => all<{ data: string }>(s.endpoints))).map((r) => JSON.parse(r.data) as WebhookEndpoint),
     putEndpoint: (endpoint) => serially(() => run(s.putEndpoint, endpoint.id, JSON.stringify(endpoint))).then(() => undefined),
+    // Deliveries first: a crash between the two leaves an endpoint without history, never history without one.
     removeEndpoint: (id) =>
-      transaction(async () => {
+      serially(async () => {
         await run(s.removeDeliveries, id);
         await run(s.removeEndpoint, id);
       }),

@@ -4,9 +4,8 @@ import type { DeliveryStatus, StoredDelivery, WebhookDelivery, WebhookEndpoint }
 export interface DeliveryUpdate {
   seq: number;
   patch: Partial<Pick<WebhookDelivery, 'status' | 'attempts' | 'firstAttemptAt' | 'lastAttemptAt' | 'lastError' | 'deliveredAt'>>;
+  /** Null once it is delivered or dead: then the next one of its key becomes due, in the same write. */
   nextAttemptAt: number | null;
-  /** The delivery is done (delivered or dead): the next one of its key becomes due. */
-  release?: { endpointId: string; orderingKey: string };
 }
 
 /**
@@ -22,7 +21,7 @@ export interface WebhookStore {
   putEndpoint(endpoint: WebhookEndpoint): Promise<void>;
   /** Removes the endpoint and every delivery of it. */
   removeEndpoint(id: string): Promise<void>;
-  /** Stores new pending deliveries in the order given; the first of each key becomes due at once. */
+  /** Stores a new pending delivery, due at once unless an earlier one of its key is pending. */
   addDelivery(delivery: WebhookDelivery): Promise<void>;
   updateDelivery(update: DeliveryUpdate): Promise<void>;
   /** Due deliveries of an endpoint (at or before `now`), keys in `busy` left out, soonest first. */

@@ -1,0 +1,34 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, waitFor, type StartedServer } from '../support/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { createEndpoint, endpoint, linkedSession, messageStatus, sendText, WEBHOOK_TEST_ENV } from './helpers.js';
+
+let server: StartedServer;
+let receiver: WebhookReceiver;
+before(async () => {
+  // Attempts would wait a minute for an answer; the default concurrency (8) bounds how many hang at once.
+  server = await startServer({ ...WEBHOOK_TEST_ENV, WEBHOOK_TIMEOUT_MS: '60000' });
+  receiver = await startWebhookReceiver(() => 'hang');
+});
+after(async () => {
+  await receiver.close();
+  await server.close();
+});
+
+test('a receiver that never answers does not hold up sends: every message is sent while its deliveries hang', async () => {
+  await linkedSession(server, 'busy');
+  const hook = await createEndpoint(server, { url: receiver.url, events: ['*'], sessionId: 'busy' });
+  const ids: string[] = [];
+  for (let i = 0; i < 30; i++) ids.push(await sendText(server, 'busy', `m${i}`, `+4915200000${String(i).padStart(3, '0')}`));
+  for (const id of ids) {
+    await waitFor(`${id} sent`, async () => (['sent', 'delivered', 'read'].includes(await messageStatus(server, id)) ? true : undefined));
+  }
+  await waitFor('eight attempts hanging', async () => (receiver.requests.length === 8 ? true : undefined));
+  // Every event is kept for later, none answered; no more attempts than the concurrency allows.
+  const { stats } = await endpoint(server, hook.id);
+  assert.ok((stats?.pending ?? 0) >= ids.length * 2, JSON.stringify(stats));
+  assert.equal(stats?.delivered, 0);
+  assert.equal(receiver.requests.length, 8);
+  assert.equal(receiver.accepted().length, 0);
+});
