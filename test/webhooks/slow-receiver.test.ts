@@ -2,7 +2,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor, type StartedServer } from '../support/server.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
-import { createEndpoint, endpoint, linkedSession, messageStatus, sendText, WEBHOOK_TEST_ENV } from './helpers.js';
+import {
+  createEndpoint,
+  deliveries,
+  endpoint,
+  json,
+  linkedSession,
+  messageStatus,
+  sendText,
+  untilAll,
+  WEBHOOK_TEST_ENV,
+} from './helpers.js';
 
 let server: StartedServer;
 let receiver: WebhookReceiver;
@@ -31,4 +41,19 @@ test('a receiver that never answers does not hold up sends: every message is sen
   assert.equal(stats?.delivered, 0);
   assert.equal(receiver.requests.length, 8);
   assert.equal(receiver.accepted().length, 0);
+});
+
+test('SIGTERM with attempts hanging: a clean exit, the cut attempts are not counted, and after a restart every event is delivered', async () => {
+  const [hook] = (await json<{ items: { id: string }[] }>(await server.api('/api/webhooks'))).items;
+  const before = await deliveries(server, hook.id);
+  assert.equal(await server.kill('SIGTERM'), 0);
+  receiver.answer = () => 200;
+  await server.restart();
+  const after = await untilAll(server, hook.id, 'delivered', before.length, 60_000);
+  // Each went in one attempt: the ones cut at the shutdown were not counted as failures.
+  assert.deepEqual(
+    after.map((d) => d.attempts),
+    after.map(() => 1),
+  );
+  assert.deepEqual(new Set(receiver.accepted().map((r) => r.body.id)), new Set(before.map((d) => d.event.id)));
 });
