@@ -55,5 +55,7 @@ test('SIGTERM with attempts hanging: a clean exit, the cut attempts are not coun
     after.map((d) => d.attempts),
     after.map(() => 1),
   );
-  assert.deepEqual(new Set(receiver.accepted().map((r) => r.body.id)), new Set(before.map((d) => d.event.id)));
+  // Every event from before the stop, beside the session's own states of the stop and the restart.
+  const accepted = new Set(receiver.accepted().map((r) => r.body.id));
+  for (const d of before) assert.ok(accepted.has(d.event.id), `${d.event.type} ${d.event.id} never arrived`);
 });
