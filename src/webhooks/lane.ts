@@ -15,6 +15,8 @@ export interface LaneOptions {
   clock: () => number;
 }
 
+/** How soon a lane whose read failed (the database busy) looks again, so what is due never waits for a new event. */
+const READ_RETRY_MS = 1000;
 /** setTimeout's limit; a later due time is reached by waking again. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -65,7 +67,11 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
     }
     refilling = true;
     refill()
-      .catch((err: unknown) => log.error({ err, endpointId }, 'webhook deliveries could not be read'))
+      .catch((err: unknown) => {
+        log.error({ err, endpointId }, 'webhook deliveries could not be read; trying again in a second');
+        clearTimeout(timer);
+        timer = setTimeout(wake, READ_RETRY_MS);
+      })
       .finally(() => {
         refilling = false;
         if (again) {

@@ -1,7 +1,6 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, waitFor, type StartedServer } from '../support/server.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { waitFor } from '../support/server.js';
 import {
   assertSigned,
   createEndpoint,
@@ -12,70 +11,62 @@ import {
   sendText,
   untilAll,
   WEBHOOK_TEST_ENV,
+  serverWithReceiver,
 } from './helpers.js';
 
-let server: StartedServer;
-let receiver: WebhookReceiver;
-before(async () => {
-  // A retry period so short that a refused delivery is dead after a few attempts.
-  server = await startServer({ ...WEBHOOK_TEST_ENV, WEBHOOK_RETRY_PERIOD_MS: '300' });
-  receiver = await startWebhookReceiver(() => 503);
-});
-after(async () => {
-  await receiver.close();
-  await server.close();
-});
+// A retry period so short that a refused delivery is dead after a few attempts.
+const h = serverWithReceiver({ ...WEBHOOK_TEST_ENV, WEBHOOK_RETRY_PERIOD_MS: '300' }, () => 503);
 
 test('retries that run out land in the dead letters; a single replay and a bulk replay deliver them, under their event ids', async () => {
-  await linkedSession(server, 'dl');
-  const hook = await createEndpoint(server, { url: receiver.url, events: MESSAGE_ORDER, sessionId: 'dl' });
-  const ids = [await sendText(server, 'dl', 'one'), await sendText(server, 'dl', 'two')];
-  const dead = await untilAll(server, hook.id, 'dead', ids.length * MESSAGE_ORDER.length);
+  await linkedSession(h.server, 'dl');
+  const hook = await createEndpoint(h.server, { url: h.receiver.url, events: MESSAGE_ORDER, sessionId: 'dl' });
+  const ids = [await sendText(h.server, 'dl', 'one'), await sendText(h.server, 'dl', 'two')];
+  const dead = await untilAll(h.server, hook.id, 'dead', ids.length * MESSAGE_ORDER.length);
   for (const d of dead) {
     assert.ok(d.attempts >= 1);
     assert.deepEqual([d.lastError?.code, d.lastError?.status], ['failed_status', 503]);
     assert.equal(d.nextAttemptAt, undefined);
   }
-  assert.equal((await deliveries(server, hook.id, 'dead')).length, dead.length);
-  const metrics = await (await server.api('/metrics')).text();
+  assert.equal((await deliveries(h.server, hook.id, 'dead')).length, dead.length);
+  const metrics = await (await h.server.api('/metrics')).text();
   assert.match(metrics, new RegExp(`hashsend_webhook_dead_letters\\{endpoint="${hook.id}"\\} ${dead.length}\\b`));
   assert.match(metrics, new RegExp(`hashsend_webhook_dead_total ${dead.length}\\b`));
 
-  receiver.answer = () => 200;
+  h.receiver.answer = () => 200;
   const [first, ...rest] = dead;
-  const single = await server.api(`/api/webhooks/${hook.id}/deliveries/${first.id}/replay`, { method: 'POST' });
+  const single = await h.server.api(`/api/webhooks/${hook.id}/deliveries/${first.id}/replay`, { method: 'POST' });
   assert.equal(single.status, 202);
   await waitFor('the replayed delivery', async () =>
-    (await deliveries(server, hook.id, 'delivered')).some((d) => d.id === first.id) ? true : undefined,
+    (await deliveries(h.server, hook.id, 'delivered')).some((d) => d.id === first.id) ? true : undefined,
   );
   assert.deepEqual(
-    receiver.accepted().map((r) => r.body.id),
+    h.receiver.accepted().map((r) => r.body.id),
     [first.event.id],
   );
 
-  const bulk = await server.api(`/api/webhooks/${hook.id}/deliveries/replay`, { method: 'POST', json: { status: 'dead' } });
+  const bulk = await h.server.api(`/api/webhooks/${hook.id}/deliveries/replay`, { method: 'POST', json: { status: 'dead' } });
   assert.equal(bulk.status, 202);
   assert.deepEqual(await json(bulk), { replayed: rest.length });
-  await untilAll(server, hook.id, 'delivered', dead.length);
-  const accepted = receiver.accepted();
+  await untilAll(h.server, hook.id, 'delivered', dead.length);
+  const accepted = h.receiver.accepted();
   assert.deepEqual(accepted.map((r) => r.body.id).sort(), dead.map((d) => d.event.id).sort());
-  for (const r of receiver.requests) assertSigned(r, hook.secret);
+  for (const r of h.receiver.requests) assertSigned(r, hook.secret);
   // A replayed body is the one first stored: the same event, byte for byte.
   const replayed = accepted.find((r) => r.body.id === first.event.id)!;
-  const earlier = receiver.requests.find((r) => r.body.id === first.event.id)!;
+  const earlier = h.receiver.requests.find((r) => r.body.id === first.event.id)!;
   assert.equal(replayed.raw, earlier.raw);
 
   // A delivered one can be replayed too; nothing is left to replay in bulk.
-  assert.equal((await server.api(`/api/webhooks/${hook.id}/deliveries/${first.id}/replay`, { method: 'POST' })).status, 202);
+  assert.equal((await h.server.api(`/api/webhooks/${hook.id}/deliveries/${first.id}/replay`, { method: 'POST' })).status, 202);
   await waitFor('the second replay', async () =>
-    receiver.accepted().filter((r) => r.body.id === first.event.id).length === 2 ? true : undefined,
+    h.receiver.accepted().filter((r) => r.body.id === first.event.id).length === 2 ? true : undefined,
   );
   assert.deepEqual(
-    await json(await server.api(`/api/webhooks/${hook.id}/deliveries/replay`, { method: 'POST', json: { status: 'dead' } })),
+    await json(await h.server.api(`/api/webhooks/${hook.id}/deliveries/replay`, { method: 'POST', json: { status: 'dead' } })),
     {
       replayed: 0,
     },
   );
-  const unknown = await server.api(`/api/webhooks/${hook.id}/deliveries/whd_nope/replay`, { method: 'POST' });
+  const unknown = await h.server.api(`/api/webhooks/${hook.id}/deliveries/whd_nope/replay`, { method: 'POST' });
   assert.deepEqual([unknown.status, ((await unknown.json()) as { error: { code: string } }).error.code], [404, 'delivery_not_found']);
 });

@@ -1,7 +1,8 @@
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyWebhookSignature } from '../../src/webhooks/signature.ts';
-import { waitFor, type StartedServer } from '../support/server.js';
-import type { ReceivedDelivery } from '../support/webhook-receiver.js';
+import { startServer, waitFor, type StartedServer } from '../support/server.js';
+import { startWebhookReceiver, type Answer, type ReceivedDelivery, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 export interface Endpoint {
   id: string;
@@ -93,3 +94,22 @@ export const assertSigned = (r: ReceivedDelivery, secret: string) => {
 };
 
 export const MESSAGE_ORDER = ['message.queued', 'message.sent', 'message.delivered', 'message.read'];
+
+export interface Harness {
+  server: StartedServer;
+  receiver: WebhookReceiver;
+}
+
+/** A hashsend server (sandbox driver) and a webhook receiver for the tests of one file, stopped after them. */
+export const serverWithReceiver = (env: Record<string, string>, answer?: Answer): Harness => {
+  const h = {} as Harness;
+  before(async () => {
+    h.server = await startServer(env);
+    h.receiver = await startWebhookReceiver(answer);
+  });
+  after(async () => {
+    await h.receiver?.close();
+    await h.server?.close();
+  });
+  return h;
+};
