@@ -1,4 +1,5 @@
 import type { HashsendEvent } from '../events/types.js';
+import { inboundView } from '../messages/inbound-view.js';
 import { messageView } from '../messages/view.js';
 import type { WebhookEventType } from './types.js';
 
@@ -29,7 +30,7 @@ export const toWebhookEvent = (event: HashsendEvent): WebhookEventSource | undef
     }
     case 'received': {
       const m = event.message;
-      return { type: 'message.received', data: m, sessionId: m.sessionId, orderingKey: `received:${m.id}` };
+      return { type: 'message.received', data: inboundView(m), sessionId: m.sessionId, orderingKey: `received:${m.id}` };
     }
     case 'state':
       return { type: 'session.state', data: event.session, sessionId: event.session.id, orderingKey: `session:${event.session.id}` };
