@@ -28,6 +28,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export const createLane = ({ endpointId, store, concurrency, active, attempt, log, clock }: LaneOptions) => {
   const busy = new Set<string>();
   const running = new Set<Promise<void>>();
+  /** Read ahead: due deliveries, distinct keys none of them in flight, in the order they are to go. */
+  const ready: StoredDelivery[] = [];
+  const window = Math.max(32, concurrency * 8);
   let refilling = false;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
@@ -44,17 +47,26 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
     running.add(run);
   };
 
-  const refill = async () => {
-    const free = concurrency - busy.size;
-    if (free <= 0) return;
-    const due = await store.due(endpointId, { now: clock(), busy: [...busy], limit: free });
-    // A replayed delivery can be due beside its key's oldest: the key still goes one at a time.
-    for (const d of due) if (active() && !busy.has(d.orderingKey) && busy.size < concurrency) start(d);
-    if (due.length === free) {
-      again = true;
-      return;
+  /** Starts what was read as due while there is room, one delivery per key at a time. */
+  const startReady = () => {
+    while (ready.length && busy.size < concurrency && active()) {
+      const d = ready.shift()!;
+      // A replayed delivery can be due beside its key's oldest: it waits, and is read again later.
+      if (!busy.has(d.orderingKey)) start(d);
     }
-    const at = await store.nextDueAt(endpointId, [...busy]);
+  };
+
+  const refill = async () => {
+    startReady();
+    // Enough read ahead: the attempts that end next pull from it without a read.
+    if (ready.length >= concurrency) return;
+    const known = [...busy, ...ready.map((d) => d.orderingKey)];
+    const due = await store.due(endpointId, { now: clock(), busy: known, limit: window });
+    const seen = new Set(known);
+    for (const d of due) if (!seen.has(d.orderingKey)) seen.add(d.orderingKey) && ready.push(d);
+    startReady();
+    if (due.length === window) return;
+    const at = await store.nextDueAt(endpointId, [...busy, ...ready.map((d) => d.orderingKey)]);
     clearTimeout(timer);
     timer = at === undefined || !active() ? undefined : setTimeout(wake, Math.min(MAX_TIMER_MS, Math.max(5, at - clock())));
   };
@@ -83,10 +95,12 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
 
   return {
     wake,
-    /** Sleeps: no timer left; attempts in flight end on their own (or by the engine's abort). */
+    /** Sleeps: no timer left, nothing read ahead; attempts in flight end on their own (or by the engine's abort). */
     pause() {
       clearTimeout(timer);
       timer = undefined;
+      // What was read ahead may change meanwhile (a re-enable restarts its retry period): read it again then.
+      ready.length = 0;
     },
     /** Resolves once the attempts in flight have ended. */
     idle: () => Promise.allSettled([...running]).then(() => undefined),
