@@ -91,6 +91,7 @@ export const settingsSchema = z.object({
   WEBHOOK_RETRY_PERIOD_MS: int(24 * 60 * 60 * 1000),
   WEBHOOK_DISABLE_AFTER_MS: int(3 * 24 * 60 * 60 * 1000),
   WEBHOOK_SECRET_GRACE_MS: int(24 * 60 * 60 * 1000),
+  WEBHOOK_KEEP_DELIVERED_MS: int(7 * 24 * 60 * 60 * 1000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -170,6 +171,8 @@ export interface Config {
     disableAfterMs: number;
     /** How long the secret before a rotation still signs beside the new one. */
     secretGraceMs: number;
+    /** How long a delivered delivery is kept (listed, replayable) before it is removed. */
+    keepDeliveredMs: number;
   };
 }
 
@@ -256,6 +259,7 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
       retryPeriodMs: s.WEBHOOK_RETRY_PERIOD_MS,
       disableAfterMs: s.WEBHOOK_DISABLE_AFTER_MS,
       secretGraceMs: s.WEBHOOK_SECRET_GRACE_MS,
+      keepDeliveredMs: s.WEBHOOK_KEEP_DELIVERED_MS,
     },
   });
 };

@@ -9,6 +9,7 @@ import { createWebhookService } from './service.js';
 import { openSqliteWebhookStore } from './store-sqlite.js';
 import type { AttemptOutcome } from './transport.js';
 import { createWebhookTransport } from './transport.js';
+import { startPruning } from './retention.js';
 
 export { verifyWebhookSignature } from './signature.js';
 
@@ -41,6 +42,7 @@ export const openWebhooks = async ({ config, log, requireSession, onAttempt, onD
     onAttempt,
     onDead,
   });
+  let pruning: ReturnType<typeof startPruning> | undefined;
   const service = createWebhookService({ engine, store, guard, requireSession, secretGraceMs: settings.secretGraceMs });
   return {
     service,
@@ -48,9 +50,13 @@ export const openWebhooks = async ({ config, log, requireSession, onAttempt, onD
     publish: (event: HashsendEvent) => engine.publish(event),
     /** Deliveries per endpoint and status, read when metrics are scraped. */
     counts: () => store.counts(),
-    start: () => engine.start(),
+    start() {
+      engine.start();
+      pruning ??= startPruning({ store, keepMs: settings.keepDeliveredMs, log });
+    },
     /** Cuts attempts in flight (they go again at the next start), then writes what is pending and closes. */
     async stop() {
+      await pruning?.stop();
       await engine.stop();
       await transport.close();
       await store.close();

@@ -71,6 +71,10 @@ const SQL = {
   requeueStatus: `UPDATE ${D} SET data = json_patch(data, ?1), next_at = ?2 WHERE endpoint_id = ?3 AND status = ?4 AND status != 'pending'`,
   resume: `UPDATE ${D} SET data = json_remove(data, '$.firstAttemptAt'), next_at = ?2 WHERE endpoint_id = ?1 AND next_at IS NOT NULL`,
   counts: `SELECT endpoint_id, status, count(*) AS n FROM ${D} GROUP BY endpoint_id, status`,
+  // Oldest first, in rows numbered as they were stored: the scan stops once it has found `?2`.
+  prune:
+    `DELETE FROM ${D} WHERE seq IN (SELECT seq FROM ${D} WHERE status = 'delivered' ` +
+    "AND json_extract(data, '$.createdAt') < ?1 ORDER BY seq LIMIT ?2)",
 } as const;
 
 /** A patch in merge-patch form: a key present with `undefined` becomes null, which removes it. */
@@ -162,6 +166,7 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
           : run(s.requeueStatus, REQUEUE, now, endpointId, which.status),
       ),
     resume: (endpointId, now) => serially(() => run(s.resume, endpointId, now)).then(() => undefined),
+    prune: (before, limit) => serially(() => run(s.prune, before, limit)),
     counts: async () =>
       (await serially(() => all<{ endpoint_id: string; status: DeliveryStatus; n: number }>(s.counts))).map((r) => ({
         endpointId: r.endpoint_id,

@@ -38,6 +38,8 @@ export interface WebhookStore {
   requeue(endpointId: string, which: { id: string } | { status: DeliveryStatus }, now: number): Promise<number>;
   /** A re-enabled endpoint: its due deliveries are due now, each with a new retry period. */
   resume(endpointId: string, now: number): Promise<void>;
+  /** Removes up to `limit` delivered deliveries created before `before` (ISO time); resolves with how many. */
+  prune(before: string, limit: number): Promise<number>;
   /** Deliveries per endpoint and status, for metrics and endpoint stats. */
   counts(): Promise<{ endpointId: string; status: DeliveryStatus; count: number }[]>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../support/server.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
 import {
   assertSigned,
   createEndpoint,
@@ -69,4 +70,23 @@ test('retries that run out land in the dead letters; a single replay and a bulk 
   );
   const unknown = await h.server.api(`/api/webhooks/${hook.id}/deliveries/whd_nope/replay`, { method: 'POST' });
   assert.deepEqual([unknown.status, ((await unknown.json()) as { error: { code: string } }).error.code], [404, 'delivery_not_found']);
+});
+
+test('delivered deliveries past WEBHOOK_KEEP_DELIVERED_MS are removed; dead letters stay', async () => {
+  const refusing = await startWebhookReceiver(() => 503);
+  try {
+    h.receiver.answer = () => 200;
+    await linkedSession(h.server, 'keep');
+    const kept = await createEndpoint(h.server, { url: h.receiver.url, events: ['message.sent'], sessionId: 'keep' });
+    const dead = await createEndpoint(h.server, { url: refusing.url, events: ['message.sent'], sessionId: 'keep' });
+    await sendText(h.server, 'keep', 'kept for a while');
+    await untilAll(h.server, kept.id, 'delivered', 1);
+    await untilAll(h.server, dead.id, 'dead', 1);
+
+    await h.server.restart({ WEBHOOK_KEEP_DELIVERED_MS: '1' });
+    await waitFor('the delivered one removed', async () => ((await deliveries(h.server, kept.id)).length === 0 ? true : undefined));
+    assert.equal((await deliveries(h.server, dead.id, 'dead')).length, 1);
+  } finally {
+    await refusing.close();
+  }
 });
