@@ -105,6 +105,8 @@ export const deliveriesQuerySchema = z.object({
     .optional(),
 });
 
+export const deadLettersQuerySchema = deliveriesQuerySchema.omit({ status: true });
+
 export const replayAllSchema = z
   .object({ status: z.enum(['dead', 'delivered']) })
   .strict()

@@ -63,7 +63,11 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
     const known = [...busy, ...ready.map((d) => d.orderingKey)];
     const due = await store.due(endpointId, { now: clock(), busy: known, limit: window });
     const seen = new Set(known);
-    for (const d of due) if (!seen.has(d.orderingKey)) seen.add(d.orderingKey) && ready.push(d);
+    for (const d of due) {
+      if (seen.has(d.orderingKey)) continue;
+      seen.add(d.orderingKey);
+      ready.push(d);
+    }
     startReady();
     if (due.length === window) return;
     const at = await store.nextDueAt(endpointId, [...busy, ...ready.map((d) => d.orderingKey)]);

@@ -22,7 +22,7 @@ export interface EndpointPatch {
 
 export interface WebhookServiceOptions {
   engine: WebhookEngine;
-  store: Pick<WebhookStore, 'counts' | 'getDelivery' | 'listDeliveries' | 'requeue' | 'resume'>;
+  store: Pick<WebhookStore, 'counts' | 'getDelivery' | 'listDeliveries' | 'deadLetters' | 'requeue' | 'resume'>;
   guard: SsrfGuard;
   /** Throws `session_not_found` for an unknown session. */
   requireSession(id: string): void;
@@ -62,6 +62,11 @@ export const deliveryView = (d: StoredDelivery) => ({
   ...(d.lastError ? { lastError: d.lastError } : {}),
   ...(d.deliveredAt ? { deliveredAt: d.deliveredAt } : {}),
   createdAt: d.createdAt,
+});
+
+const deliveryPage = (items: StoredDelivery[], limit: number) => ({
+  items: items.map(deliveryView),
+  nextCursor: items.length === limit ? String(items[items.length - 1].seq) : null,
 });
 
 /** Endpoints, secrets, delivery history and replays, below http: the routes only parse and shape. */
@@ -144,12 +149,11 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
 
     async deliveries(id: string, page: { status?: DeliveryStatus; limit: number; before?: number }) {
       endpoint(id);
-      const items = await store.listDeliveries(id, page);
-      return {
-        items: items.map(deliveryView),
-        nextCursor: items.length === page.limit ? String(items[items.length - 1].seq) : null,
-      };
+      return deliveryPage(await store.listDeliveries(id, page), page.limit);
     },
+
+    /** Dead deliveries across endpoints, newest first. */
+    deadLetters: async (page: { limit: number; before?: number }) => deliveryPage(await store.deadLetters(page), page.limit),
 
     /** Queues one delivery again (delivered or dead), same event id and body, with a new retry period. */
     async replay(id: string, deliveryId: string) {

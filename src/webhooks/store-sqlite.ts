@@ -35,6 +35,7 @@ CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_list ON hs_webhook_deliveries(e
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_status ON hs_webhook_deliveries(endpoint_id, status, seq);
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_key ON hs_webhook_deliveries(endpoint_id, okey, status, seq);
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_due ON hs_webhook_deliveries(endpoint_id, next_at) WHERE next_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_dead ON hs_webhook_deliveries(seq) WHERE status = 'dead';
 CREATE TRIGGER IF NOT EXISTS hs_webhook_deliveries_behind AFTER INSERT ON hs_webhook_deliveries
 WHEN EXISTS (SELECT 1 FROM hs_webhook_deliveries AS x
   WHERE x.endpoint_id = NEW.endpoint_id AND x.okey = NEW.okey AND x.status = 'pending' AND x.seq < NEW.seq)
@@ -67,6 +68,7 @@ const SQL = {
   get: `SELECT seq, next_at, data, body FROM ${D} WHERE id = ? AND endpoint_id = ?`,
   list: `SELECT seq, next_at, data FROM ${D} WHERE endpoint_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
   listStatus: `SELECT seq, next_at, data FROM ${D} WHERE endpoint_id = ?1 AND status = ?4 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
+  dead: `SELECT seq, next_at, data FROM ${D} WHERE status = 'dead' AND seq < ?1 ORDER BY seq DESC LIMIT ?2`,
   requeueOne: `UPDATE ${D} SET data = json_patch(data, ?1), next_at = ?2 WHERE endpoint_id = ?3 AND id = ?4 AND status != 'pending'`,
   requeueStatus: `UPDATE ${D} SET data = json_patch(data, ?1), next_at = ?2 WHERE endpoint_id = ?3 AND status = ?4 AND status != 'pending'`,
   resume: `UPDATE ${D} SET data = json_remove(data, '$.firstAttemptAt'), next_at = ?2 WHERE endpoint_id = ?1 AND next_at IS NOT NULL`,
@@ -159,6 +161,8 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
       const rows = await serially(() => (status ? all<Row>(s.listStatus, ...params, status) : all<Row>(s.list, ...params)));
       return rows.map(deliveryOf);
     },
+    deadLetters: async ({ limit, before }) =>
+      (await serially(() => all<Row>(s.dead, before ?? Number.MAX_SAFE_INTEGER, limit))).map(deliveryOf),
     requeue: (endpointId, which, now) =>
       serially(() =>
         'id' in which

@@ -31,6 +31,8 @@ export interface WebhookStore {
   getDelivery(endpointId: string, id: string): Promise<StoredDelivery | undefined>;
   /** Newest first; `before` is a `seq` from the previous page. */
   listDeliveries(endpointId: string, page: { status?: DeliveryStatus; limit: number; before?: number }): Promise<StoredDelivery[]>;
+  /** Dead deliveries of every endpoint, newest first; `before` is a `seq` from the previous page. */
+  deadLetters(page: { limit: number; before?: number }): Promise<StoredDelivery[]>;
   /**
    * Makes deliveries pending and due at `now` again, with a new retry period: one by id, or all of a status.
    * Resolves with how many changed (a delivery already pending is left as it is).

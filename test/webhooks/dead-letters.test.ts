@@ -6,6 +6,7 @@ import {
   assertSigned,
   createEndpoint,
   deliveries,
+  type Delivery,
   json,
   linkedSession,
   MESSAGE_ORDER,
@@ -32,6 +33,13 @@ test('retries that run out land in the dead letters; a single replay and a bulk 
   const metrics = await (await h.server.api('/metrics')).text();
   assert.match(metrics, new RegExp(`hashsend_webhook_dead_letters\\{endpoint="${hook.id}"\\} ${dead.length}\\b`));
   assert.match(metrics, new RegExp(`hashsend_webhook_dead_total ${dead.length}\\b`));
+
+  // Across endpoints as well, newest first, each naming its endpoint.
+  const across = await json<{ items: Delivery[]; nextCursor: string | null }>(await h.server.api('/api/webhooks/dead-letters?limit=100'));
+  assert.deepEqual(
+    across.items.map((d) => [d.endpointId, d.id]),
+    dead.map((d) => [hook.id, d.id]),
+  );
 
   h.receiver.answer = () => 200;
   const [first, ...rest] = dead;

@@ -6,6 +6,7 @@ import { parse } from '../validate.js';
 import {
   createdWebhookSchema,
   createWebhookSchema,
+  deadLettersQuerySchema,
   deliveriesQuerySchema,
   deliveryIdParam,
   deliverySchema,
@@ -23,6 +24,11 @@ export const webhookRoutes = ({ webhooks }: { webhooks: WebhookService }) =>
     })
     .get('/webhooks', async (_req, res) => {
       res.json({ items: await webhooks.list() });
+    })
+    // Before `/webhooks/:id`, which would take `dead-letters` for an id.
+    .get('/webhooks/dead-letters', async (req, res) => {
+      const { limit, before } = parse(deadLettersQuerySchema, req.query, 'query');
+      res.json(await webhooks.deadLetters({ limit, before: before === undefined ? undefined : Number(before) }));
     })
     .get('/webhooks/:id', async (req, res) => {
       res.json(await webhooks.get(req.params.id));
@@ -71,6 +77,19 @@ export const describeWebhookRoutes: DescribeRoutes = (r) => {
     tags,
     summary: 'Webhook endpoints',
     responses: { 200: json(z.object({ items: z.array(webhookSchema) }), 'Every endpoint, with delivery counts'), ...authErrors },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/api/webhooks/dead-letters',
+    tags,
+    summary: 'Dead deliveries of every endpoint',
+    description: 'Newest first; each names its `endpointId` for a replay. Pass `nextCursor` back as `before` for the next page.',
+    request: { query: deadLettersQuerySchema },
+    responses: {
+      200: json(z.object({ items: z.array(deliverySchema), nextCursor: z.string().nullable() }), 'A page of dead deliveries'),
+      ...errors({ 400: ['invalid_request'] }),
+      ...authErrors,
+    },
   });
   r.registerPath({
     method: 'get',
