@@ -40,6 +40,8 @@ import { createOptOutStore } from './optouts/store.js';
 import { createOptOutService } from './optouts/service.js';
 import { listenForOptOutKeywords } from './optouts/listener.js';
 import { optOutRoutes, describeOptOutRoutes } from './http/routes/opt-outs.js';
+import { openWebhooks } from './webhooks/index.js';
+import { webhookRoutes, describeWebhookRoutes } from './http/routes/webhooks.js';
 
 /** A driver whose module is imported when its first session opens, not at start. */
 const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
@@ -125,7 +127,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     retryBaseMs: config.whatsapp.queueRetryBaseMs,
     maxAttempts: config.whatsapp.queueMaxAttempts,
   });
-  const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog });
+  const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog, webhooks: () => webhooks.counts() });
   const drain = createDrain();
   // Throws session_not_found for an unknown id before anything is fetched or stored.
   const requireSession = (id: string) => void sessions.get(id);
@@ -133,6 +135,9 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   const optOuts = createOptOutService({ store: optOutStore, events, requireSession });
   const messages = createMessageService({ outbox, media: resolver, requireSession, optOuts: optOutStore, inbox });
   const stopOptOutKeywords = listenForOptOutKeywords({ events, optOuts, messages, ...config.optOuts, log });
+  const webhooks = await openWebhooks({ config, log, requireSession, onAttempt: metrics.webhooks.attempt, onDead: metrics.webhooks.dead });
+  // From now on: the session states of the restore at start are delivered too.
+  const unsubscribeWebhooks = events.subscribe(webhooks.publish);
   const broadcastStore = await openBroadcastStore(stores.backend);
   const broadcasts = createBroadcastService({
     store: broadcastStore,
@@ -153,6 +158,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     describeInboxRoutes,
     describeBroadcastRoutes,
     describeOptOutRoutes,
+    describeWebhookRoutes,
     describeMetricsRoute,
   ];
   const openapi = createOpenApiDocument(describe, {
@@ -176,6 +182,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       inboxRoutes({ sessions, inbox }),
       broadcastRoutes({ broadcasts }),
       optOutRoutes({ optOuts }),
+      webhookRoutes({ webhooks: webhooks.service }),
     ],
   });
 
@@ -197,6 +204,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
         const s = http.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
       });
       outbox.start();
+      webhooks.start();
       // After the outbox: a broadcast picked up again finds its session's queue running.
       await broadcasts.start();
       readiness = 'ready';
@@ -213,6 +221,9 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       await drainAndClose({ drain, outbox, sessions, server, log }, { drainMs });
       // Sessions are closed: nothing more arrives, and what did is stored before the store closes.
       await inbox.stop();
+      // After the sessions: the events of the drain are stored for the next start.
+      unsubscribeWebhooks();
+      await webhooks.stop();
       metrics.close();
       await fetcher.close();
       await broadcastStore.close();

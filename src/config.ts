@@ -86,6 +86,15 @@ export const settingsSchema = z.object({
   AUTH_FAILURE_WINDOW_MS: int(60_000),
   OPTOUT_KEYWORDS: list(DEFAULT_OPTOUT_KEYWORDS),
   OPTOUT_CONFIRMATION: optional(),
+  WEBHOOK_ALLOW_HOSTS: list(),
+  WEBHOOK_CONCURRENCY: int(8),
+  WEBHOOK_TIMEOUT_MS: int(10_000),
+  WEBHOOK_RETRY_BASE_MS: int(1000),
+  WEBHOOK_RETRY_MAX_MS: int(60 * 60 * 1000),
+  WEBHOOK_RETRY_PERIOD_MS: int(24 * 60 * 60 * 1000),
+  WEBHOOK_DISABLE_AFTER_MS: int(3 * 24 * 60 * 60 * 1000),
+  WEBHOOK_SECRET_GRACE_MS: int(24 * 60 * 60 * 1000),
+  WEBHOOK_KEEP_DELIVERED_MS: int(7 * 24 * 60 * 60 * 1000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -154,6 +163,25 @@ export interface Config {
     keywords: string[];
     /** The answer to a customer just opted out by keyword; absent: none. */
     confirmation?: string;
+  };
+  webhooks: {
+    /** Private hosts, addresses and CIDRs webhook URLs may reach (loopback for a receiver on this machine). */
+    allowHosts: string[];
+    /** Attempts in flight per endpoint, at most. */
+    concurrency: number;
+    /** How long one attempt may take, connecting included. */
+    timeoutMs: number;
+    /** The first retry's ceiling (full jitter below it), doubling per attempt up to `retryMaxMs`. */
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** How long after its first attempt a delivery is retried before it is dead. */
+    retryPeriodMs: number;
+    /** An endpoint whose every attempt failed for this long is disabled. */
+    disableAfterMs: number;
+    /** How long the secret before a rotation still signs beside the new one. */
+    secretGraceMs: number;
+    /** How long a delivered delivery is kept (listed, replayable) before it is removed. */
+    keepDeliveredMs: number;
   };
 }
 
@@ -232,6 +260,17 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
     },
     auth: { maxFailures: s.AUTH_MAX_FAILURES, failureWindowMs: s.AUTH_FAILURE_WINDOW_MS },
     optOuts: { keywords: s.OPTOUT_KEYWORDS, confirmation: s.OPTOUT_CONFIRMATION },
+    webhooks: {
+      allowHosts: s.WEBHOOK_ALLOW_HOSTS,
+      concurrency: s.WEBHOOK_CONCURRENCY,
+      timeoutMs: s.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: s.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: s.WEBHOOK_RETRY_MAX_MS,
+      retryPeriodMs: s.WEBHOOK_RETRY_PERIOD_MS,
+      disableAfterMs: s.WEBHOOK_DISABLE_AFTER_MS,
+      secretGraceMs: s.WEBHOOK_SECRET_GRACE_MS,
+      keepDeliveredMs: s.WEBHOOK_KEEP_DELIVERED_MS,
+    },
   });
 };
 

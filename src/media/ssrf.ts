@@ -74,6 +74,8 @@ const familyOf = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
 export interface SsrfGuardOptions {
   /** Hostnames, IP addresses and CIDRs that may be reached although they are private (MEDIA_ALLOW_HOSTS). */
   allowHosts: readonly string[];
+  /** The setting a refusal tells the operator to list the host in. @default MEDIA_ALLOW_HOSTS */
+  setting?: string;
 }
 
 export interface SsrfGuard {
@@ -86,7 +88,7 @@ export interface SsrfGuard {
   connector(options: buildConnector.BuildOptions): buildConnector.connector;
 }
 
-export const createSsrfGuard = ({ allowHosts }: SsrfGuardOptions): SsrfGuard => {
+export const createSsrfGuard = ({ allowHosts, setting = 'MEDIA_ALLOW_HOSTS' }: SsrfGuardOptions): SsrfGuard => {
   const allowedNames = new Set<string>();
   const allowed = new BlockList();
   for (const entry of allowHosts.map((h) => h.trim().toLowerCase()).filter(Boolean)) {
@@ -109,7 +111,7 @@ export const createSsrfGuard = ({ allowHosts }: SsrfGuardOptions): SsrfGuard => 
       'blocked_url',
       400,
       `${hostname} is or resolves to a private, loopback or link-local address (${addresses.join(', ')}); ` +
-        'list it in MEDIA_ALLOW_HOSTS to allow it',
+        `list it in ${setting} to allow it`,
       { host: hostname, addresses },
     );
 

@@ -6,6 +6,7 @@ import { mediaFetchMetrics } from './media.js';
 import { messageStatusMetrics } from './messages.js';
 import { queueMetrics } from './queue.js';
 import { sessionMetrics } from './sessions.js';
+import { webhookMetrics, type WebhookCounts } from './webhooks.js';
 
 export interface MetricsSources {
   /** The bus the outbox, the session manager and broadcasts publish on: counters follow it, nothing polls. */
@@ -14,13 +15,15 @@ export interface MetricsSources {
   sessions: () => { state: SessionState }[];
   /** Read when scraped. */
   backlog: () => Promise<SessionBacklog[]>;
+  /** Read when scraped: webhook deliveries per endpoint and status. @default none */
+  webhooks?: WebhookCounts;
 }
 
 /**
  * The Prometheus registry of one app: its own (not prom-client's global one), so two apps in one process (tests)
  * count apart. Holds the process metrics prom-client collects by default beside ours.
  */
-export const createMetrics = ({ events, sessions, backlog }: MetricsSources) => {
+export const createMetrics = ({ events, sessions, backlog, webhooks = async () => [] }: MetricsSources) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const fetched = mediaFetchMetrics(registry);
@@ -28,6 +31,7 @@ export const createMetrics = ({ events, sessions, backlog }: MetricsSources) => 
   const onBroadcast = broadcastMetrics(registry);
   queueMetrics(registry, backlog);
   sessionMetrics(registry, sessions);
+  const webhookCounters = webhookMetrics(registry, webhooks);
   const unsubscribe = events.subscribe((event) => {
     onMessage(event);
     onBroadcast(event);
@@ -36,6 +40,8 @@ export const createMetrics = ({ events, sessions, backlog }: MetricsSources) => 
     registry,
     /** The media resolver's `onFetch`. */
     fetched,
+    /** The webhook engine's `onAttempt` and `onDead`. */
+    webhooks: webhookCounters,
     close: unsubscribe,
   };
 };

@@ -23,7 +23,7 @@ export const describeMetricsRoute = (registry: OpenAPIRegistry) => {
     tags: ['Operations'],
     summary: 'Prometheus metrics',
     description:
-      'Prometheus text format (needs the API key): `hashsend_media_fetches_total{outcome,busted}`, `hashsend_message_status_total{status}`, `hashsend_queue_depth{session}`, `hashsend_queue_oldest_age_seconds{session}`, `hashsend_sessions{state}`, `hashsend_broadcasts_running`, and the process metrics (`process_*`, `nodejs_*`).',
+      'Prometheus text format (needs the API key): `hashsend_media_fetches_total{outcome,busted}`, `hashsend_message_status_total{status}`, `hashsend_queue_depth{session}`, `hashsend_queue_oldest_age_seconds{session}`, `hashsend_sessions{state}`, `hashsend_broadcasts_running`, `hashsend_webhook_backlog{endpoint}`, `hashsend_webhook_dead_letters{endpoint}`, `hashsend_webhook_attempts_total{outcome}`, `hashsend_webhook_dead_total`, and the process metrics (`process_*`, `nodejs_*`).',
     responses: {
       200: {
         description: 'The metrics',

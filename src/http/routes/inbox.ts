@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { InboundMessage } from '../../events/types.js';
+import { inboundView } from '../../messages/inbound-view.js';
 import type { Inbox } from '../../messages/inbox.js';
 import type { SessionManager } from '../../whatsapp/sessions.js';
 import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
@@ -67,13 +67,6 @@ export const inboxQuerySchema = z.object({
     .regex(/^\d{1,15}$/, 'a cursor from nextCursor')
     .optional(),
 });
-
-/** As the API shows it: a media message links to its content by hash. */
-export const inboundView = (message: InboundMessage) => {
-  const { content } = message;
-  if (content.type !== 'media') return message;
-  return { ...message, media: { sha256: content.sha256, url: `/api/media/${content.sha256}/content` } };
-};
 
 export const inboxRoutes = ({ sessions, inbox }: { sessions: SessionManager; inbox: Pick<Inbox, 'list'> }) =>
   Router().get('/sessions/:id/inbox', async (req, res) => {

@@ -8,6 +8,7 @@ import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '.
 import { parse } from '../validate.js';
 import { idempotencyOf } from '../idempotency.js';
 import { mediaRefSchema, withMediaResolutionErrors } from '../media-schemas.js';
+import { messageView } from '../../messages/view.js';
 
 export const SEND_AS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
 const to = z.string().min(1).max(128).meta({
@@ -126,24 +127,7 @@ export const listQuerySchema = z.object({
   cursor: z.string().regex(/^\d+$/, 'a cursor from nextCursor').optional(),
 });
 
-export const messageView = (m: MessageRecord) => ({
-  id: m.id,
-  sessionId: m.sessionId,
-  to: m.to,
-  type: m.type,
-  status: m.status,
-  ...(m.status === 'failed' && m.error ? { error: m.error } : {}),
-  ...((m.status === 'queued' || m.status === 'sending') && m.error ? { lastError: m.error } : {}),
-  waMessageId: m.waMessageId ?? null,
-  attempts: m.attempts,
-  createdAt: m.createdAt,
-  updatedAt: m.updatedAt,
-  sentAt: m.sentAt ?? null,
-  deliveredAt: m.deliveredAt ?? null,
-  readAt: m.readAt ?? null,
-  ...(m.media ? { media: m.media } : {}),
-  ...(m.replyTo ? { replyTo: m.replyTo } : {}),
-});
+export { messageView };
 
 export interface MessageRouteDeps {
   sessions: SessionManager;

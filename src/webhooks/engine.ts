@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import type { HashsendEvent } from '../events/types.js';
+import type { Logger } from '../log.js';
+import { afterAttempt, attemptHeaders } from './attempt.js';
+import { toWebhookEvent, type WebhookEventSource } from './event-map.js';
+import { createLane, type Lane } from './lane.js';
+import type { RetryOptions } from './retry-policy.js';
+import type { WebhookStore } from './store.js';
+import type { AttemptOutcome, AttemptResult, WebhookTransport } from './transport.js';
+import type { StoredDelivery, WebhookDelivery, WebhookEndpoint } from './types.js';
+
+export interface WebhookEngineOptions {
+  store: WebhookStore;
+  transport: WebhookTransport;
+  log: Logger;
+  /** Attempts in flight per endpoint, at most (WEBHOOK_CONCURRENCY). */
+  concurrency: number;
+  retry: RetryOptions;
+  /** An endpoint whose attempts have all failed for this long is disabled (WEBHOOK_DISABLE_AFTER_MS). */
+  disableAfterMs: number;
+  /** Told of every attempt's outcome, and of every delivery that went dead (metrics). */
+  onAttempt?(outcome: AttemptOutcome): void;
+  onDead?(): void;
+  clock?: () => number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+export const newId = (prefix: string) => `${prefix}_${randomUUID().replace(/-/g, '')}`;
+
+const wants = (e: WebhookEndpoint, source: WebhookEventSource) =>
+  (e.sessionId === undefined || e.sessionId === source.sessionId) && (e.events.includes('*') || e.events.includes(source.type));
+
+/**
+ * Turns bus events into persisted deliveries and runs each endpoint's lane. `publish` never waits: it shapes the
+ * event once and hands a delivery per endpoint to the store's write batch, and the endpoint's lane is woken once
+ * that batch is durable; a slow or dead receiver holds up its own lane only, never a publisher. A disabled
+ * endpoint still gets its deliveries stored as pending (nothing is lost); they go once it is enabled again.
+ */
+export const createWebhookEngine = async ({
+  store,
+  transport,
+  log,
+  concurrency,
+  retry,
+  disableAfterMs,
+  onAttempt = () => undefined,
+  onDead = () => undefined,
+  clock = Date.now,
+}: WebhookEngineOptions) => {
+  const endpoints = new Map((await store.endpoints()).map((e) => [e.id, e]));
+  const lanes = new Map<string, Lane>();
+  const shutdown = new AbortController();
+  let started = false;
+  let stopped = false;
+
+  /** Keeps the endpoint in memory at once (the next event sees it) and stores it. */
+  const save = (next: WebhookEndpoint) => {
+    endpoints.set(next.id, next);
+    return store.putEndpoint(next);
+  };
+
+  /** Success clears an endpoint's run of failures; failing for `disableAfterMs` without one disables it. */
+  const judge = async (id: string, result: AttemptResult, now: number) => {
+    const e = endpoints.get(id);
+    if (!e) return;
+    if (result.outcome === 'delivered') {
+      if (e.failingSince) await save({ ...e, failingSince: undefined });
+      return;
+    }
+    if (!e.failingSince) return save({ ...e, failingSince: iso(now) });
+    if (!e.enabled || now - Date.parse(e.failingSince) < disableAfterMs) return;
+    log.warn({ endpointId: id, failingSince: e.failingSince }, 'webhook endpoint disabled: every delivery failed');
+    lanes.get(id)?.pause();
+    await save({
+      ...e,
+      enabled: false,
+      disabledReason: {
+        code: 'failing',
+        message: `every delivery has failed since ${e.failingSince} (the last: ${result.message}); enable it again to resume its pending deliveries`,
+        at: iso(now),
+      },
+      updatedAt: iso(now),
+    });
+  };
+
+  const attempt = async (d: StoredDelivery) => {
+    const e = endpoints.get(d.endpointId);
+    if (!e) return;
+    const startedAt = clock();
+    const result = await transport.post(e.url, d.body, attemptHeaders(e, d, startedAt), shutdown.signal);
+    // Cut by a shutdown: no attempt is counted; the delivery goes again at the next start.
+    if (!result) return;
+    onAttempt(result.outcome);
+    const now = clock();
+    const update = afterAttempt(d, result, { startedAt, now, retry });
+    if (update.patch.status === 'dead') onDead();
+    await store.updateDelivery(update);
+    await judge(e.id, result, now);
+  };
+
+  const lane = (endpointId: string) => {
+    let l = lanes.get(endpointId);
+    if (!l) {
+      l = createLane({
+        endpointId,
+        store,
+        concurrency,
+        active: () => started && !stopped && !!endpoints.get(endpointId)?.enabled,
+        attempt,
+        log,
+        clock,
+      });
+      lanes.set(endpointId, l);
+    }
+    return l;
+  };
+
+  return {
+    endpoints: () => [...endpoints.values()],
+    endpoint: (id: string) => endpoints.get(id),
+
+    /** Stores a new or changed endpoint; an enabled one's lane looks for due deliveries at once. */
+    async save(next: WebhookEndpoint) {
+      await save(next);
+      if (next.enabled) lane(next.id).wake();
+      else lanes.get(next.id)?.pause();
+    },
+
+    async remove(id: string) {
+      endpoints.delete(id);
+      lanes.get(id)?.pause();
+      lanes.delete(id);
+      await store.removeEndpoint(id);
+    },
+
+    /** Something became due outside the lane's knowledge (a replay, a re-enable). */
+    wake: (id: string) => lane(id).wake(),
+
+    /** A bus event: stored for every endpoint that wants it. Returns at once. */
+    publish(event: HashsendEvent) {
+      if (stopped || endpoints.size === 0) return;
+      const source = toWebhookEvent(event);
+      if (!source) return;
+      const targets = [...endpoints.values()].filter((e) => wants(e, source));
+      if (targets.length === 0) return;
+      const createdAt = iso(clock());
+      const id = newId('evt');
+      const body = JSON.stringify({ id, type: source.type, createdAt, data: source.data });
+      for (const e of targets) {
+        const delivery: WebhookDelivery = {
+          id: newId('whd'),
+          endpointId: e.id,
+          event: { id, type: source.type, createdAt },
+          orderingKey: source.orderingKey,
+          body,
+          status: 'pending',
+          attempts: 0,
+          createdAt,
+        };
+        store.addDelivery(delivery).then(
+          () => lanes.get(e.id)?.wake(),
+          (err: unknown) => log.error({ err, endpointId: e.id, eventId: id, type: source.type }, 'a webhook delivery could not be stored'),
+        );
+      }
+    },
+
+    /** Starts every enabled endpoint's lane: pending deliveries, from before a restart too, resume. */
+    start() {
+      started = true;
+      for (const e of endpoints.values()) if (e.enabled) lane(e.id).wake();
+    },
+
+    /** No new attempts; those in flight are cut (they count as no attempt and go again at the next start). */
+    async stop() {
+      stopped = true;
+      for (const l of lanes.values()) l.pause();
+      shutdown.abort();
+      await Promise.all([...lanes.values()].map((l) => l.idle()));
+    },
+  };
+};
+
+export type WebhookEngine = Awaited<ReturnType<typeof createWebhookEngine>>;

@@ -1,0 +1,67 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import type { HashsendEvent } from '../events/types.js';
+import type { Logger } from '../log.js';
+import { createSsrfGuard } from '../media/ssrf.js';
+import { createWebhookEngine } from './engine.js';
+import { createWebhookService } from './service.js';
+import { openSqliteWebhookStore } from './store-sqlite.js';
+import type { AttemptOutcome } from './transport.js';
+import { createWebhookTransport } from './transport.js';
+import { startPruning } from './retention.js';
+
+export { verifyWebhookSignature } from './signature.js';
+
+export interface WebhooksOptions {
+  config: Pick<Config, 'dataDir' | 'webhooks'>;
+  log: Logger;
+  requireSession(id: string): void;
+  onAttempt?(outcome: AttemptOutcome): void;
+  onDead?(): void;
+}
+
+/**
+ * Webhooks as the composition root builds them: the store in DATA_DIR's SQLite file (with REDIS_URL too: the
+ * deliveries of this node stay with it until a Redis store stands beside this one), the transport behind the
+ * SSRF guard with WEBHOOK_ALLOW_HOSTS, the engine and the service.
+ */
+export const openWebhooks = async ({ config, log, requireSession, onAttempt, onDead }: WebhooksOptions) => {
+  const settings = config.webhooks;
+  await mkdir(config.dataDir, { recursive: true });
+  const store = await openSqliteWebhookStore(path.resolve(config.dataDir, 'hashsend.sqlite'));
+  const guard = createSsrfGuard({ allowHosts: settings.allowHosts, setting: 'WEBHOOK_ALLOW_HOSTS' });
+  const transport = createWebhookTransport({ guard, timeoutMs: settings.timeoutMs });
+  const engine = await createWebhookEngine({
+    store,
+    transport,
+    log: log.child({ component: 'webhooks' }),
+    concurrency: settings.concurrency,
+    retry: { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs, periodMs: settings.retryPeriodMs },
+    disableAfterMs: settings.disableAfterMs,
+    onAttempt,
+    onDead,
+  });
+  let pruning: ReturnType<typeof startPruning> | undefined;
+  const service = createWebhookService({ engine, store, guard, requireSession, secretGraceMs: settings.secretGraceMs });
+  return {
+    service,
+    /** The bus listener: hands the event over and returns. */
+    publish: (event: HashsendEvent) => engine.publish(event),
+    /** Deliveries per endpoint and status, read when metrics are scraped. */
+    counts: () => store.counts(),
+    start() {
+      engine.start();
+      pruning ??= startPruning({ store, keepMs: settings.keepDeliveredMs, log });
+    },
+    /** Cuts attempts in flight (they go again at the next start), then writes what is pending and closes. */
+    async stop() {
+      await pruning?.stop();
+      await engine.stop();
+      await transport.close();
+      await store.close();
+    },
+  };
+};
+
+export type Webhooks = Awaited<ReturnType<typeof openWebhooks>>;

@@ -1,0 +1,187 @@
+import sqlite3 from 'sqlite3';
+import { writeBatch } from '../broadcasts/write-batch.js';
+import type { DeliveryUpdate, WebhookStore } from './store.js';
+import type { DeliveryStatus, StoredDelivery, WebhookDelivery, WebhookEndpoint } from './types.js';
+
+const call = <T>(fn: (done: (err: Error | null, value?: T) => void) => void) =>
+  new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
+
+/** The time in epoch ms, inside SQLite. */
+const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+
+/**
+ * As in the broadcast store, each row's JSON is the truth and the filtered columns are generated from it. The
+ * body (sent byte for byte by every attempt) has a column of its own, so patches never rewrite it; `next_at`
+ * (epoch ms) is set only on the oldest pending delivery of each endpoint and key: what may be attempted. Triggers
+ * keep that so inside each write's own statement: a delivery stored behind a pending one of its key is not due,
+ * and the next one becomes due when the one before it is delivered or dead. Every write is one statement (its
+ * own commit): a transaction held across statements would keep the write lock while the thread pool, where
+ * other connections' writes wait for that lock, has no thread left to commit it.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS hs_webhook_endpoints(id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hs_webhook_deliveries(
+  seq INTEGER PRIMARY KEY,
+  data TEXT NOT NULL,
+  body TEXT NOT NULL,
+  next_at INTEGER,
+  id TEXT GENERATED ALWAYS AS (json_extract(data, '$.id')) STORED,
+  endpoint_id TEXT GENERATED ALWAYS AS (json_extract(data, '$.endpointId')) STORED,
+  status TEXT GENERATED ALWAYS AS (json_extract(data, '$.status')) STORED,
+  okey TEXT GENERATED ALWAYS AS (json_extract(data, '$.orderingKey')) STORED
+);
+CREATE UNIQUE INDEX IF NOT EXISTS hs_webhook_deliveries_id ON hs_webhook_deliveries(id);
+CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_list ON hs_webhook_deliveries(endpoint_id, seq);
+CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_status ON hs_webhook_deliveries(endpoint_id, status, seq);
+CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_key ON hs_webhook_deliveries(endpoint_id, okey, status, seq);
+CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_due ON hs_webhook_deliveries(endpoint_id, next_at) WHERE next_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_dead ON hs_webhook_deliveries(seq) WHERE status = 'dead';
+CREATE TRIGGER IF NOT EXISTS hs_webhook_deliveries_behind AFTER INSERT ON hs_webhook_deliveries
+WHEN EXISTS (SELECT 1 FROM hs_webhook_deliveries AS x
+  WHERE x.endpoint_id = NEW.endpoint_id AND x.okey = NEW.okey AND x.status = 'pending' AND x.seq < NEW.seq)
+BEGIN UPDATE hs_webhook_deliveries SET next_at = NULL WHERE seq = NEW.seq; END;
+CREATE TRIGGER IF NOT EXISTS hs_webhook_deliveries_next AFTER UPDATE OF data ON hs_webhook_deliveries
+WHEN OLD.status = 'pending' AND NEW.status != 'pending'
+BEGIN UPDATE hs_webhook_deliveries SET next_at = ${NOW_MS} WHERE next_at IS NULL AND seq = (SELECT min(x.seq)
+  FROM hs_webhook_deliveries AS x WHERE x.endpoint_id = NEW.endpoint_id AND x.okey = NEW.okey AND x.status = 'pending'); END;
+`;
+
+const D = 'hs_webhook_deliveries';
+const SQL = {
+  endpoints: "SELECT data FROM hs_webhook_endpoints ORDER BY json_extract(data, '$.createdAt'), id",
+  putEndpoint: 'INSERT INTO hs_webhook_endpoints(id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data',
+  removeEndpoint: 'DELETE FROM hs_webhook_endpoints WHERE id = ?',
+  removeDeliveries: `DELETE FROM ${D} WHERE endpoint_id = ?`,
+  // `[[data, body], …]` as one JSON parameter: a batch is one statement, rows numbered in the order given.
+  insert:
+    `INSERT INTO ${D}(data, body, next_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${NOW_MS} ` +
+    'FROM json_each(?) ORDER BY key',
+  // `[[seq, patch, nextAt], …]`: RFC 7396 merge, so a key given as null is removed.
+  update:
+    `UPDATE ${D} AS d SET data = json_patch(d.data, p.patch), next_at = p.next FROM (` +
+    "SELECT json_extract(value, '$[0]') AS s, json_extract(value, '$[1]') AS patch, json_extract(value, '$[2]') AS next FROM json_each(?)" +
+    ') AS p WHERE d.seq = p.s',
+  due:
+    `SELECT seq, next_at, data, body FROM ${D} WHERE endpoint_id = ?1 AND next_at IS NOT NULL AND next_at <= ?2 ` +
+    "AND status = 'pending' AND okey NOT IN (SELECT value FROM json_each(?3)) ORDER BY next_at, seq LIMIT ?4",
+  nextDue: `SELECT min(next_at) AS at FROM ${D} WHERE endpoint_id = ?1 AND next_at IS NOT NULL AND okey NOT IN (SELECT value FROM json_each(?2))`,
+  get: `SELECT seq, next_at, data, body FROM ${D} WHERE id = ? AND endpoint_id = ?`,
+  list: `SELECT seq, next_at, data FROM ${D} WHERE endpoint_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
+  listStatus: `SELECT seq, next_at, data FROM ${D} WHERE endpoint_id = ?1 AND status = ?4 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
+  dead: `SELECT seq, next_at, data FROM ${D} WHERE status = 'dead' AND seq < ?1 ORDER BY seq DESC LIMIT ?2`,
+  requeueOne: `UPDATE ${D} SET data = json_patch(data, ?1), next_at = ?2 WHERE endpoint_id = ?3 AND id = ?4 AND status != 'pending'`,
+  requeueStatus: `UPDATE ${D} SET data = json_patch(data, ?1), next_at = ?2 WHERE endpoint_id = ?3 AND status = ?4 AND status != 'pending'`,
+  resume: `UPDATE ${D} SET data = json_remove(data, '$.firstAttemptAt'), next_at = ?2 WHERE endpoint_id = ?1 AND next_at IS NOT NULL`,
+  counts: `SELECT endpoint_id, status, count(*) AS n FROM ${D} GROUP BY endpoint_id, status`,
+  // Oldest first, in rows numbered as they were stored: the scan stops once it has found `?2`.
+  prune:
+    `DELETE FROM ${D} WHERE seq IN (SELECT seq FROM ${D} WHERE status = 'delivered' ` +
+    "AND json_extract(data, '$.createdAt') < ?1 ORDER BY seq LIMIT ?2)",
+} as const;
+
+/** A patch in merge-patch form: a key present with `undefined` becomes null, which removes it. */
+const mergePatch = (patch: object) => JSON.stringify(patch, (_k, v: unknown) => (v === undefined ? null : v));
+const REQUEUE = mergePatch({ status: 'pending', firstAttemptAt: undefined, deliveredAt: undefined });
+
+type Row = { seq: number; next_at: number | null; data: string; body?: string };
+const deliveryOf = ({ seq, next_at, data, body }: Row): StoredDelivery => ({
+  ...(JSON.parse(data) as Omit<WebhookDelivery, 'body'>),
+  body: body ?? '',
+  seq,
+  ...(next_at === null ? {} : { nextAttemptAt: new Date(next_at).toISOString() }),
+});
+
+type Write = { kind: 'insert'; delivery: WebhookDelivery } | { kind: 'update'; update: DeliveryUpdate };
+
+export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 5000 } = {}): Promise<WebhookStore> => {
+  const db = await call<sqlite3.Database>((done) => {
+    const opened: sqlite3.Database = new sqlite3.Database(file, (err) => done(err, opened));
+  });
+  db.configure('busyTimeout', busyTimeoutMs);
+  await call<void>((done) => db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;' + SCHEMA, done));
+  const prepared = await Promise.all(
+    Object.entries(SQL).map(([name, sql]) =>
+      call<[string, sqlite3.Statement]>((done) => {
+        const s: sqlite3.Statement = db.prepare(sql, (err) => done(err, [name, s]));
+      }),
+    ),
+  );
+  const s = Object.fromEntries(prepared) as Record<keyof typeof SQL, sqlite3.Statement>;
+  /** Resolves with the number of rows changed. */
+  const run = (statement: sqlite3.Statement, ...params: unknown[]) =>
+    call<number>((done) =>
+      statement.run(...params, function (this: sqlite3.RunResult, err: Error | null) {
+        done(err, err ? 0 : this.changes);
+      }),
+    );
+  const all = <T>(statement: sqlite3.Statement, ...params: unknown[]) => call<T[]>((done) => statement.all(...params, done));
+
+  /** Everything on this connection runs one after another, in the order asked for. */
+  let chain: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = chain.then(work);
+    chain = result.catch(() => undefined);
+    return result;
+  };
+
+  const writes = writeBatch<Write>((items) =>
+    serially(async () => {
+      const inserts = items.flatMap((w) => (w.kind === 'insert' ? [w.delivery] : []));
+      const updates = items.flatMap((w) => (w.kind === 'update' ? [w.update] : []));
+      if (inserts.length) await run(s.insert, JSON.stringify(inserts.map(({ body, ...rest }) => [rest, body])));
+      if (updates.length) {
+        await run(s.update, `[${updates.map((u) => `[${u.seq},${mergePatch(u.patch)},${u.nextAttemptAt}]`).join(',')}]`);
+      }
+    }),
+  );
+
+  return {
+    endpoints: async () => (await serially(() => all<{ data: string }>(s.endpoints))).map((r) => JSON.parse(r.data) as WebhookEndpoint),
+    putEndpoint: (endpoint) => serially(() => run(s.putEndpoint, endpoint.id, JSON.stringify(endpoint))).then(() => undefined),
+    // Deliveries first: a crash between the two leaves an endpoint without history, never history without one.
+    removeEndpoint: (id) =>
+      serially(async () => {
+        await run(s.removeDeliveries, id);
+        await run(s.removeEndpoint, id);
+      }),
+    addDelivery: (delivery) => writes.add({ kind: 'insert', delivery }),
+    updateDelivery: (update) => writes.add({ kind: 'update', update }),
+    due: async (endpointId, { now, busy, limit }) =>
+      (await serially(() => all<Row>(s.due, endpointId, now, JSON.stringify(busy), limit))).map(deliveryOf),
+    async nextDueAt(endpointId, busy) {
+      const [row] = await serially(() => all<{ at: number | null }>(s.nextDue, endpointId, JSON.stringify(busy)));
+      return row?.at ?? undefined;
+    },
+    async getDelivery(endpointId, id) {
+      const [row] = await serially(() => all<Row>(s.get, id, endpointId));
+      return row && deliveryOf(row);
+    },
+    listDeliveries: async (endpointId, { status, limit, before }) => {
+      const params = [endpointId, before ?? Number.MAX_SAFE_INTEGER, limit];
+      const rows = await serially(() => (status ? all<Row>(s.listStatus, ...params, status) : all<Row>(s.list, ...params)));
+      return rows.map(deliveryOf);
+    },
+    deadLetters: async ({ limit, before }) =>
+      (await serially(() => all<Row>(s.dead, before ?? Number.MAX_SAFE_INTEGER, limit))).map(deliveryOf),
+    requeue: (endpointId, which, now) =>
+      serially(() =>
+        'id' in which
+          ? run(s.requeueOne, REQUEUE, now, endpointId, which.id)
+          : run(s.requeueStatus, REQUEUE, now, endpointId, which.status),
+      ),
+    resume: (endpointId, now) => serially(() => run(s.resume, endpointId, now)).then(() => undefined),
+    prune: (before, limit) => serially(() => run(s.prune, before, limit)),
+    counts: async () =>
+      (await serially(() => all<{ endpoint_id: string; status: DeliveryStatus; n: number }>(s.counts))).map((r) => ({
+        endpointId: r.endpoint_id,
+        status: r.status,
+        count: r.n,
+      })),
+    async close() {
+      await writes.settled();
+      await chain;
+      await Promise.allSettled(Object.values(s).map((st) => call<void>((done) => st.finalize(done))));
+      await call<void>((done) => db.close(done));
+    },
+  };
+};
