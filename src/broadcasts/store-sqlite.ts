@@ -1,9 +1,6 @@
-import sqlite3 from 'sqlite3';
+import { openStatements } from '../store/sqlite-statements.js';
 import type { BroadcastStore } from './store.js';
 import type { Broadcast, BroadcastRecipient, BroadcastStatus, RecipientCounts, RecipientStatus } from './types.js';
-
-const call = <T>(fn: (done: (err: Error | null, value?: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
 
 /**
  * Each row's JSON is the truth; the columns queries filter on are generated from it, so a write is one JSON merge
@@ -75,23 +72,7 @@ interface Batch {
 }
 
 export const openSqliteBroadcastStore = async (file: string, { busyTimeoutMs = 5000 } = {}): Promise<BroadcastStore> => {
-  const db = await call<sqlite3.Database>((done) => {
-    const opened: sqlite3.Database = new sqlite3.Database(file, (err) => done(err, opened));
-  });
-  db.configure('busyTimeout', busyTimeoutMs);
-  await call<void>((done) => db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;' + SCHEMA, done));
-  const prepared = await Promise.all(
-    Object.entries(SQL).map(([name, sql]) =>
-      call<[string, sqlite3.Statement]>((done) => {
-        const s: sqlite3.Statement = db.prepare(sql, (err) => done(err, [name, s]));
-      }),
-    ),
-  );
-  const s = Object.fromEntries(prepared) as Record<keyof typeof SQL, sqlite3.Statement>;
-  const run = (statement: sqlite3.Statement, ...params: unknown[]) => call<void>((done) => statement.run(...params, done));
-  // `all`, not `get`: a statement left open after its first row would hold a read transaction (see store/sqlite.ts).
-  const all = <T>(statement: sqlite3.Statement, ...params: unknown[]) => call<T[]>((done) => statement.all(...params, done));
-  const exec = (sql: string) => call<void>((done) => db.exec(sql, done));
+  const { statements: s, run, all, exec, close } = await openStatements(file, { schema: SCHEMA, sql: SQL, busyTimeoutMs });
 
   /** Writes run one after another on this connection, so a transaction never takes in another caller's write. */
   let writing: Promise<unknown> = Promise.resolve();
@@ -131,16 +112,18 @@ export const openSqliteBroadcastStore = async (file: string, { busyTimeoutMs = 5
     get: async (id) => broadcasts(await all(s.get, id))[0],
     list: async (sessionId, { limit, before }) => broadcasts(await all(s.list, sessionId, before ?? null, limit)),
     withStatus: async (statuses: BroadcastStatus[]) => broadcasts(await all(s.withStatus, JSON.stringify(statuses))),
-    update: (id, patch) => serially(() => run(s.update, mergePatch(patch), id)),
+    update: async (id, patch) => {
+      await serially(() => run(s.update, mergePatch(patch), id));
+    },
 
     updateRecipient(broadcastId, index, patch) {
       let batch = queued;
       if (!batch) {
         const b: Batch = { patches: new Map(), done: Promise.resolve() };
-        b.done = serially(() => {
+        b.done = serially(async () => {
           if (queued === b) queued = undefined;
           const rows = [...b.patches.values()].map(([id, i, p]) => `[${JSON.stringify(id)},${i},${mergePatch(p)}]`);
-          return run(s.updateRecipients, `[${rows.join(',')}]`);
+          await run(s.updateRecipients, `[${rows.join(',')}]`);
         });
         batch = queued = b;
       }
@@ -173,8 +156,7 @@ export const openSqliteBroadcastStore = async (file: string, { busyTimeoutMs = 5
 
     async close() {
       await writing;
-      await Promise.allSettled(Object.values(s).map((st) => call<void>((done) => st.finalize(done))));
-      await call<void>((done) => db.close(done));
+      await close();
     },
   };
 };

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter } from 'keyv';
 import sqlite3 from 'sqlite3';
 import { DEFAULT_CHECKPOINT_LIMITS, startCheckpointer, type CheckpointLimits } from './checkpointer.js';
+import { call, retryWhileBusy } from './sqlite-statements.js';
 
 /**
  * A Keyv adapter over one SQLite connection, with each table's statements prepared once. @keyv/sqlite prepares,
@@ -20,9 +21,6 @@ const tableName = (name: string) => {
   return /^[a-zA-Z]/.test(clean) ? clean : `_${clean}`;
 };
 
-const call = <T>(fn: (done: (err: Error | null, value?: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
-
 export const openSqlite = async (
   file: string,
   { busyTimeoutMs, checkpoints = DEFAULT_CHECKPOINT_LIMITS }: { busyTimeoutMs: number; checkpoints?: CheckpointLimits },
@@ -30,8 +28,9 @@ export const openSqlite = async (
   const db = await call<sqlite3.Database>((done) => {
     const opened: sqlite3.Database = new sqlite3.Database(file, (err) => done(err, opened));
   });
-  db.configure('busyTimeout', busyTimeoutMs);
-  const exec = (sql: string) => call<void>((done) => db.exec(sql, done));
+  // No busy timeout in SQLite: a write that finds another connection's lock waits here (see retryWhileBusy).
+  const retrying = <T>(fn: (done: (err: Error | null, value?: T) => void) => void) => retryWhileBusy(() => call<T>(fn), busyTimeoutMs);
+  const exec = (sql: string) => retrying<void>((done) => db.exec(sql, done));
   // WAL is kept in the file; `synchronous=NORMAL` is per connection: in WAL mode a commit survives the process
   // crashing or being killed (what the outbox promises); only a power cut can lose the last commits.
   await exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0');
@@ -55,7 +54,7 @@ export const openSqlite = async (
     while (gate) await gate;
     inFlight += 1;
     try {
-      return await call<T>(fn);
+      return await retrying<T>(fn);
     } finally {
       inFlight -= 1;
       if (!inFlight && drained) {
@@ -107,7 +106,7 @@ export const openSqlite = async (
         const { get } = await ready;
         // `all`, not `get`: a statement left after its first row keeps its read transaction open, and once another
         // connection (the sqlite3 shell, a backup) has written, this connection's next write fails SQLITE_BUSY.
-        const rows = await call<{ value: string }[]>((done) => get.all(key, done));
+        const rows = await retrying<{ value: string }[]>((done) => get.all(key, done));
         return rows[0]?.value;
       },
       set(key: string, value: string) {

@@ -1,10 +1,7 @@
-import sqlite3 from 'sqlite3';
+import { openStatements } from '../store/sqlite-statements.js';
 import { writeBatch } from '../broadcasts/write-batch.js';
 import type { DeliveryUpdate, WebhookStore } from './store.js';
 import type { DeliveryStatus, StoredDelivery, WebhookDelivery, WebhookEndpoint } from './types.js';
-
-const call = <T>(fn: (done: (err: Error | null, value?: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
 
 /** The time in epoch ms, inside SQLite. */
 const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
@@ -94,27 +91,7 @@ const deliveryOf = ({ seq, next_at, data, body }: Row): StoredDelivery => ({
 type Write = { kind: 'insert'; delivery: WebhookDelivery } | { kind: 'update'; update: DeliveryUpdate };
 
 export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 5000 } = {}): Promise<WebhookStore> => {
-  const db = await call<sqlite3.Database>((done) => {
-    const opened: sqlite3.Database = new sqlite3.Database(file, (err) => done(err, opened));
-  });
-  db.configure('busyTimeout', busyTimeoutMs);
-  await call<void>((done) => db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;' + SCHEMA, done));
-  const prepared = await Promise.all(
-    Object.entries(SQL).map(([name, sql]) =>
-      call<[string, sqlite3.Statement]>((done) => {
-        const s: sqlite3.Statement = db.prepare(sql, (err) => done(err, [name, s]));
-      }),
-    ),
-  );
-  const s = Object.fromEntries(prepared) as Record<keyof typeof SQL, sqlite3.Statement>;
-  /** Resolves with the number of rows changed. */
-  const run = (statement: sqlite3.Statement, ...params: unknown[]) =>
-    call<number>((done) =>
-      statement.run(...params, function (this: sqlite3.RunResult, err: Error | null) {
-        done(err, err ? 0 : this.changes);
-      }),
-    );
-  const all = <T>(statement: sqlite3.Statement, ...params: unknown[]) => call<T[]>((done) => statement.all(...params, done));
+  const { statements: s, run, all, close } = await openStatements(file, { schema: SCHEMA, sql: SQL, busyTimeoutMs });
 
   /** Everything on this connection runs one after another, in the order asked for. */
   let chain: Promise<unknown> = Promise.resolve();
@@ -180,8 +157,7 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
     async close() {
       await writes.settled();
       await chain;
-      await Promise.allSettled(Object.values(s).map((st) => call<void>((done) => st.finalize(done))));
-      await call<void>((done) => db.close(done));
+      await close();
     },
   };
 };
