@@ -10,6 +10,17 @@ export const call = <T>(fn: (done: Callback<T>) => void) =>
 const isBusy = (err: unknown) => (err as { code?: string }).code === 'SQLITE_BUSY';
 
 /**
+ * Runs a prepared statement; one that fails busy is reset before the error goes on. node-sqlite3 leaves it as it
+ * stopped, holding the connection's read transaction: the connection's next writes then join that transaction
+ * and are lost with it, while each of them reports success.
+ */
+export const step = <T>(statement: sqlite3.Statement, fn: (done: Callback<T>) => void) =>
+  call<T>(fn).catch(async (err: unknown) => {
+    if (isBusy(err)) await call<void>((done) => statement.reset(() => done(null)));
+    throw err;
+  });
+
+/**
  * Runs `attempt` again while SQLite answers SQLITE_BUSY (another connection holds the write lock), waiting here
  * between tries, up to `deadlineMs`. SQLite's own busy handler would wait instead by sleeping inside the libuv pool
  * thread running the statement: a few connections' writers waiting that way take every pool thread, and the
@@ -38,6 +49,8 @@ export const openStatements = async <K extends string>(
   const db = await call<sqlite3.Database>((done) => {
     const opened: sqlite3.Database = new sqlite3.Database(file, (err) => done(err, opened));
   });
+  // node-sqlite3 sets a busy timeout of 1 s by default: none, every wait is retryWhileBusy's.
+  db.configure('busyTimeout', 0);
   const retrying = <T>(fn: (done: Callback<T>) => void) => retryWhileBusy(() => call<T>(fn), busyTimeoutMs);
   await retrying<void>((done) => db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;' + schema, done));
   const prepared = await Promise.all(
@@ -52,13 +65,18 @@ export const openStatements = async <K extends string>(
     statements,
     /** Resolves with the number of rows changed. */
     run: (statement: sqlite3.Statement, ...params: unknown[]) =>
-      retrying<number>((done) =>
-        statement.run(...params, function (this: sqlite3.RunResult, err: Error | null) {
-          done(err, err ? 0 : this.changes);
-        }),
+      retryWhileBusy(
+        () =>
+          step<number>(statement, (done) =>
+            statement.run(...params, function (this: sqlite3.RunResult, err: Error | null) {
+              done(err, err ? 0 : this.changes);
+            }),
+          ),
+        busyTimeoutMs,
       ),
     // `all`, not `get`: a statement left open after its first row would hold a read transaction (see sqlite.ts).
-    all: <T>(statement: sqlite3.Statement, ...params: unknown[]) => retrying<T[]>((done) => statement.all(...params, done)),
+    all: <T>(statement: sqlite3.Statement, ...params: unknown[]) =>
+      retryWhileBusy(() => step<T[]>(statement, (done) => statement.all(...params, done)), busyTimeoutMs),
     exec: (text: string) => retrying<void>((done) => db.exec(text, done)),
     async close() {
       await Promise.allSettled(Object.values<sqlite3.Statement>(statements).map((st) => call<void>((done) => st.finalize(done))));

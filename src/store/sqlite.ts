@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter } from 'keyv';
 import sqlite3 from 'sqlite3';
 import { DEFAULT_CHECKPOINT_LIMITS, startCheckpointer, type CheckpointLimits } from './checkpointer.js';
-import { call, retryWhileBusy } from './sqlite-statements.js';
+import { call, retryWhileBusy, step } from './sqlite-statements.js';
 
 /**
  * A Keyv adapter over one SQLite connection, with each table's statements prepared once. @keyv/sqlite prepares,
@@ -28,7 +28,9 @@ export const openSqlite = async (
   const db = await call<sqlite3.Database>((done) => {
     const opened: sqlite3.Database = new sqlite3.Database(file, (err) => done(err, opened));
   });
-  // No busy timeout in SQLite: a write that finds another connection's lock waits here (see retryWhileBusy).
+  // No busy timeout in SQLite (node-sqlite3 sets 1 s by default): a write that finds another connection's lock
+  // waits here instead (see retryWhileBusy).
+  db.configure('busyTimeout', 0);
   const retrying = <T>(fn: (done: (err: Error | null, value?: T) => void) => void) => retryWhileBusy(() => call<T>(fn), busyTimeoutMs);
   const exec = (sql: string) => retrying<void>((done) => db.exec(sql, done));
   // WAL is kept in the file; `synchronous=NORMAL` is per connection: in WAL mode a commit survives the process
@@ -50,11 +52,11 @@ export const openSqlite = async (
   // Checkpoints run off the commit path, on a connection of their own, but for the rare one past the bound.
   const checkpointer = await startCheckpointer(alone, file, busyTimeoutMs, checkpoints);
   /** Runs a write statement; its commit is counted toward the next checkpoint. */
-  const write = async <T>(fn: (done: (err: Error | null, value?: T) => void) => void) => {
+  const write = async <T>(statement: sqlite3.Statement, fn: (done: (err: Error | null, value?: T) => void) => void) => {
     while (gate) await gate;
     inFlight += 1;
     try {
-      return await retrying<T>(fn);
+      return await retryWhileBusy(() => step<T>(statement, fn), busyTimeoutMs);
     } finally {
       inFlight -= 1;
       if (!inFlight && drained) {
@@ -106,7 +108,7 @@ export const openSqlite = async (
         const { get } = await ready;
         // `all`, not `get`: a statement left after its first row keeps its read transaction open, and once another
         // connection (the sqlite3 shell, a backup) has written, this connection's next write fails SQLITE_BUSY.
-        const rows = await retrying<{ value: string }[]>((done) => get.all(key, done));
+        const rows = await retryWhileBusy(() => step<{ value: string }[]>(get, (done) => get.all(key, done)), busyTimeoutMs);
         return rows[0]?.value;
       },
       set(key: string, value: string) {
@@ -116,7 +118,7 @@ export const openSqlite = async (
           b.done = writing.then(async () => {
             if (queued === b) queued = undefined;
             const { setMany } = await ready;
-            return write<void>((done) => setMany.run(JSON.stringify([...b.entries]), done));
+            return write<void>(setMany, (done) => setMany.run(JSON.stringify([...b.entries]), done));
           });
           writing = b.done.catch(() => undefined);
           batch = queued = b;
@@ -128,7 +130,7 @@ export const openSqlite = async (
         // After the writes already asked for, as if each ran alone.
         await (queued?.done ?? writing).catch(() => undefined);
         const s = await ready;
-        return write<boolean>((done) =>
+        return write<boolean>(s.delete, (done) =>
           s.delete.run(key, function (this: sqlite3.RunResult, err: Error | null) {
             done(err, this.changes > 0);
           }),
@@ -137,7 +139,7 @@ export const openSqlite = async (
       async clear() {
         await (queued?.done ?? writing).catch(() => undefined);
         const s = await ready;
-        await write<void>((done) => s.clear.run(done));
+        await write<void>(s.clear, (done) => s.clear.run(done));
       },
     });
     // A failed setup surfaces in the first call that awaits it.
