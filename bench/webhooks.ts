@@ -16,14 +16,9 @@
  * `RESULT {json}`. BENCH_WEBHOOKS_RECIPIENTS to change the broadcast size; BENCH_CPU_PROF=<dir> profiles the server;
  * UV_THREADPOOL_SIZE is passed on to the server.
  */
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Agent, request } from 'undici';
 import { startHashsend, type Hashsend } from './hashsend.js';
+import { now, runPostLoop, startReceiver, type Receiver } from './support/webhook-load.js';
 import { printResult } from './result.js';
 
 const RECIPIENTS = Number(process.env.BENCH_WEBHOOKS_RECIPIENTS ?? 1000);
@@ -37,7 +32,6 @@ const TIMEOUT_MS = 180_000;
 const STALL_MS = 20_000;
 const SESSION = 'bench';
 
-const now = () => performance.timeOrigin + performance.now();
 const sorted = (xs: number[]) => Float64Array.from(xs).sort();
 const pct = (s: Float64Array, p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 const median = (xs: number[]) => pct(sorted(xs), 50);
@@ -58,102 +52,6 @@ const ok = async (res: Response, what: string) => {
   return res;
 };
 const json = async <T>(res: Promise<Response>, what: string) => (await (await ok(await res, what)).json()) as T;
-
-// The bare POST loop, in a child process: the same requests hashsend makes, without hashsend.
-
-interface LoopInput {
-  url: string;
-  body: string;
-  headers: Record<string, string>;
-  count: number;
-  concurrency: number;
-}
-interface LoopOutput {
-  ms: number;
-  latencies: number[];
-}
-
-const postLoop = async ({ url, body, headers, count, concurrency }: LoopInput): Promise<LoopOutput> => {
-  const agent = new Agent();
-  const latencies: number[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      const t = performance.now();
-      const res = await request(url, { method: 'POST', dispatcher: agent, headers, body });
-      await res.body.dump();
-      if (res.statusCode !== 200) throw new Error(`bare POST: ${res.statusCode}`);
-      latencies.push(performance.now() - t);
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const ms = performance.now() - started;
-  await agent.close();
-  return { ms, latencies };
-};
-
-const POST_LOOP_ARG = '--post-loop';
-
-/** The loop in a child process of its own, as hashsend is one: the receiver here does not share its event loop. */
-const runPostLoop = async (input: LoopInput) => {
-  const child = fork(fileURLToPath(import.meta.url), [POST_LOOP_ARG], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  const answer = once(child, 'message') as Promise<[LoopOutput]>;
-  child.send(input);
-  const [output] = await Promise.race([
-    answer,
-    once(child, 'exit').then(([code]) => Promise.reject(new Error(`post loop exited ${code}`))),
-  ]);
-  child.disconnect();
-  return output;
-};
-
-// Receivers
-
-interface Receipt {
-  at: number;
-  type: string;
-  createdAt: string;
-  updatedAt?: string;
-}
-
-/** Answers 200 at once and notes each request's arrival; `hang` accepts requests and never answers them. */
-const startReceiver = async (mode: 'ok' | 'hang') => {
-  const receipts: Receipt[] = [];
-  let sample: { body: string; headers: Record<string, string> } | undefined;
-  const hanging = new Set<ServerResponse>();
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const at = now();
-      if (mode === 'hang') return void hanging.add(res);
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const body = JSON.parse(raw) as { type: string; createdAt: string; data: { updatedAt?: string } };
-      receipts.push({ at, type: body.type, createdAt: body.createdAt, updatedAt: body.data.updatedAt });
-      if (!sample && body.type.startsWith('message.')) {
-        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-') || k === 'content-type'));
-        sample = { body: raw, headers: headers as Record<string, string> };
-      }
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    receipts,
-    sample: () => sample,
-    messages: () => receipts.filter((r) => r.type.startsWith('message.')),
-    reset: () => void receipts.splice(0),
-    close: async () => {
-      for (const res of hanging) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-};
-type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
 // hashsend
 
@@ -207,7 +105,7 @@ const throughput = async (s: Hashsend, receiver: Receiver) => {
   await setEnabled(s, e.id, false);
   const b = await broadcast(s, 'backlog');
   await completed(s, b.id);
-  await until('the backlog stored', async () => ((await endpoint(s, e.id)).stats.pending >= EVENTS ? true : undefined), 100);
+  await until('the backlog stored', async () => ((await endpoint(s, e.id)).stats.pending >= EVENTS ? true : undefined), 250);
   receiver.reset();
   const t0 = now();
   await setEnabled(s, e.id, true);
@@ -376,9 +274,4 @@ const main = async () => {
   }
 };
 
-if (process.argv.includes(POST_LOOP_ARG)) {
-  const [input] = (await once(process, 'message')) as [LoopInput];
-  process.send!(await postLoop(input));
-} else {
-  await main();
-}
+await main();
