@@ -81,6 +81,7 @@ export const send = async (path, body, headers = {}) =>
 
 export const sessionPath = (id, rest = '') => `/api/sessions/${encodeURIComponent(id)}${rest}`;
 export const broadcastPath = (id, rest = '') => `/api/broadcasts/${encodeURIComponent(id)}${rest}`;
+export const webhookPath = (id, rest = '') => `/api/webhooks/${encodeURIComponent(id)}${rest}`;
 export const listOf = (body) => (Array.isArray(body?.items) ? body.items : []);
 
 /**

@@ -1,19 +1,26 @@
 // The hashsend operator page: plain DOM, no build step. Everything it shows comes from /api with the key the
 // operator typed; nothing from the API is ever put into the page as HTML (textContent only).
-// This module signs in, lists the sessions and starts the page; session.js shows the one selected.
+// This module signs in, lists the sessions, switches between the sessions and webhooks views and starts the page;
+// session.js shows the session selected, webhooks.js the webhooks view.
 import { ApiError, api, keyStore, listOf, onAuthFailure } from './api.js';
 import { $, h, showFormError, toast } from './dom.js';
 import { DRIVER_LABELS, badge, formatMe } from './format.js';
 import { closeSession, loadMessages, renderDetail, selectSession } from './session.js';
 import { hooks, state } from './state.js';
+import { createWebhooksView } from './webhooks.js';
 
 const POLL_MS = 5000;
 let pollTimer;
 
 // Sign-in
 
+const webhooks = createWebhooksView();
+$('main').append(webhooks.el);
+
 const showGate = (message) => {
   $('console').hidden = true;
+  webhooks.show(false);
+  $('views').hidden = true;
   $('account').hidden = true;
   $('gate').hidden = false;
   showFormError($('key-error'), message ? new Error(message) : undefined);
@@ -22,7 +29,7 @@ const showGate = (message) => {
 
 const showConsole = () => {
   $('gate').hidden = true;
-  $('console').hidden = false;
+  $('views').hidden = false;
   $('account').hidden = false;
   const key = keyStore.get() ?? '';
   $('key-hint').textContent = `Key …${key.slice(-4)}`;
@@ -56,6 +63,19 @@ $('forget-key').addEventListener('click', () => {
   selectSession(undefined);
   showGate();
 });
+
+// Views: the sessions console, or the webhooks (which belong to no one session)
+
+const showView = (name) => {
+  $('console').hidden = name !== 'sessions';
+  webhooks.show(name === 'webhooks');
+  for (const tab of document.querySelectorAll('[data-view]'))
+    tab.setAttribute('aria-current', tab.dataset.view === name ? 'page' : 'false');
+  const hash = name === 'webhooks' ? '#webhooks' : state.selectedId ? `#session=${encodeURIComponent(state.selectedId)}` : '';
+  history.replaceState(null, '', hash || location.pathname);
+};
+
+for (const tab of document.querySelectorAll('[data-view]')) tab.addEventListener('click', () => showView(tab.dataset.view));
 
 // Sessions list
 
@@ -139,6 +159,7 @@ const startPolling = () => {
 const stopPolling = () => clearInterval(pollTimer);
 
 const start = () => {
+  const view = location.hash === '#webhooks' ? 'webhooks' : 'sessions';
   showConsole();
   renderSessionList();
   startPolling();
@@ -146,6 +167,7 @@ const start = () => {
   const first = state.sessions.find((s) => s.id === wanted) ?? (state.sessions.length === 1 ? state.sessions[0] : undefined);
   if (first) selectSession(first.id);
   else renderDetail();
+  showView(view);
 };
 
 const boot = async () => {

@@ -26,6 +26,7 @@ const STATUS_LABELS = {
   read: 'Read',
   failed: 'Failed',
   skipped: 'Skipped',
+  dead: 'Dead',
 };
 export const statusLabel = (status) => STATUS_LABELS[status] ?? status;
 export const statusBadge = (status) => h('span', { class: `status status-${status}`, dataset: { status } }, statusLabel(status));

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { deliveries, jidOf, linkedSession, numbers } from '../broadcasts/helpers.js';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { pageShots, type PageShots } from '../support/page-shots.js';
 import { makeJpeg, makePng } from '../support/media-fixtures.js';
 import { startOrigin, type Origin } from '../support/origin.js';
 import { startServer, type StartedServer } from '../support/server.js';
@@ -22,17 +21,11 @@ describe('operator page: send form and broadcasts', () => {
   let server: StartedServer;
   let origin: Origin;
   let browser: TestBrowser;
-  let shots: string;
+  let shots: PageShots;
   let page: Page;
   const pageErrors: string[] = [];
 
-  const shoot = async (t: TestContext, name: string) => {
-    const path = join(shots, `${name}.png`);
-    // A full-page shot of a scrolled page draws the sticky top bar where the view was.
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path, fullPage: true });
-    t.diagnostic(`screenshot: ${path}`);
-  };
+  const shoot = (t: TestContext, name: string) => shots.shoot(t, page, name);
 
   before(async () => {
     [server, origin, browser, shots] = await Promise.all([
@@ -40,7 +33,7 @@ describe('operator page: send form and broadcasts', () => {
       startServer({ MEDIA_ALLOW_HOSTS: '127.0.0.1' }),
       startOrigin(),
       launchBrowser(),
-      mkdtemp(join(tmpdir(), 'hashsend-page-shots-')),
+      pageShots(),
     ]);
     await linkedSession(server, 'shop');
     page = await browser.newPage();
@@ -56,7 +49,7 @@ describe('operator page: send form and broadcasts', () => {
   after(async () => {
     await browser?.close();
     await Promise.all([server?.close(), origin?.close()]);
-    if (shots && !process.env.KEEP_SCREENSHOTS) await rm(shots, { recursive: true, force: true });
+    await shots?.close();
   });
 
   it('sends a text, media by URL and an uploaded file, each showing the sha256 the phone got, verified', async (t) => {
