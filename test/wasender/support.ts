@@ -60,7 +60,7 @@ export const wasenderClient = (server: StartedServer) => {
       return ((await res.json()) as { data: WaSession }).data;
     },
     /** Scans the QR, as the sandbox does it, on the hashsend session behind `session`. */
-    async link(session: WaSession, phone = '+4915100000001') {
+    async link(session: Pick<WaSession, 'hashsend_session_id'>, phone = '+4915100000001') {
       const res = await server.api(`/api/sessions/${session.hashsend_session_id}/sandbox/link`, { method: 'POST', json: { phone } });
       assert.equal(res.status, 200);
     },
