@@ -96,10 +96,7 @@ export const createWasenderAccounts = ({ store, sessions, userId = 1 }: Wasender
         return {
           id,
           sessionId: await openSession(id),
-          name: input.name,
-          phone_number: input.phone_number,
-          account_protection: input.account_protection,
-          log_messages: input.log_messages,
+          ...input,
           webhook_url: input.webhook_url ?? null,
           webhook_enabled: input.webhook_enabled ?? false,
           webhook_events: input.webhook_events ?? null,

@@ -1,26 +1,9 @@
 import assert from 'node:assert/strict';
 import type { StartedServer } from '../support/server.js';
+import type { WasenderSession } from '../../src/wasender/accounts.js';
 
 /** A WASender session as the surface answers it. */
-export interface WaSession {
-  id: number;
-  name: string;
-  phone_number: string;
-  status: string;
-  account_protection: boolean;
-  log_messages: boolean;
-  webhook_url: string | null;
-  webhook_enabled: boolean;
-  webhook_events: string[] | null;
-  webhook_secret: string;
-  api_key: string;
-  user_id: number;
-  session_data: unknown;
-  last_active_at: string | null;
-  created_at: string;
-  updated_at: string;
-  hashsend_session_id: string;
-}
+export type WaSession = WasenderSession;
 
 export interface WaError {
   success: false;

@@ -31,6 +31,12 @@ export const wasenderSessionRoutes = ({
   const regenerate: RequestHandler = async (req, res) => {
     res.json({ success: true, api_key: await accounts.regenerateKey(idOf(req)) });
   };
+  const update: RequestHandler = async (req, res) => {
+    const id = idOf(req);
+    // An unknown session is 404 before its body is judged.
+    await accounts.byId(id);
+    res.json({ success: true, data: await accounts.update(id, parseWasender(updateSessionBody, req.body)) });
+  };
   const qr: RequestHandler = async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json({ success: true, data: { qrCode: (await accounts.qr(idOf(req))).qr } });
@@ -47,16 +53,8 @@ export const wasenderSessionRoutes = ({
     .get('/whatsapp-sessions/:id', async (req, res) => {
       res.json({ success: true, data: await accounts.byId(idOf(req)) });
     })
-    .put('/whatsapp-sessions/:id', async (req, res) => {
-      const id = idOf(req);
-      await accounts.byId(id);
-      res.json({ success: true, data: await accounts.update(id, parseWasender(updateSessionBody, req.body)) });
-    })
-    .patch('/whatsapp-sessions/:id', async (req, res) => {
-      const id = idOf(req);
-      await accounts.byId(id);
-      res.json({ success: true, data: await accounts.update(id, parseWasender(updateSessionBody, req.body)) });
-    })
+    .put('/whatsapp-sessions/:id', update)
+    .patch('/whatsapp-sessions/:id', update)
     .delete('/whatsapp-sessions/:id', async (req, res) => {
       await accounts.remove(idOf(req));
       res.json({ success: true, data: null });
