@@ -121,6 +121,25 @@ describe('/whatsapp-sessions with a personal access token', () => {
     assert.equal((await wa.get(s.id)).name, 'Renamed', 'a refused update changes nothing');
   });
 
+  test('the options its newer docs add are stored as given (false unless set); a per-session proxy_url is refused, null passes', async () => {
+    const s = await wa.create({ ...SESSION_INPUT, read_incoming_messages: true, ignore_groups: 'true', proxy_url: null });
+    const stored = (await wa.get(s.id)) as WaSession & Record<string, unknown>;
+    assert.equal(stored.read_incoming_messages, true);
+    assert.equal(stored.ignore_groups, true);
+    for (const flag of ['auto_reject_calls', 'ignore_channels', 'ignore_broadcasts', 'always_online'])
+      assert.equal(stored[flag], false, flag);
+    assert.equal('proxy_url' in stored, false);
+    const put = await wa.call(`/whatsapp-sessions/${s.id}`, { method: 'PUT', json: { always_online: true } });
+    assert.equal(((await put.json()) as { data: Record<string, unknown> }).data.always_online, true);
+    const proxy = await expectError(
+      await wa.call('/whatsapp-sessions', { method: 'POST', json: { ...SESSION_INPUT, proxy_url: 'socks5://proxy.example.com:1080' } }),
+      422,
+      'validation_failed',
+    );
+    assert.deepEqual(Object.keys(proxy.errors ?? {}), ['proxy_url']);
+    assert.match(proxy.message, /HTTPS_PROXY/);
+  });
+
   test('create without the required fields: 422 with each one under errors', async () => {
     const body = await expectError(await wa.call('/whatsapp-sessions', { method: 'POST', json: {} }), 422, 'validation_failed');
     assert.deepEqual(Object.keys(body.errors ?? {}).sort(), ['account_protection', 'log_messages', 'name', 'phone_number']);
@@ -192,7 +211,7 @@ describe('linking: connect, the QR, status, disconnect', () => {
     const body = (await res.json()) as { success: boolean; data: { status: string; message: string } };
     assert.equal(body.success, true);
     assert.equal(body.data.status, 'disconnected');
-    assert.equal(typeof body.data.message, 'string');
+    assert.equal(body.data.message, 'WhatsApp session disconnected successfully');
     assert.equal(await statusFor(s.api_key), 'disconnected');
     assert.equal((await wa.get(s.id)).status, 'disconnected');
     assert.equal(await hashsendState(s), 'logged_out');
@@ -218,11 +237,12 @@ describe('linking: connect, the QR, status, disconnect', () => {
 });
 
 describe('keys and removal', () => {
-  for (const path of ['regenerate-key', 'regenerate-api-key'])
+  for (const path of ['regenerate-key', 'regenerate-api-key', 'regenerate-key (as its docs spell the path)'])
     test(`${path}: { success: true, api_key } unwrapped; the old key is refused at once, the new one works`, async () => {
       const s = await wa.create();
       assert.equal(await statusFor(s.api_key), 'need_scan');
-      const res = await wa.call(`/whatsapp-sessions/${s.id}/${path}`, { method: 'POST' });
+      const route = path.includes('docs') ? `/whatsapp-sessionsv/${s.id}/regenerate-key` : `/whatsapp-sessions/${s.id}/${path}`;
+      const res = await wa.call(route, { method: 'POST' });
       assert.equal(res.status, 200);
       const body = (await res.json()) as { success: boolean; api_key: string };
       assert.deepEqual(Object.keys(body).sort(), ['api_key', 'success']);
