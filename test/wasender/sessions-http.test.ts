@@ -60,6 +60,24 @@ describe('/whatsapp-sessions with a personal access token', () => {
     assert.equal(second.webhook_events, null);
   });
 
+  test('creates at the same time get distinct, consecutive ids; a hashsend session already named ws-<id> is left alone', async () => {
+    const made = await Promise.all(Array.from({ length: 8 }, (_, i) => wa.create({ ...SESSION_INPUT, name: `Parallel ${i}` })));
+    const ids = made.map((s) => s.id).sort((a, b) => a - b);
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 8 }, (_, i) => ids[0] + i),
+    );
+    assert.equal(new Set(made.map((s) => s.api_key)).size, 8);
+
+    const next = ids[7] + 1;
+    assert.equal((await server.api('/api/sessions', { method: 'POST', json: { id: `ws-${next}` } })).status, 201);
+    const beside = await wa.create();
+    assert.equal(beside.id, next);
+    assert.match(beside.hashsend_session_id, new RegExp(`^ws-${next}-[0-9a-f]{6}$`));
+    assert.equal((await server.api(`/api/sessions/${beside.hashsend_session_id}`)).status, 200);
+    assert.equal((await server.api(`/api/sessions/ws-${next}`)).status, 200, 'the other session is untouched');
+  });
+
   test('list and get: { success: true, data }; an unknown or malformed id is 404 in its shape', async () => {
     const created = await wa.create({ ...SESSION_INPUT, name: 'Listed' });
     const list = (await (await wa.call('/whatsapp-sessions')).json()) as { success: boolean; data: WaSession[] };
