@@ -42,6 +42,8 @@ import { listenForOptOutKeywords } from './optouts/listener.js';
 import { optOutRoutes, describeOptOutRoutes } from './http/routes/opt-outs.js';
 import { openWebhooks } from './webhooks/index.js';
 import { webhookRoutes, describeWebhookRoutes } from './http/routes/webhooks.js';
+import { createWasenderAccounts } from './wasender/accounts.js';
+import { wasenderRoutes } from './http/wasender/index.js';
 
 /** A driver whose module is imported when its first session opens, not at start. */
 const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
@@ -150,6 +152,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   const broadcastEvents = {
     subscribe: (listener: (e: BroadcastEvent) => void) => events.subscribe((e) => e.type === 'broadcast' && listener(e)),
   };
+  const wasender = createWasenderAccounts({ store: stores.namespace('wasender'), sessions });
   const describe = [
     describeMediaRoutes,
     describeSessionRoutes,
@@ -172,7 +175,17 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     auth: { apiKey: apiKey.key, maxFailures: config.auth.maxFailures, failureWindowMs: config.auth.failureWindowMs },
     health: healthRoutes({ readiness: () => readiness }),
     metrics: metricsHandler(metrics.registry),
-    open: [webRoutes(), docsRoutes({ document: openapi }), ...(config.media.publicMedia ? [publicMediaRoutes(media)] : [])],
+    open: [
+      webRoutes(),
+      docsRoutes({ document: openapi }),
+      ...(config.media.publicMedia ? [publicMediaRoutes(media)] : []),
+      // Its own auth (personal access tokens and session keys) and error shape, outside `/api`'s key check.
+      wasenderRoutes({
+        accounts: wasender,
+        guard: drain.guard,
+        auth: { accessTokens: [apiKey.key, ...config.wasender.accessTokens], ...config.auth },
+      }),
+    ],
     api: [
       drain.guard,
       mediaRoutes(media),
