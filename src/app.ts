@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
+import { HashsendError } from './errors.js';
 import { createStoreFactory } from './store/index.js';
 import { ensureApiKey } from './api-key.js';
 import { createHttpApp } from './http/app.js';
@@ -41,6 +42,8 @@ import { createOptOutService } from './optouts/service.js';
 import { listenForOptOutKeywords } from './optouts/listener.js';
 import { optOutRoutes, describeOptOutRoutes } from './http/routes/opt-outs.js';
 
+const lacks = (driver: string, what: string) => new HashsendError('not_supported', 501, `the ${driver} driver cannot ${what}`);
+
 /** A driver whose module is imported when its first session opens, not at start. */
 const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
   let loaded: Promise<Driver> | undefined;
@@ -57,6 +60,9 @@ const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
         requestPairingCode: (phone) => call((s) => s.requestPairingCode(phone)),
         logout: () => call((s) => s.logout()),
         stop: () => call((s) => s.stop()),
+        onWhatsApp: (phones) => call((s) => (s.onWhatsApp ? s.onWhatsApp(phones) : Promise.reject(lacks(name, 'onWhatsApp')))),
+        sendPresence: (presence, jid) =>
+          call((s) => (s.sendPresence ? s.sendPresence(presence, jid) : Promise.reject(lacks(name, 'sendPresence')))),
       };
     },
   };

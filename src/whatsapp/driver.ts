@@ -93,6 +93,18 @@ export interface DriverSessionOptions {
   onEvent(event: DriverEvent): void;
 }
 
+/** What a session can show a chat (or everyone, without a chat): typing, recording, online, offline, stopped typing. */
+export type Presence = 'composing' | 'recording' | 'available' | 'unavailable' | 'paused';
+
+/** Whether a number has a WhatsApp account, as WhatsApp answered for it. */
+export interface OnWhatsAppResult {
+  /** The number as asked, digits only. */
+  phone: string;
+  exists: boolean;
+  /** The account's JID when it exists. */
+  jid?: string;
+}
+
 /** One WhatsApp session held by a driver. Errors a caller should see are HashsendErrors with stable codes. */
 export interface DriverSession {
   /** Connects: restores credentials when linked, otherwise starts emitting `qr` events. */
@@ -104,6 +116,10 @@ export interface DriverSession {
   logout(): Promise<void>;
   /** Closes the connection, keeping credentials. */
   stop(): Promise<void>;
+  /** Asks WhatsApp which of these numbers (digits only, international form) have an account; optional. */
+  onWhatsApp?(phones: string[]): Promise<OnWhatsAppResult[]>;
+  /** Shows `presence` in the chat `jid` (or to everyone, without one); optional. */
+  sendPresence?(presence: Presence, jid?: string): Promise<void>;
 }
 
 export interface Driver {
