@@ -39,9 +39,9 @@ const MEDIA_FIELDS = [
 /** Message kinds WASenderApi sends that hashsend's drivers do not yet: refused by name, never sent as something else. */
 const NOT_BUILT = ['contact', 'location', 'poll'] as const;
 
-/** A 422 in WASenderApi's validation form: `details.errors` is `{ field: [message] }`. */
+/** A 422 that WASenderApi's surface answers as Laravel does, `errors: { field: [message] }` (from `details.issues`). */
 export const validationError = (field: string, message: string) =>
-  new HashsendError('invalid_request', 422, message, { errors: { [field]: [message] } });
+  new HashsendError('invalid_request', 422, message, { issues: [{ path: field, message }] });
 
 const notSupported = (message: string) => new HashsendError('not_supported', 501, message);
 
