@@ -41,6 +41,8 @@ import { createOptOutStore } from './optouts/store.js';
 import { createOptOutService } from './optouts/service.js';
 import { listenForOptOutKeywords } from './optouts/listener.js';
 import { optOutRoutes, describeOptOutRoutes } from './http/routes/opt-outs.js';
+import { createWasenderAccounts } from './wasender/accounts.js';
+import { wasenderRoutes } from './http/wasender/index.js';
 
 const lacks = (driver: string, what: string) => new HashsendError('not_supported', 501, `the ${driver} driver cannot ${what}`);
 
@@ -151,6 +153,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   const broadcastEvents = {
     subscribe: (listener: (e: BroadcastEvent) => void) => events.subscribe((e) => e.type === 'broadcast' && listener(e)),
   };
+  const wasender = createWasenderAccounts({ store: stores.namespace('wasender'), sessions });
   const describe = [
     describeMediaRoutes,
     describeSessionRoutes,
@@ -172,7 +175,16 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     auth: { apiKey: apiKey.key, maxFailures: config.auth.maxFailures, failureWindowMs: config.auth.failureWindowMs },
     health: healthRoutes({ readiness: () => readiness }),
     metrics: metricsHandler(metrics.registry),
-    open: [webRoutes(), docsRoutes({ document: openapi }), ...(config.media.publicMedia ? [publicMediaRoutes(media)] : [])],
+    open: [
+      webRoutes(),
+      docsRoutes({ document: openapi }),
+      ...(config.media.publicMedia ? [publicMediaRoutes(media)] : []),
+      // Its own auth (personal access tokens and session keys) and error shape, outside `/api`'s key check.
+      wasenderRoutes({
+        accounts: wasender,
+        auth: { accessTokens: [apiKey.key, ...config.wasender.accessTokens], ...config.auth },
+      }),
+    ],
     api: [
       drain.guard,
       mediaRoutes(media),

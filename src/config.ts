@@ -84,6 +84,7 @@ export const settingsSchema = z.object({
   WHATSAPP_RECONNECT_MAX_MS: int(60_000),
   AUTH_MAX_FAILURES: int(20),
   AUTH_FAILURE_WINDOW_MS: int(60_000),
+  WASENDER_ACCESS_TOKENS: list(),
   OPTOUT_KEYWORDS: list(DEFAULT_OPTOUT_KEYWORDS),
   OPTOUT_CONFIRMATION: optional(),
 });
@@ -149,6 +150,8 @@ export interface Config {
     };
   };
   auth: { maxFailures: number; failureWindowMs: number };
+  /** Personal access tokens for `/wasender/api/whatsapp-sessions`, besides the API key. */
+  wasender: { accessTokens: string[] };
   optOuts: {
     /** A direct message that is one of these, alone (case, accents, punctuation around it ignored), opts its sender out. */
     keywords: string[];
@@ -231,6 +234,7 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
       },
     },
     auth: { maxFailures: s.AUTH_MAX_FAILURES, failureWindowMs: s.AUTH_FAILURE_WINDOW_MS },
+    wasender: { accessTokens: s.WASENDER_ACCESS_TOKENS },
     optOuts: { keywords: s.OPTOUT_KEYWORDS, confirmation: s.OPTOUT_CONFIRMATION },
   });
 };

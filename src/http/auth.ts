@@ -5,10 +5,20 @@ import { HashsendError } from '../errors.js';
 /** Hashing both sides first gives equal lengths, so the comparison takes the same time whatever the guess. */
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Whether `key` is one of `expected` (their digests), in time that does not depend on where a guess differs. */
+export const keyMatches = (key: string, expected: Buffer[]) => {
+  const d = digest(key);
+  let found = false;
+  for (const e of expected) found = timingSafeEqual(d, e) || found;
+  return found;
+};
+export const keyDigests = (keys: string[]) => keys.map(digest);
+
+export const bearerToken = (authorization: string | undefined) => authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+
 const presentedKey = (authorization: string | undefined, apiKeyHeader: string | string[] | undefined) => {
   if (typeof apiKeyHeader === 'string' && apiKeyHeader) return apiKeyHeader;
-  const match = authorization?.match(/^Bearer\s+(.+)$/i);
-  return match?.[1]?.trim();
+  return bearerToken(authorization);
 };
 
 export interface AuthOptions {
@@ -22,32 +32,48 @@ export interface AuthOptions {
 const SWEEP_ABOVE = 10_000;
 
 /**
- * Checks `Authorization: Bearer <key>` or `X-Api-Key: <key>` in constant time. Repeated failures from one address
- * are answered 429 until the window passes, so the key cannot be guessed at speed; the right key always passes,
- * so a guesser sharing an address (behind one proxy) cannot lock real callers out.
+ * Counts failed authentication attempts per client address. `fail` records one and answers how long the address
+ * is blocked for (0: not blocked): past `maxFailures` in the window every failure is refused until the window
+ * passes. A right key is never counted nor blocked, so a guesser sharing an address cannot lock real callers out.
  */
-export const requireApiKey = ({ apiKey, maxFailures, failureWindowMs }: AuthOptions): RequestHandler => {
-  const expected = digest(apiKey);
+export const createFailureLimiter = ({ maxFailures, failureWindowMs }: Pick<AuthOptions, 'maxFailures' | 'failureWindowMs'>) => {
   const failures = new Map<string, { count: number; resetAt: number }>();
   const sweep = (now: number) => {
     for (const [client, record] of failures) if (record.resetAt <= now) failures.delete(client);
   };
+  return {
+    /** Milliseconds until `client` may try again, or 0 when this failure is still within the allowance. */
+    fail(client: string): number {
+      const now = Date.now();
+      if (failures.size > SWEEP_ABOVE) sweep(now);
+      let record = failures.get(client);
+      if (!record || record.resetAt <= now) {
+        record = { count: 0, resetAt: now + failureWindowMs };
+        failures.set(client, record);
+      }
+      if (record.count >= maxFailures) return record.resetAt - now;
+      record.count += 1;
+      return 0;
+    },
+  };
+};
+export type FailureLimiter = ReturnType<typeof createFailureLimiter>;
+
+/**
+ * Checks `Authorization: Bearer <key>` or `X-Api-Key: <key>` in constant time. Repeated failures from one address
+ * are answered 429 until the window passes, so the key cannot be guessed at speed.
+ */
+export const requireApiKey = ({ apiKey, maxFailures, failureWindowMs }: AuthOptions): RequestHandler => {
+  const expected = keyDigests([apiKey]);
+  const limiter = createFailureLimiter({ maxFailures, failureWindowMs });
   return function requireApiKey(req, res, next) {
     const key = presentedKey(req.headers.authorization, req.headers['x-api-key']);
-    if (key && timingSafeEqual(digest(key), expected)) return next();
-    const client = req.ip ?? 'unknown';
-    const now = Date.now();
-    if (failures.size > SWEEP_ABOVE) sweep(now);
-    let record = failures.get(client);
-    if (!record || record.resetAt <= now) {
-      record = { count: 0, resetAt: now + failureWindowMs };
-      failures.set(client, record);
-    }
-    if (record.count >= maxFailures) {
-      res.setHeader('Retry-After', String(Math.ceil((record.resetAt - now) / 1000)));
+    if (key && keyMatches(key, expected)) return next();
+    const blockedMs = limiter.fail(req.ip ?? 'unknown');
+    if (blockedMs > 0) {
+      res.setHeader('Retry-After', String(Math.ceil(blockedMs / 1000)));
       return next(new HashsendError('rate_limited', 429, 'too many failed authentication attempts; try again later'));
     }
-    record.count += 1;
     if (!key) return next(new HashsendError('unauthorized', 401, 'missing API key: send Authorization: Bearer <key> or X-Api-Key'));
     return next(new HashsendError('forbidden', 403, 'invalid API key'));
   };
