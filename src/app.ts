@@ -43,6 +43,12 @@ import { listenForOptOutKeywords } from './optouts/listener.js';
 import { optOutRoutes, describeOptOutRoutes } from './http/routes/opt-outs.js';
 import { createWasenderAccounts } from './wasender/accounts.js';
 import { wasenderRoutes } from './http/wasender/index.js';
+import { wasenderMessageRoutes } from './http/wasender/messages.js';
+import { wasenderUploadRoutes } from './http/wasender/upload.js';
+import { createWasenderMessages } from './wasender/messages.js';
+import { createMessageIds } from './wasender/message-ids.js';
+import { createSendPacer } from './wasender/send-pacing.js';
+import { createSessionTools } from './whatsapp/session-tools.js';
 
 const lacks = (driver: string, what: string) => new HashsendError('not_supported', 501, `the ${driver} driver cannot ${what}`);
 
@@ -154,6 +160,8 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     subscribe: (listener: (e: BroadcastEvent) => void) => events.subscribe((e) => e.type === 'broadcast' && listener(e)),
   };
   const wasender = createWasenderAccounts({ store: stores.namespace('wasender'), sessions });
+  const wasenderMessages = createWasenderMessages({ messages, outbox, ids: createMessageIds(stores.namespace('wasender_msgids')) });
+  const sessionTools = createSessionTools({ sessions, log });
   const describe = [
     describeMediaRoutes,
     describeSessionRoutes,
@@ -183,6 +191,10 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       wasenderRoutes({
         accounts: wasender,
         auth: { accessTokens: [apiKey.key, ...config.wasender.accessTokens], ...config.auth },
+        routers: [
+          wasenderMessageRoutes({ messages: wasenderMessages, tools: sessionTools, pacer: createSendPacer(), publicUrl: config.publicUrl }),
+          wasenderUploadRoutes({ media, publicMedia: config.media.publicMedia, publicUrl: config.publicUrl }),
+        ],
       }),
     ],
     api: [

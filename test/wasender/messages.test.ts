@@ -41,7 +41,7 @@ test('a text: { success, data: { msgId (integer), jid, status } }, then its info
   assert.deepEqual(info.key, { remoteJid: '4915123456789@s.whatsapp.net', fromMe: true, id: info.id });
 });
 
-test('info: an unknown msgId, a non-number and another session\'s message are 404/422 in its error shape', async () => {
+test("info: an unknown msgId, a non-number and another session's message are 404/422 in its error shape", async () => {
   const mine = (await answer(await send({ to: '+4915123456789', text: 'mine' }))).data as { msgId: number };
   const other = await linkedSession(server);
   const theirs = await call(other.apiKey, `/messages/${mine.msgId}/info`);
@@ -120,9 +120,11 @@ test('send-presence-update: shown in the chat; with delayMs the typing indicator
   assert.equal(res.status, 200);
   assert.equal((await answer(res)).success, true);
   const presences = await waitFor('composing, then paused', async () => {
-    const items = ((await (await server.api(`/api/sessions/${shop.hashsendId}/sandbox/presences`)).json()) as {
-      items: { presence: string; jid: string }[];
-    }).items;
+    const items = (
+      (await (await server.api(`/api/sessions/${shop.hashsendId}/sandbox/presences`)).json()) as {
+        items: { presence: string; jid: string }[];
+      }
+    ).items;
     return items.length >= 2 ? items : undefined;
   });
   assert.deepEqual(

@@ -25,9 +25,7 @@ export const sendMessageBody = z.object({
   poll: z.unknown().optional(),
   viewOnce: z.boolean('must be true or false').optional(),
   mentions: z.array(z.string().min(1).max(128)).max(1024).optional(),
-  replyTo: z
-    .union([z.int().positive().max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(128)], 'must be a message id')
-    .optional(),
+  replyTo: z.union([z.int().positive().max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(128)], 'must be a message id').optional(),
   sha256: sha256Schema.optional(),
 });
 
@@ -38,7 +36,12 @@ export const presenceBody = z.object({
   delayMs: z.int('must be a whole number').min(0).max(MAX_PRESENCE_HOLD_MS).optional(),
 });
 
-const msgIdParam = z.object({ msgId: z.string().regex(/^[1-9]\d{0,15}$/, 'must be a positive integer').transform(Number) });
+const msgIdParam = z.object({
+  msgId: z
+    .string()
+    .regex(/^[1-9]\d{0,15}$/, 'must be a positive integer')
+    .transform(Number),
+});
 
 /** WASenderApi's rate headers: the limit, what is left of it, and when it resets (Unix seconds). */
 const setRateHeaders = (res: Response, decision: PaceDecision) => {
@@ -74,9 +77,15 @@ export const wasenderMessageRoutes =
           setRateHeaders(res, slot.decision);
           if (!slot.decision.allowed) {
             const wait = slot.decision.retryAfterS;
-            throw new WasenderError(429, 'rate_limited', `Account protection allows one message every few seconds; retry in ${wait} s.`, undefined, {
-              retry_after: wait,
-            });
+            throw new WasenderError(
+              429,
+              'rate_limited',
+              `Account protection allows one message every few seconds; retry in ${wait} s.`,
+              undefined,
+              {
+                retry_after: wait,
+              },
+            );
           }
         }
         const origins = [requestOrigin(req), ...(publicUrl ? [publicUrl] : [])];
@@ -92,11 +101,15 @@ export const wasenderMessageRoutes =
         res.json({ success: true, data: await messages.info(wasenderLocals(res).sessionId, msgId) });
       })
       .get('/on-whatsapp/:phone', requireSessionKey, async (req, res) => {
-        const { exists, jid } = await tools.onWhatsApp(wasenderLocals(res).sessionId, req.params.phone);
+        const { exists, jid } = await tools.onWhatsApp(wasenderLocals(res).sessionId, String(req.params.phone));
         res.json({ success: true, data: { exists, ...(jid ? { jid } : {}) } });
       })
       .post('/send-presence-update', requireSessionKey, jsonBody(), async (req, res) => {
         const { jid, type, delayMs } = parseWasender(presenceBody, req.body);
         const shown = await tools.sendPresence(wasenderLocals(res).sessionId, jid, type, delayMs ? { holdMs: delayMs } : undefined);
-        res.json({ success: true, message: 'Presence update sent successfully', data: { jid: shown.jid, type, ...(delayMs ? { delayMs } : {}) } });
+        res.json({
+          success: true,
+          message: 'Presence update sent successfully',
+          data: { jid: shown.jid, type, ...(delayMs ? { delayMs } : {}) },
+        });
       });

@@ -59,7 +59,7 @@ export const wasenderUploadRoutes =
         res.json({ success: true, publicUrl: publicUrlOf, sha256, mimetype, size });
       })
       .get('/media/:file', requireSessionKey, async (req, res) => {
-        const sha256 = req.params.file.split('.')[0].toLowerCase();
+        const sha256 = String(req.params.file).split('.')[0].toLowerCase();
         if (!/^[0-9a-f]{64}$/.test(sha256)) throw new HashsendError('media_not_found', 404, 'no such media');
         await sendContent(req, res, sha256, media);
       });
