@@ -98,9 +98,19 @@ test('replyTo an inbox id quotes a received message; an unknown msgId is 404', a
   });
   const reply = await send({ to: '+4915123450000', text: 'Yes', replyTo: inboxId });
   assert.equal(reply.status, 200);
+  const { msgId } = (await answer(reply)).data as { msgId: number };
+  const info = (await answer(await call(shop.apiKey, `/messages/${msgId}/info`))).data as { hashsend: { id: string } };
+  const record = (await (await server.api(`/api/messages/${info.hashsend.id}`)).json()) as { replyTo?: string };
+  assert.equal(record.replyTo, inboxId);
   const unknown = await send({ to: '+4915123450000', text: 'Yes', replyTo: 987654 });
   assert.equal(unknown.status, 404);
   assert.equal((await answer(unknown)).success, false);
+});
+
+test('mentions are accepted and the text goes out as written (WhatsApp shows the @number as text)', async () => {
+  const res = await send({ to: '120363000000000001@g.us', text: 'Hi @4915123456789', mentions: ['4915123456789@s.whatsapp.net'] });
+  assert.equal(res.status, 200);
+  assert.equal(((await answer(res)).data as { jid: string }).jid, '120363000000000001@g.us');
 });
 
 test('on-whatsapp: the sandbox says yes for a valid number; a malformed one is refused in its shape', async () => {
