@@ -125,3 +125,26 @@ test('an unknown content-addressed URL of ours is media_not_found, not a fetch',
   assert.equal(res.status, 404);
   assert.equal((await answer(res)).success, false);
 });
+
+test('with PUBLIC_MEDIA=true, upload answers the key-less /m/<sha256>.<ext>, and a send by it delivers those bytes', async () => {
+  const open = await startServer({ PUBLIC_MEDIA: 'true' });
+  try {
+    const session = await linkedSession(open);
+    const openCall = wasender(open);
+    const jpeg = await makeJpeg({ seed: 71 });
+    const up = await answer(await openCall(session.apiKey, '/upload', { method: 'POST', json: { base64: jpeg.toString('base64') } }));
+    assert.equal(up.publicUrl, `${open.url}/m/${sha(jpeg)}.jpg`);
+    const served = await fetch(up.publicUrl as string);
+    assert.equal(sha(Buffer.from(await served.arrayBuffer())), sha(jpeg));
+    // No MEDIA_ALLOW_HOSTS here: fetching its own loopback address would be refused, so this resolved by hash.
+    const sent = await openCall(session.apiKey, '/send-message', {
+      method: 'POST',
+      json: { to: '+4915123456789', imageUrl: up.publicUrl },
+    });
+    assert.equal(sent.status, 200);
+    const { msgId } = (await answer(sent)).data as { msgId: number };
+    assert.equal((await deliveryOf(open, session, msgId)).sha256, sha(jpeg));
+  } finally {
+    await open.close();
+  }
+});
