@@ -27,7 +27,10 @@ export interface MediaRouteDeps {
 const uploadAborted = () => new HashsendError('request_aborted', 400, 'the client closed the connection before the upload ended');
 
 /** Streams the request (raw body or the first file of a multipart form) into a blob temp file, hashed. */
-export const receiveUpload = async (req: Request, { blobs, limits }: MediaRouteDeps): Promise<UploadedFile & { expectedSha256?: string }> => {
+export const receiveUpload = async (
+  req: Request,
+  { blobs, limits }: MediaRouteDeps,
+): Promise<UploadedFile & { expectedSha256?: string }> => {
   const headerSha = req.get('x-content-sha256');
   const tmpPath = blobs.tempPath();
   const cap = (head: Uint8Array, declared?: string) => maxBytesFor(head, declared, limits);
