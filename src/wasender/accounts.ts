@@ -3,10 +3,10 @@ import { HashsendError, isHashsendError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import type { SessionManager } from '../whatsapp/sessions.js';
 import { wasenderStatus, type WasenderStatus } from './status.js';
-import { createWasenderStore, type WasenderRecord } from './store.js';
+import { createWasenderStore, OPTION_FLAGS, type OptionFlag, type WasenderRecord } from './store.js';
 
 /** The fields a caller sets on create and update (WASenderApi's names). */
-export interface WasenderSessionInput {
+export interface WasenderSessionInput extends Partial<Record<OptionFlag, boolean>> {
   name: string;
   phone_number: string;
   account_protection: boolean;
@@ -96,10 +96,8 @@ export const createWasenderAccounts = ({ store, sessions, userId = 1 }: Wasender
         return {
           id,
           sessionId: await openSession(id),
-          name: input.name,
-          phone_number: input.phone_number,
-          account_protection: input.account_protection,
-          log_messages: input.log_messages,
+          ...input,
+          ...(Object.fromEntries(OPTION_FLAGS.map((flag) => [flag, input[flag] ?? false])) as Record<OptionFlag, boolean>),
           webhook_url: input.webhook_url ?? null,
           webhook_enabled: input.webhook_enabled ?? false,
           webhook_events: input.webhook_events ?? null,

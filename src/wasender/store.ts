@@ -1,8 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '../store/index.js';
 
+/**
+ * Session options WASenderApi's newer docs add, kept as given (false unless set) for the webhook and message code
+ * that honours them; hashsend does not act on them yet.
+ */
+export const OPTION_FLAGS = [
+  'read_incoming_messages',
+  'auto_reject_calls',
+  'ignore_groups',
+  'ignore_channels',
+  'ignore_broadcasts',
+  'always_online',
+] as const;
+export type OptionFlag = (typeof OPTION_FLAGS)[number];
+
 /** What is kept of a WASenderApi session; its `status` is read live from the hashsend session it maps to. */
-export interface WasenderRecord {
+export interface WasenderRecord extends Record<OptionFlag, boolean> {
   id: number;
   /** The hashsend session behind it (on our API and the operator page). */
   sessionId: string;

@@ -31,58 +31,60 @@ export const wasenderSessionRoutes = ({
   const regenerate: RequestHandler = async (req, res) => {
     res.json({ success: true, api_key: await accounts.regenerateKey(idOf(req)) });
   };
+  const update: RequestHandler = async (req, res) => {
+    const id = idOf(req);
+    // An unknown session is 404 before its body is judged.
+    await accounts.byId(id);
+    res.json({ success: true, data: await accounts.update(id, parseWasender(updateSessionBody, req.body)) });
+  };
   const qr: RequestHandler = async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json({ success: true, data: { qrCode: (await accounts.qr(idOf(req))).qr } });
   };
-  return Router()
-    .use('/whatsapp-sessions', requireAccessToken, jsonBody())
-    .get('/whatsapp-sessions', async (_req, res) => {
-      res.json({ success: true, data: await accounts.list() });
-    })
-    .post('/whatsapp-sessions', async (req, res) => {
-      const input = parseWasender(createSessionBody, req.body);
-      res.status(201).json({ success: true, data: await accounts.create(input) });
-    })
-    .get('/whatsapp-sessions/:id', async (req, res) => {
-      res.json({ success: true, data: await accounts.byId(idOf(req)) });
-    })
-    .put('/whatsapp-sessions/:id', async (req, res) => {
-      const id = idOf(req);
-      await accounts.byId(id);
-      res.json({ success: true, data: await accounts.update(id, parseWasender(updateSessionBody, req.body)) });
-    })
-    .patch('/whatsapp-sessions/:id', async (req, res) => {
-      const id = idOf(req);
-      await accounts.byId(id);
-      res.json({ success: true, data: await accounts.update(id, parseWasender(updateSessionBody, req.body)) });
-    })
-    .delete('/whatsapp-sessions/:id', async (req, res) => {
-      await accounts.remove(idOf(req));
-      res.json({ success: true, data: null });
-    })
-    .post('/whatsapp-sessions/:id/connect', async (req, res) => {
-      const id = idOf(req);
-      const { qr_as_image: asImage } = parseWasender(connectBody, req.body);
-      const { session, qr: code } = await accounts.connect(id);
-      res.setHeader('Cache-Control', 'no-store');
-      if (!code) {
-        res.json({ success: true, data: { status: session.status, message: connectedMessage(session) } });
-        return;
-      }
-      res.json({ success: true, data: { status: 'need_scan', qrCode: asImage ? await qrImage(code.qr) : code.qr } });
-    })
-    .get('/whatsapp-sessions/:id/qrcode', qr)
-    .get('/whatsapp-sessions/:id/qr-code', qr)
-    .post('/whatsapp-sessions/:id/disconnect', async (req, res) => {
-      const session = await accounts.disconnect(idOf(req));
-      res.json({ success: true, data: { status: session.status, message: 'Session disconnected successfully' } });
-    })
-    .post('/whatsapp-sessions/:id/regenerate-key', regenerate)
-    .post('/whatsapp-sessions/:id/regenerate-api-key', regenerate)
-    .get('/whatsapp-sessions/:id/status', async (req, res) => {
-      res.json({ status: (await accounts.byId(idOf(req))).status });
-    });
+  return (
+    Router()
+      .use('/whatsapp-sessions', requireAccessToken, jsonBody())
+      .get('/whatsapp-sessions', async (_req, res) => {
+        res.json({ success: true, data: await accounts.list() });
+      })
+      .post('/whatsapp-sessions', async (req, res) => {
+        const input = parseWasender(createSessionBody, req.body);
+        res.status(201).json({ success: true, data: await accounts.create(input) });
+      })
+      .get('/whatsapp-sessions/:id', async (req, res) => {
+        res.json({ success: true, data: await accounts.byId(idOf(req)) });
+      })
+      .put('/whatsapp-sessions/:id', update)
+      .patch('/whatsapp-sessions/:id', update)
+      .delete('/whatsapp-sessions/:id', async (req, res) => {
+        await accounts.remove(idOf(req));
+        res.json({ success: true, data: null });
+      })
+      .post('/whatsapp-sessions/:id/connect', async (req, res) => {
+        const id = idOf(req);
+        const { qr_as_image: asImage } = parseWasender(connectBody, req.body);
+        const { session, qr: code } = await accounts.connect(id);
+        res.setHeader('Cache-Control', 'no-store');
+        if (!code) {
+          res.json({ success: true, data: { status: session.status, message: connectedMessage(session) } });
+          return;
+        }
+        res.json({ success: true, data: { status: 'need_scan', qrCode: asImage ? await qrImage(code.qr) : code.qr } });
+      })
+      .get('/whatsapp-sessions/:id/qrcode', qr)
+      .get('/whatsapp-sessions/:id/qr-code', qr)
+      .post('/whatsapp-sessions/:id/disconnect', async (req, res) => {
+        const session = await accounts.disconnect(idOf(req));
+        res.json({ success: true, data: { status: session.status, message: 'WhatsApp session disconnected successfully' } });
+      })
+      .post('/whatsapp-sessions/:id/regenerate-key', regenerate)
+      .post('/whatsapp-sessions/:id/regenerate-api-key', regenerate)
+      // As WASenderApi's own documentation spells it (a typo a script may have copied).
+      .post('/whatsapp-sessionsv/:id/regenerate-key', requireAccessToken, regenerate)
+      .get('/whatsapp-sessions/:id/status', async (req, res) => {
+        res.json({ status: (await accounts.byId(idOf(req))).status });
+      })
+  );
 };
 
 const connectedMessage = (session: WasenderSession) =>
