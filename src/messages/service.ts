@@ -2,7 +2,7 @@ import type { InboundMessage } from '../events/types.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { MediaKind, MediaRecord, MediaRef } from '../media/types.js';
 import type { IdempotencyRef, MessageRecord, Outbox } from '../outbox/index.js';
-import type { OutboundMedia, OutboundText, SendAs } from '../whatsapp/driver.js';
+import type { OutboundContact, OutboundContent, OutboundLocation, OutboundMedia, OutboundText, SendAs } from '../whatsapp/driver.js';
 import type { OptOutLookup } from '../optouts/store.js';
 import { toJid } from '../whatsapp/recipient.js';
 import { optedOut, replyTarget } from './reply.js';
@@ -17,6 +17,16 @@ export interface MediaMessageInput {
 
 /** What any surface (our REST API, a broadcast, a later compatible API) asks to send. */
 export type MessageInput = { text: string } | MediaMessageInput;
+
+/** Messages with nothing to fetch or share among recipients: a contact card, a location. */
+export type CardInput = { contact: Omit<OutboundContact, 'type'> } | { location: Omit<OutboundLocation, 'type'> };
+export interface CardContent {
+  content: Exclude<OutboundContent, OutboundText | OutboundMedia>;
+  media?: undefined;
+}
+
+const cardOf = (input: CardInput): CardContent =>
+  'contact' in input ? { content: { type: 'contact', ...input.contact } } : { content: { type: 'location', ...input.location } };
 
 /** The content of a message, resolved once: what every recipient of it gets, media pinned to one sha256. */
 export interface ComposedContent {
@@ -45,9 +55,14 @@ export interface MessageService {
   /** Resolves the media (fetched fresh, verified, stored) and shapes the outbound content; nothing is queued. */
   compose(input: MessageInput): Promise<ComposedContent>;
   /** Queues composed content for one recipient, `to` a JID as `toJid` gives it (a broadcast stores them so). */
-  enqueue(sessionId: string, jid: string, composed: ComposedContent, opts?: SendOptions): Promise<MessageRecord>;
+  enqueue(sessionId: string, jid: string, composed: ComposedContent | CardContent, opts?: SendOptions): Promise<MessageRecord>;
   /** compose + enqueue; an idempotent repeat answers with the first message, its media not fetched again. */
-  send(sessionId: string, to: string, input: MessageInput, opts?: SendOptions): Promise<{ record: MessageRecord; replayed: boolean }>;
+  send(
+    sessionId: string,
+    to: string,
+    input: MessageInput | CardInput,
+    opts?: SendOptions,
+  ): Promise<{ record: MessageRecord; replayed: boolean }>;
 }
 
 export interface MessageServiceOptions {
@@ -92,7 +107,7 @@ export const createMessageService = ({ outbox, media, requireSession, optOuts, i
   const enqueue = (
     sessionId: string,
     jid: string,
-    { content, media: sent }: ComposedContent,
+    { content, media: sent }: ComposedContent | CardContent,
     opts: SendOptions = {},
     reply?: Pick<MessageRecord, 'replyTo' | 'quoted'>,
   ) =>
@@ -124,7 +139,7 @@ export const createMessageService = ({ outbox, media, requireSession, optOuts, i
       // The recipient is checked before media is fetched: a typo or an opted-out number costs no download.
       const jid = toJid(to);
       const reply = await permit(sessionId, jid, opts.replyTo);
-      const composed = await compose(input);
+      const composed = 'contact' in input || 'location' in input ? cardOf(input) : await compose(input);
       return { record: await enqueue(sessionId, jid, composed, opts, reply), replayed: false };
     },
   };

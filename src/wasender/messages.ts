@@ -1,5 +1,5 @@
 import { HashsendError } from '../errors.js';
-import type { MessageInput, MessageService, SendOptions } from '../messages/service.js';
+import type { CardInput, MessageInput, MessageService, SendOptions } from '../messages/service.js';
 import type { Outbox } from '../outbox/index.js';
 import type { SendAs } from '../whatsapp/driver.js';
 import { ownMediaHash } from './media-urls.js';
@@ -16,8 +16,8 @@ export interface WasenderSendRequest {
   audioUrl?: string;
   stickerUrl?: string;
   fileName?: string;
-  contact?: unknown;
-  location?: unknown;
+  contact?: { name: string; phone: string };
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
   poll?: unknown;
   viewOnce?: boolean;
   mentions?: string[];
@@ -37,7 +37,7 @@ const MEDIA_FIELDS = [
 ] as const satisfies readonly (readonly [keyof WasenderSendRequest, SendAs])[];
 
 /** Message kinds WASenderApi sends that hashsend's drivers do not yet: refused by name, never sent as something else. */
-const NOT_BUILT = ['contact', 'location', 'poll'] as const;
+const NOT_BUILT = ['poll'] as const;
 
 /** A 422 that WASenderApi's surface answers as Laravel does, `errors: { field: [message] }` (from `details.issues`). */
 export const validationError = (field: string, message: string) =>
@@ -66,16 +66,22 @@ export interface WasenderMessagesDeps {
  * through the freshness pipeline like any other), its integer msgIds map onto our ids.
  */
 export const createWasenderMessages = ({ messages, outbox, ids }: WasenderMessagesDeps): WasenderMessages => {
-  const inputOf = (request: WasenderSendRequest, { origins }: SendContext): MessageInput => {
+  const inputOf = (request: WasenderSendRequest, { origins }: SendContext): MessageInput | CardInput => {
     for (const field of NOT_BUILT) {
       if (request[field] !== undefined) throw notSupported(`${field} messages are not supported by hashsend yet`);
     }
     // Sending view-once media as ordinary media would show it for good: refused rather than quietly weakened.
     if (request.viewOnce) throw notSupported('viewOnce is not supported by hashsend yet; send without it');
     const media = MEDIA_FIELDS.filter(([field]) => request[field] !== undefined);
-    if (media.length > 1) {
-      const names = media.map(([field]) => field).join(', ');
-      throw validationError(media[1][0], `Only one media field may be given, got ${names}.`);
+    const cards = (['contact', 'location'] as const).filter((field) => request[field] !== undefined);
+    const kinds = [...media.map(([field]) => field), ...cards];
+    if (kinds.length > 1)
+      throw validationError(kinds[1], `Only one of a media URL, contact or location may be given, got ${kinds.join(', ')}.`);
+    if (cards.length) {
+      // A card carries no caption: text beside it would be dropped on the way, so it is refused instead.
+      if (request.text) throw validationError('text', `A ${cards[0]} message carries no text; send the text on its own.`);
+      if (request.sha256 !== undefined) throw validationError('sha256', 'sha256 pins the hash of a media URL; this message has none.');
+      return request.contact ? { contact: request.contact } : { location: request.location! };
     }
     if (media.length === 0) {
       if (request.sha256 !== undefined) throw validationError('sha256', 'sha256 pins the hash of a media URL; this message has none.');

@@ -24,12 +24,28 @@ export interface OutboundMedia {
   thumbnail?: string;
 }
 
+export interface OutboundContact {
+  type: 'contact';
+  name: string;
+  phone: string;
+}
+
+export interface OutboundLocation {
+  type: 'location';
+  latitude: number;
+  longitude: number;
+  name?: string;
+  address?: string;
+}
+
+export type OutboundContent = OutboundText | OutboundMedia | OutboundContact | OutboundLocation;
+
 export interface SendRequest {
   /** Ours, chosen before the first attempt: a retry after a crash reuses it, so the recipient sees one message. */
   messageId: string;
   /** A user or group JID (`4915123456789@s.whatsapp.net`, `1203…@g.us`). */
   to: string;
-  content: OutboundText | OutboundMedia;
+  content: OutboundContent;
   /** The inbound message this one answers; a driver that can quote it does. */
   quoted?: { waMessageId: string; from: string; chat: string };
 }

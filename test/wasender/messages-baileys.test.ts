@@ -46,3 +46,18 @@ test('send-presence-update leaves through the Baileys driver; the session keeps 
   await h.waitForStatus(info.hashsend.id, SENT);
   assert.equal((await h.arrivedOnce(info.hashsend.id, '15557772001')).text, 'typed it');
 });
+
+test('a contact card and a location leave through the Baileys driver and arrive once', async () => {
+  for (const body of [
+    { contact: { name: 'Ann', phone: '+15557772003' } },
+    { location: { latitude: 52.52, longitude: 13.405, name: 'Shop' } },
+  ]) {
+    const sent = await call(apiKey, '/send-message', { method: 'POST', json: { to: '+15557772002', ...body } });
+    assert.equal(sent.status, 200);
+    const { msgId } = (await answer(sent)).data as { msgId: number };
+    const info = (await answer(await call(apiKey, `/messages/${msgId}/info`))).data as { hashsend: { id: string } };
+    await h.waitForStatus(info.hashsend.id, SENT);
+    // The simulated phone shows neither kind itself ("other"), but decrypts it: WhatsApp took a well-formed message.
+    assert.equal((await h.arrivedOnce(info.hashsend.id, '15557772002')).type, 'other');
+  }
+});

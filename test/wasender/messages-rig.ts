@@ -45,6 +45,8 @@ interface Delivery {
   caption?: string;
   filename?: string;
   as?: string;
+  contact?: { name: string; phone: string };
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
 }
 
 /** What the recipient got for a WASender msgId: its info names our message id, the sandbox keeps what arrived. */

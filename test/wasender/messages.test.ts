@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor, type StartedServer } from '../support/server.js';
-import { answer, linkedSession, wasender, type LinkedSession } from './messages-rig.js';
+import { answer, deliveryOf, linkedSession, wasender, type LinkedSession } from './messages-rig.js';
 
 /** WASenderApi's message routes through plain HTTP, as its docs describe them: text, info, numbers, presence, pacing. */
 let server: StartedServer;
@@ -55,7 +55,7 @@ test("info: an unknown msgId, a non-number and another session's message are 404
   assert.ok((await answer(bad)).errors?.msgId);
 });
 
-test('refused in its shape: no content, two media, a bad recipient; contact, location and viewOnce are 501 by name', async () => {
+test('refused in its shape: no content, two kinds at once, a bad recipient, a bad card; poll and viewOnce are 501 by name', async () => {
   const empty = await send({ to: '+4915123456789' });
   assert.equal(empty.status, 422);
   const emptyBody = await answer(empty);
@@ -73,9 +73,17 @@ test('refused in its shape: no content, two media, a bad recipient; contact, loc
   assert.equal(recipient.status, 400);
   assert.match((await answer(recipient)).message ?? '', /not a recipient/);
 
+  const both = await send({ to: '+4915123456789', imageUrl: 'https://a.example/x.jpg', location: { latitude: 1, longitude: 2 } });
+  assert.equal(both.status, 422);
+  assert.ok((await answer(both)).errors?.location);
+  const badCard = await send({ to: '+4915123456789', location: { latitude: 91, longitude: 'east' } });
+  assert.equal(badCard.status, 422);
+  assert.ok(Object.keys((await answer(badCard)).errors ?? {}).some((k) => k.startsWith('location')));
+  const captioned = await send({ to: '+4915123456789', text: 'here', contact: { name: 'Ann', phone: '+4915100000002' } });
+  assert.equal(captioned.status, 422);
+
   for (const [field, body] of [
-    ['contact', { contact: { name: 'Ann', phone: '+4915100000002' } }],
-    ['location', { location: { latitude: 52.5, longitude: 13.4 } }],
+    ['poll', { poll: { question: 'Which?', options: ['a', 'b'] } }],
     ['viewOnce', { imageUrl: 'https://a.example/x.jpg', viewOnce: true }],
   ] as const) {
     const res = await send({ to: '+4915123456789', ...body });
@@ -84,6 +92,30 @@ test('refused in its shape: no content, two media, a bad recipient; contact, loc
     assert.equal(refused.success, false);
     assert.match(refused.message ?? '', new RegExp(field));
   }
+});
+
+test("a contact card and a location are delivered as such, and their info shows WhatsApp's message fields", async () => {
+  const contact = (await answer(await send({ to: '+4915123456789', contact: { name: 'Ann; Sales', phone: '+49 151 0000 0002' } })))
+    .data as {
+    msgId: number;
+  };
+  const location = (
+    await answer(
+      await send({ to: '+4915123456789', location: { latitude: '52.52', longitude: 13.405, name: 'Shop', address: 'Main St 1' } }),
+    )
+  ).data as { msgId: number };
+  assert.deepEqual((await deliveryOf(server, shop, contact.msgId)).contact, { name: 'Ann; Sales', phone: '+49 151 0000 0002' });
+  assert.deepEqual((await deliveryOf(server, shop, location.msgId)).location, {
+    latitude: 52.52,
+    longitude: 13.405,
+    name: 'Shop',
+    address: 'Main St 1',
+  });
+  const info = (await answer(await call(shop.apiKey, `/messages/${contact.msgId}/info`))).data as {
+    message: { contactMessage: { displayName: string; vcard: string } };
+  };
+  assert.equal(info.message.contactMessage.displayName, 'Ann; Sales');
+  assert.match(info.message.contactMessage.vcard, /FN:Ann\\; Sales\nTEL;type=CELL;type=VOICE;waid=4915100000002:\+4915100000002/);
 });
 
 test('replyTo an inbox id quotes a received message; an unknown msgId is 404', async () => {
@@ -152,7 +184,7 @@ test('send-presence-update: shown in the chat; with delayMs the typing indicator
 test('account_protection: one message per window; the next is 429 with retry_after and X-RateLimit-* headers', async () => {
   const careful = await linkedSession(server, { accountProtection: true });
   // A send refused before it was queued does not use the window.
-  const refused = await send({ to: '+4915123456789', contact: { name: 'A', phone: '1' } }, careful.apiKey);
+  const refused = await send({ to: '+4915123456789', poll: { question: 'A?' } }, careful.apiKey);
   assert.equal(refused.status, 501);
 
   const first = await send({ to: '+4915123456789', text: 'one' }, careful.apiKey);

@@ -39,8 +39,12 @@ export const deliverySchema = z
   .object({
     messageId: z.string(),
     to: z.string(),
-    type: z.enum(['text', 'media']),
+    type: z.enum(['text', 'media', 'contact', 'location']),
     text: z.string().optional(),
+    contact: z.object({ name: z.string(), phone: z.string() }).optional(),
+    location: z
+      .object({ latitude: z.number(), longitude: z.number(), name: z.string().optional(), address: z.string().optional() })
+      .optional(),
     as: z.string().optional(),
     sha256: z.string().optional().meta({ description: 'sha256 of the bytes the recipient got' }),
     mimetype: z.string().optional(),

@@ -10,6 +10,9 @@ import { parseWasender, wasenderLocals, WasenderError, type WasenderSurface } fr
 
 const mediaUrl = httpUrlSchema.optional();
 
+/** The SDKs send coordinates as numbers or numeric strings. */
+const coordinate = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number('must be a number'));
+
 /** Unknown fields (the SDKs' `messageType`) are dropped, as Laravel's validated input drops them. */
 export const sendMessageBody = z.object({
   to: z.string('is required').trim().min(1, 'is required').max(128, 'may not be greater than 128 characters'),
@@ -20,8 +23,26 @@ export const sendMessageBody = z.object({
   audioUrl: mediaUrl,
   stickerUrl: mediaUrl,
   fileName: z.string('must be a string').min(1).max(255, 'may not be greater than 255 characters').optional(),
-  contact: z.unknown().optional(),
-  location: z.unknown().optional(),
+  contact: z
+    .object(
+      {
+        name: z.string('is required').trim().min(1, 'is required').max(255),
+        phone: z.string('is required').regex(/^\+?[\d\s().-]{7,24}$/, 'must be a phone number in international format'),
+      },
+      'must be an object with name and phone',
+    )
+    .optional(),
+  location: z
+    .object(
+      {
+        latitude: coordinate.pipe(z.number().min(-90).max(90)),
+        longitude: coordinate.pipe(z.number().min(-180).max(180)),
+        name: z.string().max(255).optional(),
+        address: z.string().max(1024).optional(),
+      },
+      'must be an object with latitude and longitude',
+    )
+    .optional(),
   poll: z.unknown().optional(),
   viewOnce: z.boolean('must be true or false').optional(),
   mentions: z.array(z.string().min(1).max(128)).max(1024).optional(),

@@ -1,7 +1,8 @@
 import { generateWAMessageFromContent, prepareWAMessageMedia, type proto, type WASocket } from '@whiskeysockets/baileys';
 import { HashsendError, isHashsendError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { BlobReader, OutboundMedia, SendRequest, SentRef } from '../driver.js';
+import type { BlobReader, OutboundContent, OutboundMedia, SendRequest, SentRef } from '../driver.js';
+import { contactVcard } from '../vcard.js';
 import { AckTimeoutError, type AckTracker } from './ack-tracker.js';
 import { assertPreparedHash } from './hash-guard.js';
 import { messageKeyOf, personalise, uploadContent } from './media-content.js';
@@ -119,6 +120,20 @@ const sendMedia = async (ctx: SendContext, request: SendRequest, media: Outbound
 const rejected = (ackError: string) =>
   new HashsendError('send_rejected', 502, `WhatsApp refused the message (error ${ackError})`, { ackError });
 
+/** A message with no media to upload, as WhatsApp's message fields. */
+const plainContent = (content: Exclude<OutboundContent, OutboundMedia>): proto.IMessage => {
+  switch (content.type) {
+    case 'text':
+      return { extendedTextMessage: { text: content.text } };
+    case 'contact':
+      return { contactMessage: { displayName: content.name, vcard: contactVcard(content) } };
+    case 'location': {
+      const { latitude, longitude, name, address } = content;
+      return { locationMessage: { degreesLatitude: latitude, degreesLongitude: longitude, name, address } };
+    }
+  }
+};
+
 /**
  * Sends one message on a connected socket: text as is, media through the upload cache and the hash guard.
  * Throws ConnectionDeadError when the connection is the problem, HashsendError for everything a caller sees.
@@ -127,7 +142,7 @@ export const sendOnSocket = async (ctx: SendContext, request: SendRequest): Prom
   try {
     const { content } = request;
     if (content.type === 'media') return await sendMedia(ctx, request, content);
-    const message = asReply({ extendedTextMessage: { text: content.text } }, request.quoted);
+    const message = asReply(plainContent(content), request.quoted);
     const ackError = await relay(ctx, request.to, message, request.messageId);
     if (ackError) throw rejected(ackError);
     return { waMessageId: request.messageId };

@@ -141,7 +141,13 @@ const openSandboxSession = (
 
   const deliver = async ({ messageId, to, content }: SendRequest): Promise<SandboxDelivery> => {
     const now = new Date().toISOString();
-    if (content.type === 'text') return { messageId, to, type: 'text', text: content.text, sendAttempts: 1, receivedAt: now };
+    const received = { messageId, to, sendAttempts: 1, receivedAt: now };
+    if (content.type === 'text') return { ...received, type: 'text', text: content.text };
+    if (content.type === 'contact') return { ...received, type: 'contact', contact: { name: content.name, phone: content.phone } };
+    if (content.type === 'location') {
+      const { type, ...location } = content;
+      return { ...received, type, location };
+    }
     const bytes = await blobs.read(content.sha256);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     // The hash guard, as a real driver applies it to the prepared message.

@@ -15,8 +15,10 @@ export interface SandboxState {
 export interface SandboxDelivery {
   messageId: string;
   to: string;
-  type: 'text' | 'media';
+  type: 'text' | 'media' | 'contact' | 'location';
   text?: string;
+  contact?: { name: string; phone: string };
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
   as?: string;
   /** sha256 of the bytes the recipient got, hashed by the sandbox from what it read. */
   sha256?: string;
