@@ -1,6 +1,6 @@
 import type { MessageRecord, MessageStatus } from '../outbox/types.js';
 import type { SendAs } from '../whatsapp/driver.js';
-import { contactVcard } from '../whatsapp/vcard.js';
+import { cardMessage } from '../whatsapp/card-message.js';
 
 /**
  * WhatsApp's own numbers for a message's state (`proto.WebMessageInfo.Status`), which WASenderApi reports as
@@ -23,18 +23,7 @@ const MESSAGE_FIELD: Record<SendAs, string> = {
 /** The message as WhatsApp's protobuf JSON names it, the form WASenderApi's info and webhooks carry. */
 const messageOf = ({ content }: MessageRecord): Record<string, unknown> => {
   if (content.type === 'text') return { conversation: content.text };
-  if (content.type === 'contact') return { contactMessage: { displayName: content.name, vcard: contactVcard(content) } };
-  if (content.type === 'location') {
-    const { latitude, longitude, name, address } = content;
-    return {
-      locationMessage: {
-        degreesLatitude: latitude,
-        degreesLongitude: longitude,
-        ...(name ? { name } : {}),
-        ...(address ? { address } : {}),
-      },
-    };
-  }
+  if (content.type === 'contact' || content.type === 'location') return cardMessage(content);
   return {
     [MESSAGE_FIELD[content.as]]: {
       mimetype: content.mimetype,

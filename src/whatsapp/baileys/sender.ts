@@ -2,7 +2,7 @@ import { generateWAMessageFromContent, prepareWAMessageMedia, type proto, type W
 import { HashsendError, isHashsendError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { BlobReader, OutboundContent, OutboundMedia, SendRequest, SentRef } from '../driver.js';
-import { contactVcard } from '../vcard.js';
+import { cardMessage } from '../card-message.js';
 import { AckTimeoutError, type AckTracker } from './ack-tracker.js';
 import { assertPreparedHash } from './hash-guard.js';
 import { messageKeyOf, personalise, uploadContent } from './media-content.js';
@@ -121,18 +121,8 @@ const rejected = (ackError: string) =>
   new HashsendError('send_rejected', 502, `WhatsApp refused the message (error ${ackError})`, { ackError });
 
 /** A message with no media to upload, as WhatsApp's message fields. */
-const plainContent = (content: Exclude<OutboundContent, OutboundMedia>): proto.IMessage => {
-  switch (content.type) {
-    case 'text':
-      return { extendedTextMessage: { text: content.text } };
-    case 'contact':
-      return { contactMessage: { displayName: content.name, vcard: contactVcard(content) } };
-    case 'location': {
-      const { latitude, longitude, name, address } = content;
-      return { locationMessage: { degreesLatitude: latitude, degreesLongitude: longitude, name, address } };
-    }
-  }
-};
+const plainContent = (content: Exclude<OutboundContent, OutboundMedia>): proto.IMessage =>
+  content.type === 'text' ? { extendedTextMessage: { text: content.text } } : cardMessage(content);
 
 /**
  * Sends one message on a connected socket: text as is, media through the upload cache and the hash guard.
