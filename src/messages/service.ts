@@ -16,7 +16,7 @@ export interface MediaMessageInput {
 }
 
 /** What any surface (our REST API, a broadcast, a later compatible API) asks to send. */
-export type MessageInput = { text: string } | MediaMessageInput;
+export type MessageInput = { text: string; mentions?: string[] } | MediaMessageInput;
 
 /** Messages with nothing to fetch or share among recipients: a contact card, a location. */
 export type CardInput = { contact: Omit<OutboundContact, 'type'> } | { location: Omit<OutboundLocation, 'type'> };
@@ -91,7 +91,10 @@ export const outboundMedia = (record: MediaRecord, { as, caption, filename }: Om
 
 export const createMessageService = ({ outbox, media, requireSession, optOuts, inbox }: MessageServiceOptions): MessageService => {
   const compose = async (input: MessageInput): Promise<ComposedContent> => {
-    if ('text' in input) return { content: { type: 'text', text: input.text } };
+    if ('text' in input) {
+      const mentions = input.mentions?.map(toJid);
+      return { content: { type: 'text', text: input.text, ...(mentions?.length ? { mentions } : {}) } };
+    }
     const ref: MediaRef =
       input.media.url !== undefined
         ? { url: input.media.url, sha256: input.media.sha256?.toLowerCase() }

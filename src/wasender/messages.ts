@@ -86,7 +86,7 @@ export const createWasenderMessages = ({ messages, outbox, ids }: WasenderMessag
     if (media.length === 0) {
       if (request.sha256 !== undefined) throw validationError('sha256', 'sha256 pins the hash of a media URL; this message has none.');
       if (!request.text) throw validationError('text', 'The text field is required when no media is present.');
-      return { text: request.text };
+      return { text: request.text, ...(request.mentions?.length ? { mentions: request.mentions } : {}) };
     }
     const [field, as] = media[0];
     const url = request[field] as string;

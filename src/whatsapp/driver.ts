@@ -9,6 +9,8 @@ export type SendAs = 'image' | 'video' | 'audio' | 'voice' | 'document' | 'stick
 export interface OutboundText {
   type: 'text';
   text: string;
+  /** User JIDs the text mentions (`@4915…` in it): WhatsApp highlights them and notifies them in a group. */
+  mentions?: string[];
 }
 
 export interface OutboundMedia {

@@ -42,6 +42,7 @@ interface Delivery {
   messageId: string;
   sha256?: string;
   text?: string;
+  mentions?: string[];
   caption?: string;
   filename?: string;
   as?: string;

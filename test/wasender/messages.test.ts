@@ -139,10 +139,15 @@ test('replyTo an inbox id quotes a received message; an unknown msgId is 404', a
   assert.equal((await answer(unknown)).success, false);
 });
 
-test('mentions are accepted and the text goes out as written (WhatsApp shows the @number as text)', async () => {
-  const res = await send({ to: '120363000000000001@g.us', text: 'Hi @4915123456789', mentions: ['4915123456789@s.whatsapp.net'] });
+test('mentions go out with the text: WhatsApp highlights (and in a group notifies) them', async () => {
+  const res = await send({ to: '120363000000000001@g.us', text: 'Hi @4915123456789', mentions: ['4915123456789', '+49 151 2345 6780'] });
   assert.equal(res.status, 200);
-  assert.equal(((await answer(res)).data as { jid: string }).jid, '120363000000000001@g.us');
+  const { msgId, jid } = (await answer(res)).data as { msgId: number; jid: string };
+  assert.equal(jid, '120363000000000001@g.us');
+  assert.deepEqual((await deliveryOf(server, shop, msgId)).mentions, ['4915123456789@s.whatsapp.net', '4915123456780@s.whatsapp.net']);
+  const bad = await send({ to: '+4915123456789', text: 'Hi', mentions: ['nobody'] });
+  assert.equal(bad.status, 400);
+  assert.equal((await answer(bad)).success, false);
 });
 
 test('on-whatsapp: the sandbox says yes for a valid number; a malformed one is refused in its shape', async () => {

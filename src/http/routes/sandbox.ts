@@ -41,6 +41,7 @@ export const deliverySchema = z
     to: z.string(),
     type: z.enum(['text', 'media', 'contact', 'location']),
     text: z.string().optional(),
+    mentions: z.array(z.string()).optional().meta({ description: 'JIDs the text mentions' }),
     contact: z.object({ name: z.string(), phone: z.string() }).optional(),
     location: z
       .object({ latitude: z.number(), longitude: z.number(), name: z.string().optional(), address: z.string().optional() })

@@ -121,8 +121,15 @@ const rejected = (ackError: string) =>
   new HashsendError('send_rejected', 502, `WhatsApp refused the message (error ${ackError})`, { ackError });
 
 /** A message with no media to upload, as WhatsApp's message fields. */
-const plainContent = (content: Exclude<OutboundContent, OutboundMedia>): proto.IMessage =>
-  content.type === 'text' ? { extendedTextMessage: { text: content.text } } : cardMessage(content);
+export const plainContent = (content: Exclude<OutboundContent, OutboundMedia>): proto.IMessage =>
+  content.type === 'text'
+    ? {
+        extendedTextMessage: {
+          text: content.text,
+          ...(content.mentions?.length ? { contextInfo: { mentionedJid: content.mentions } } : {}),
+        },
+      }
+    : cardMessage(content);
 
 /**
  * Sends one message on a connected socket: text as is, media through the upload cache and the hash guard.

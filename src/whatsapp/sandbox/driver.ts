@@ -142,7 +142,8 @@ const openSandboxSession = (
   const deliver = async ({ messageId, to, content }: SendRequest): Promise<SandboxDelivery> => {
     const now = new Date().toISOString();
     const received = { messageId, to, sendAttempts: 1, receivedAt: now };
-    if (content.type === 'text') return { ...received, type: 'text', text: content.text };
+    if (content.type === 'text')
+      return { ...received, type: 'text', text: content.text, ...(content.mentions ? { mentions: content.mentions } : {}) };
     if (content.type === 'contact') return { ...received, type: 'contact', contact: { name: content.name, phone: content.phone } };
     if (content.type === 'location') {
       const { type, ...location } = content;

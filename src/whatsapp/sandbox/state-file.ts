@@ -17,6 +17,7 @@ export interface SandboxDelivery {
   to: string;
   type: 'text' | 'media' | 'contact' | 'location';
   text?: string;
+  mentions?: string[];
   contact?: { name: string; phone: string };
   location?: { latitude: number; longitude: number; name?: string; address?: string };
   as?: string;
