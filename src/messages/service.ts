@@ -1,3 +1,4 @@
+import { HashsendError } from '../errors.js';
 import type { InboundMessage } from '../events/types.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { MediaKind, MediaRecord, MediaRef } from '../media/types.js';
@@ -13,6 +14,8 @@ export interface MediaMessageInput {
   caption?: string;
   filename?: string;
   as?: SendAs;
+  /** Shown once (images, videos and audio): `422 invalid_request` for another kind. */
+  viewOnce?: boolean;
 }
 
 /** What any surface (our REST API, a broadcast, a later compatible API) asks to send. */
@@ -78,16 +81,30 @@ export interface MessageServiceOptions {
 const DEFAULT_AS: Record<MediaKind, SendAs> = { image: 'image', video: 'video', audio: 'audio', sticker: 'sticker', document: 'document' };
 
 /** The outbound form of a stored media record, sent as `as` (by default the kind its bytes were sniffed as). */
-export const outboundMedia = (record: MediaRecord, { as, caption, filename }: Omit<MediaMessageInput, 'media'>): OutboundMedia => ({
-  type: 'media',
-  as: as ?? DEFAULT_AS[record.kind],
-  sha256: record.sha256,
-  mimetype: record.mimetype,
-  size: record.size,
-  ...(caption ? { caption } : {}),
-  ...(filename ? { filename } : {}),
-  ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
-});
+const VIEW_ONCE_KINDS: ReadonlySet<SendAs> = new Set(['image', 'video', 'audio', 'voice']);
+
+export const outboundMedia = (
+  record: MediaRecord,
+  { as, caption, filename, viewOnce }: Omit<MediaMessageInput, 'media'>,
+): OutboundMedia => {
+  const shownAs = as ?? DEFAULT_AS[record.kind];
+  if (viewOnce && !VIEW_ONCE_KINDS.has(shownAs)) {
+    throw new HashsendError('invalid_request', 422, `a ${shownAs} cannot be sent view-once; only images, videos and audio can`, {
+      issues: [{ path: 'viewOnce', message: `A ${shownAs} cannot be sent view-once.` }],
+    });
+  }
+  return {
+    type: 'media',
+    as: shownAs,
+    sha256: record.sha256,
+    mimetype: record.mimetype,
+    size: record.size,
+    ...(caption ? { caption } : {}),
+    ...(filename ? { filename } : {}),
+    ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
+    ...(viewOnce ? { viewOnce } : {}),
+  };
+};
 
 export const createMessageService = ({ outbox, media, requireSession, optOuts, inbox }: MessageServiceOptions): MessageService => {
   const compose = async (input: MessageInput): Promise<ComposedContent> => {

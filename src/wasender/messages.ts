@@ -70,21 +70,21 @@ export const createWasenderMessages = ({ messages, outbox, ids }: WasenderMessag
     for (const field of NOT_BUILT) {
       if (request[field] !== undefined) throw notSupported(`${field} messages are not supported by hashsend yet`);
     }
-    // Sending view-once media as ordinary media would show it for good: refused rather than quietly weakened.
-    if (request.viewOnce) throw notSupported('viewOnce is not supported by hashsend yet; send without it');
     const media = MEDIA_FIELDS.filter(([field]) => request[field] !== undefined);
     const cards = (['contact', 'location'] as const).filter((field) => request[field] !== undefined);
     const kinds = [...media.map(([field]) => field), ...cards];
     if (kinds.length > 1)
       throw validationError(kinds[1], `Only one of a media URL, contact or location may be given, got ${kinds.join(', ')}.`);
+    if (media.length === 0) {
+      if (request.viewOnce) throw validationError('viewOnce', 'viewOnce applies to an image, video or audio URL.');
+      if (request.sha256 !== undefined) throw validationError('sha256', 'sha256 pins the hash of a media URL; this message has none.');
+    }
     if (cards.length) {
       // A card carries no caption: text beside it would be dropped on the way, so it is refused instead.
       if (request.text) throw validationError('text', `A ${cards[0]} message carries no text; send the text on its own.`);
-      if (request.sha256 !== undefined) throw validationError('sha256', 'sha256 pins the hash of a media URL; this message has none.');
       return request.contact ? { contact: request.contact } : { location: request.location! };
     }
     if (media.length === 0) {
-      if (request.sha256 !== undefined) throw validationError('sha256', 'sha256 pins the hash of a media URL; this message has none.');
       if (!request.text) throw validationError('text', 'The text field is required when no media is present.');
       return { text: request.text, ...(request.mentions?.length ? { mentions: request.mentions } : {}) };
     }
@@ -103,6 +103,7 @@ export const createWasenderMessages = ({ messages, outbox, ids }: WasenderMessag
       as,
       ...(request.text ? { caption: request.text } : {}),
       ...(field === 'documentUrl' && request.fileName ? { filename: request.fileName } : {}),
+      ...(request.viewOnce ? { viewOnce: true } : {}),
     };
   };
 

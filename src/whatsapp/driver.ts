@@ -24,6 +24,8 @@ export interface OutboundMedia {
   filename?: string;
   /** 32 px JPEG preview as base64, when the media core made one. */
   thumbnail?: string;
+  /** Shown once, then gone from the recipient's chat (images, videos and audio only). */
+  viewOnce?: boolean;
 }
 
 export interface OutboundContact {

@@ -42,6 +42,10 @@ test('imageUrl: the recipient gets exactly the bytes at the URL, caption from te
   assert.equal(info.hashsend.media.sha256, sha(photo));
   assert.equal(info.message.imageMessage.mimetype, 'image/jpeg');
 
+  const once = await msgIdOf(await send({ to: '+4915123456789', imageUrl: `${origin.url}/photo.jpg`, viewOnce: true }));
+  const onceSent = await deliveryOf(server, shop, once);
+  assert.deepEqual([onceSent.sha256, onceSent.viewOnce], [sha(photo), true]);
+
   const pdf = makePdf(3);
   origin.put('menu.pdf', pdf, { contentType: 'application/pdf', cacheControl: 'no-store' });
   const doc = await msgIdOf(
@@ -49,6 +53,10 @@ test('imageUrl: the recipient gets exactly the bytes at the URL, caption from te
   );
   const sent = await deliveryOf(server, shop, doc);
   assert.deepEqual([sent.as, sent.sha256, sent.filename], ['document', sha(pdf), 'menu.pdf']);
+  // WhatsApp shows only images, videos and audio view-once.
+  const onceDoc = await send({ to: '+4915123456789', documentUrl: `${origin.url}/menu.pdf`, viewOnce: true });
+  assert.equal(onceDoc.status, 422);
+  assert.ok((await answer(onceDoc)).errors?.viewOnce);
 });
 
 test('a stale cached copy (409) and a pinned sha256 the URL does not have (422) are refused in its shape', async () => {

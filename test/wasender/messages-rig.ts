@@ -46,6 +46,7 @@ interface Delivery {
   caption?: string;
   filename?: string;
   as?: string;
+  viewOnce?: boolean;
   contact?: { name: string; phone: string };
   location?: { latitude: number; longitude: number; name?: string; address?: string };
 }

@@ -102,9 +102,13 @@ const prepareMedia = async (ctx: SendContext, media: OutboundMedia) => {
   }
 };
 
+/** View-once media is the same message inside WhatsApp's `viewOnceMessage`, as Baileys wraps it itself. */
+export const viewOnce = (message: proto.IMessage, media: OutboundMedia): proto.IMessage =>
+  media.viewOnce ? { viewOnceMessage: { message } } : message;
+
 const sendMedia = async (ctx: SendContext, request: SendRequest, media: OutboundMedia): Promise<SentRef> => {
   const relayPrepared = (prepared: proto.IMessage) =>
-    relay(ctx, request.to, asReply(personalise(prepared, media), request.quoted), request.messageId);
+    relay(ctx, request.to, viewOnce(asReply(personalise(prepared, media), request.quoted), media), request.messageId);
   let { prepared, reused, sentSha256 } = await prepareMedia(ctx, media);
   let ackError = await relayPrepared(prepared);
   if (ackError && reused) {

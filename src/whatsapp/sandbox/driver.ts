@@ -165,6 +165,7 @@ const openSandboxSession = (
       size: bytes.length,
       caption: content.caption,
       filename: content.filename,
+      ...(content.viewOnce ? { viewOnce: true } : {}),
       sendAttempts: 1,
       receivedAt: now,
     };

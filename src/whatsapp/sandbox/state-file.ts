@@ -27,6 +27,7 @@ export interface SandboxDelivery {
   size?: number;
   caption?: string;
   filename?: string;
+  viewOnce?: boolean;
   /** How many times a send with this message id arrived; a phone shows one message whatever this says. */
   sendAttempts: number;
   receivedAt: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { plainContent } from '../../../src/whatsapp/baileys/sender.js';
+import { plainContent, viewOnce } from '../../../src/whatsapp/baileys/sender.js';
 
 test('text with mentions, a contact card and a location as the message fields WhatsApp reads', () => {
   assert.deepEqual(plainContent({ type: 'text', text: 'Hi @4915122222222', mentions: ['4915122222222@s.whatsapp.net'] }), {
@@ -16,4 +16,11 @@ test('text with mentions, a contact card and a location as the message fields Wh
   assert.deepEqual(plainContent({ type: 'location', latitude: 52.52, longitude: 13.405, name: 'Shop' }), {
     locationMessage: { degreesLatitude: 52.52, degreesLongitude: 13.405, name: 'Shop' },
   });
+});
+
+test('view-once media is wrapped in viewOnceMessage; other media is sent as it is', () => {
+  const image = { imageMessage: { mimetype: 'image/jpeg', caption: 'once' } };
+  const media = { type: 'media' as const, as: 'image' as const, sha256: 'a'.repeat(64), mimetype: 'image/jpeg', size: 1 };
+  assert.deepEqual(viewOnce(image, { ...media, viewOnce: true }), { viewOnceMessage: { message: image } });
+  assert.equal(viewOnce(image, media), image);
 });
