@@ -190,6 +190,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       // Its own auth (personal access tokens and session keys) and error shape, outside `/api`'s key check.
       wasenderRoutes({
         accounts: wasender,
+        guard: drain.guard,
         auth: { accessTokens: [apiKey.key, ...config.wasender.accessTokens], ...config.auth },
         routers: [
           wasenderMessageRoutes({ messages: wasenderMessages, tools: sessionTools, pacer: createSendPacer(), publicUrl: config.publicUrl }),

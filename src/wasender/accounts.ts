@@ -108,6 +108,8 @@ export const createWasenderAccounts = ({ store, sessions, userId = 1 }: Wasender
           last_active_at: null,
           created_at: now,
           updated_at: now,
+          // WASenderApi's first status: nothing is linked until `connect` is called.
+          disconnected: true,
         };
       });
       return view(record);

@@ -5,14 +5,15 @@ export const WASENDER_STATUSES = ['connected', 'disconnected', 'need_scan', 'con
 export type WasenderStatus = (typeof WASENDER_STATUSES)[number];
 
 /**
- * hashsend's session state in WASenderApi's words. A session its owner disconnected reads `disconnected` while it
- * stays down (hashsend logs it out, which it would otherwise report as the phone's doing, `logged_out`).
- * `needs_relink` (credentials refused) asks for a new scan; `conflict` and `stopped` are down until reconnected.
+ * hashsend's session state in WASenderApi's words. `idle` is a session nobody asked to link yet (new) or that its
+ * owner disconnected: WASenderApi shows `disconnected` until `connect`, though hashsend's session may already
+ * show a QR (a link made from the operator page still reads `connected`). `needs_relink` (credentials refused)
+ * asks for a new scan; `conflict` and `stopped` are down until reconnected.
  */
-export const wasenderStatus = (state: SessionState, disconnected = false): WasenderStatus => {
+export const wasenderStatus = (state: SessionState, idle = false): WasenderStatus => {
+  if (state === 'connected') return 'connected';
+  if (idle) return 'disconnected';
   switch (state) {
-    case 'connected':
-      return 'connected';
     case 'qr':
     case 'needs_relink':
       return 'need_scan';
@@ -20,7 +21,7 @@ export const wasenderStatus = (state: SessionState, disconnected = false): Wasen
     case 'reconnecting':
       return 'connecting';
     case 'logged_out':
-      return disconnected ? 'disconnected' : 'logged_out';
+      return 'logged_out';
     case 'conflict':
     case 'stopped':
       return 'disconnected';

@@ -34,7 +34,7 @@ export interface WasenderRecord extends Record<OptionFlag, boolean> {
   last_active_at: string | null;
   created_at: string;
   updated_at: string;
-  /** Set by `disconnect`, cleared by `connect`: tells an owner's disconnect from the phone's logout. */
+  /** Set at create and by `disconnect`, cleared by `connect`: reads `disconnected` until linking is asked for. */
   disconnected?: boolean;
 }
 

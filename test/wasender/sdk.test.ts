@@ -44,6 +44,8 @@ test('the SDK creates a session, connects it, reads its QR and status, and sees 
   assert.ok(listed.response.data.some((s) => s.id === session.id));
   assert.equal((await admin.getWhatsAppSessionDetails(session.id)).response.data.name, 'SDK shop');
 
+  const client = createWasender(session.api_key, undefined, base);
+  assert.equal((await client.getSessionStatus()).response.status, 'disconnected');
   const connect = await admin.connectWhatsAppSession(session.id);
   assert.equal(connect.response.data.status, 'need_scan');
   assert.ok(connect.response.data.qrCode);
@@ -52,7 +54,6 @@ test('the SDK creates a session, connects it, reads its QR and status, and sees 
   const qr = await admin.getWhatsAppSessionQRCode(session.id);
   assert.equal(qr.response.data.qrCode, connect.response.data.qrCode);
 
-  const client = createWasender(session.api_key, undefined, base);
   assert.equal((await client.getSessionStatus()).response.status, 'need_scan');
   await wasenderClient(server).link(session);
   assert.equal((await client.getSessionStatus()).response.status, 'connected');
@@ -87,7 +88,7 @@ test('a wrong key surfaces as the SDK’s WasenderAPIError with the status and m
   const regenerated = await admin.regenerateApiKey(id);
   assert.equal(regenerated.response.success, true);
   assert.match(regenerated.response.api_key, /^[0-9a-f]{64}$/);
-  assert.equal((await createWasender(regenerated.response.api_key, undefined, base).getSessionStatus()).response.status, 'need_scan');
+  assert.equal((await createWasender(regenerated.response.api_key, undefined, base).getSessionStatus()).response.status, 'disconnected');
   assert.equal((await refusal(() => createWasender(oldKey, undefined, base).getSessionStatus())).statusCode, 401);
 
   const invalid = await refusal(() =>

@@ -44,7 +44,9 @@ describe('/whatsapp-sessions with a personal access token', () => {
     assert.equal(data.user_id, 1);
     assert.equal(data.session_data, null);
     assert.equal(data.last_active_at, null);
-    assert.ok(['need_scan', 'connecting'].includes(data.status), data.status);
+    // WASenderApi's first status: nothing is linked until `connect`.
+    assert.equal(data.status, 'disconnected');
+    assert.equal(await statusFor(data.api_key), 'disconnected');
     assert.ok(Date.parse(data.created_at) && Date.parse(data.updated_at));
     assert.equal(data.hashsend_session_id, `ws-${data.id}`);
     // On hashsend's own API (and so the operator page) as well.
@@ -58,6 +60,24 @@ describe('/whatsapp-sessions with a personal access token', () => {
     assert.equal(second.webhook_url, null);
     assert.equal(second.webhook_enabled, false);
     assert.equal(second.webhook_events, null);
+  });
+
+  test('creates at the same time get distinct, consecutive ids; a hashsend session already named ws-<id> is left alone', async () => {
+    const made = await Promise.all(Array.from({ length: 8 }, (_, i) => wa.create({ ...SESSION_INPUT, name: `Parallel ${i}` })));
+    const ids = made.map((s) => s.id).sort((a, b) => a - b);
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 8 }, (_, i) => ids[0] + i),
+    );
+    assert.equal(new Set(made.map((s) => s.api_key)).size, 8);
+
+    const next = ids[7] + 1;
+    assert.equal((await server.api('/api/sessions', { method: 'POST', json: { id: `ws-${next}` } })).status, 201);
+    const beside = await wa.create();
+    assert.equal(beside.id, next);
+    assert.match(beside.hashsend_session_id, new RegExp(`^ws-${next}-[0-9a-f]{6}$`));
+    assert.equal((await server.api(`/api/sessions/${beside.hashsend_session_id}`)).status, 200);
+    assert.equal((await server.api(`/api/sessions/ws-${next}`)).status, 200, 'the other session is untouched');
   });
 
   test('list and get: { success: true, data }; an unknown or malformed id is 404 in its shape', async () => {
@@ -240,7 +260,7 @@ describe('keys and removal', () => {
   for (const path of ['regenerate-key', 'regenerate-api-key', 'regenerate-key (as its docs spell the path)'])
     test(`${path}: { success: true, api_key } unwrapped; the old key is refused at once, the new one works`, async () => {
       const s = await wa.create();
-      assert.equal(await statusFor(s.api_key), 'need_scan');
+      assert.equal(await statusFor(s.api_key), 'disconnected');
       const route = path.includes('docs') ? `/whatsapp-sessionsv/${s.id}/regenerate-key` : `/whatsapp-sessions/${s.id}/${path}`;
       const res = await wa.call(route, { method: 'POST' });
       assert.equal(res.status, 200);
@@ -250,7 +270,7 @@ describe('keys and removal', () => {
       assert.match(body.api_key, /^[0-9a-f]{64}$/);
       assert.notEqual(body.api_key, s.api_key);
       await expectError(await wa.call('/status', { token: s.api_key }), 401, 'unauthorized');
-      assert.equal(await statusFor(body.api_key), 'need_scan');
+      assert.equal(await statusFor(body.api_key), 'disconnected');
       assert.equal((await wa.get(s.id)).api_key, body.api_key);
     });
 

@@ -21,6 +21,8 @@ export interface WasenderSurface {
 export interface WasenderRoutesOptions {
   accounts: WasenderAccounts;
   auth: { accessTokens: string[]; maxFailures: number; failureWindowMs: number };
+  /** Runs first: the graceful shutdown's guard, so work starting here is refused (503) while the server drains. */
+  guard?: RequestHandler;
   /**
    * More routes (messages, upload, …), mounted after the session routes and before the 501 table, so a route
    * built here takes over its 501. Each parses its own body (`jsonBody()` from ../json-body.js); every error it
@@ -35,14 +37,16 @@ export const WASENDER_BASE = '/wasender/api';
  * The WASenderApi-compatible surface at `/wasender/api`, with its own auth and error shape: mounted among the
  * open routers, outside hashsend's `/api` key check.
  */
-export const wasenderRoutes = ({ accounts, auth, routers = [] }: WasenderRoutesOptions) => {
+export const wasenderRoutes = ({ accounts, auth, guard, routers = [] }: WasenderRoutesOptions) => {
   const { requireAccessToken, requireSessionKey } = createWasenderAuth({
     accounts,
     accessTokens: auth.accessTokens,
     limiter: createFailureLimiter(auth),
   });
   const surface: WasenderSurface = { accounts, requireAccessToken, requireSessionKey };
-  const api = Router().use(wasenderSessionRoutes({ accounts, requireAccessToken })).use(wasenderStatusRoutes({ requireSessionKey }));
+  const api = Router();
+  if (guard) api.use(guard);
+  api.use(wasenderSessionRoutes({ accounts, requireAccessToken })).use(wasenderStatusRoutes({ requireSessionKey }));
   for (const router of routers) api.use(router(surface));
   api.use(unsupportedRoutes(requireSessionKey)).use(wasenderNotFound).use(wasenderErrorHandler);
   return Router().use(WASENDER_BASE, api);
