@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
+import { HashsendError } from './errors.js';
 import { createStoreFactory } from './store/index.js';
 import { ensureApiKey } from './api-key.js';
 import { createHttpApp } from './http/app.js';
@@ -44,6 +45,14 @@ import { openWebhooks } from './webhooks/index.js';
 import { webhookRoutes, describeWebhookRoutes } from './http/routes/webhooks.js';
 import { createWasenderAccounts } from './wasender/accounts.js';
 import { wasenderRoutes } from './http/wasender/index.js';
+import { wasenderMessageRoutes } from './http/wasender/messages.js';
+import { wasenderUploadRoutes } from './http/wasender/upload.js';
+import { createWasenderMessages } from './wasender/messages.js';
+import { createMessageIds } from './wasender/message-ids.js';
+import { createSendPacer } from './wasender/send-pacing.js';
+import { createSessionTools } from './whatsapp/session-tools.js';
+
+const lacks = (driver: string, what: string) => new HashsendError('not_supported', 501, `the ${driver} driver cannot ${what}`);
 
 /** A driver whose module is imported when its first session opens, not at start. */
 const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
@@ -61,6 +70,9 @@ const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
         requestPairingCode: (phone) => call((s) => s.requestPairingCode(phone)),
         logout: () => call((s) => s.logout()),
         stop: () => call((s) => s.stop()),
+        onWhatsApp: (phones) => call((s) => (s.onWhatsApp ? s.onWhatsApp(phones) : Promise.reject(lacks(name, 'onWhatsApp')))),
+        sendPresence: (presence, jid) =>
+          call((s) => (s.sendPresence ? s.sendPresence(presence, jid) : Promise.reject(lacks(name, 'sendPresence')))),
       };
     },
   };
@@ -153,6 +165,8 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     subscribe: (listener: (e: BroadcastEvent) => void) => events.subscribe((e) => e.type === 'broadcast' && listener(e)),
   };
   const wasender = createWasenderAccounts({ store: stores.namespace('wasender'), sessions });
+  const wasenderMessages = createWasenderMessages({ messages, outbox, ids: createMessageIds(stores.namespace('wasender_msgids')) });
+  const sessionTools = createSessionTools({ sessions, log });
   const describe = [
     describeMediaRoutes,
     describeSessionRoutes,
@@ -184,6 +198,10 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
         accounts: wasender,
         guard: drain.guard,
         auth: { accessTokens: [apiKey.key, ...config.wasender.accessTokens], ...config.auth },
+        routers: [
+          wasenderMessageRoutes({ messages: wasenderMessages, tools: sessionTools, pacer: createSendPacer(), publicUrl: config.publicUrl }),
+          wasenderUploadRoutes({ media, publicMedia: config.media.publicMedia, publicUrl: config.publicUrl }),
+        ],
       }),
     ],
     api: [

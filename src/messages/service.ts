@@ -1,8 +1,9 @@
+import { HashsendError } from '../errors.js';
 import type { InboundMessage } from '../events/types.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { MediaKind, MediaRecord, MediaRef } from '../media/types.js';
 import type { IdempotencyRef, MessageRecord, Outbox } from '../outbox/index.js';
-import type { OutboundMedia, OutboundText, SendAs } from '../whatsapp/driver.js';
+import type { OutboundContact, OutboundContent, OutboundLocation, OutboundMedia, OutboundText, SendAs } from '../whatsapp/driver.js';
 import type { OptOutLookup } from '../optouts/store.js';
 import { toJid } from '../whatsapp/recipient.js';
 import { optedOut, replyTarget } from './reply.js';
@@ -13,10 +14,22 @@ export interface MediaMessageInput {
   caption?: string;
   filename?: string;
   as?: SendAs;
+  /** Shown once (images, videos and audio): `422 invalid_request` for another kind. */
+  viewOnce?: boolean;
 }
 
 /** What any surface (our REST API, a broadcast, a later compatible API) asks to send. */
-export type MessageInput = { text: string } | MediaMessageInput;
+export type MessageInput = { text: string; mentions?: string[] } | MediaMessageInput;
+
+/** Messages with nothing to fetch or share among recipients: a contact card, a location. */
+export type CardInput = { contact: Omit<OutboundContact, 'type'> } | { location: Omit<OutboundLocation, 'type'> };
+export interface CardContent {
+  content: Exclude<OutboundContent, OutboundText | OutboundMedia>;
+  media?: undefined;
+}
+
+const cardOf = (input: CardInput): CardContent =>
+  'contact' in input ? { content: { type: 'contact', ...input.contact } } : { content: { type: 'location', ...input.location } };
 
 /** The content of a message, resolved once: what every recipient of it gets, media pinned to one sha256. */
 export interface ComposedContent {
@@ -45,9 +58,14 @@ export interface MessageService {
   /** Resolves the media (fetched fresh, verified, stored) and shapes the outbound content; nothing is queued. */
   compose(input: MessageInput): Promise<ComposedContent>;
   /** Queues composed content for one recipient, `to` a JID as `toJid` gives it (a broadcast stores them so). */
-  enqueue(sessionId: string, jid: string, composed: ComposedContent, opts?: SendOptions): Promise<MessageRecord>;
+  enqueue(sessionId: string, jid: string, composed: ComposedContent | CardContent, opts?: SendOptions): Promise<MessageRecord>;
   /** compose + enqueue; an idempotent repeat answers with the first message, its media not fetched again. */
-  send(sessionId: string, to: string, input: MessageInput, opts?: SendOptions): Promise<{ record: MessageRecord; replayed: boolean }>;
+  send(
+    sessionId: string,
+    to: string,
+    input: MessageInput | CardInput,
+    opts?: SendOptions,
+  ): Promise<{ record: MessageRecord; replayed: boolean }>;
 }
 
 export interface MessageServiceOptions {
@@ -63,20 +81,37 @@ export interface MessageServiceOptions {
 const DEFAULT_AS: Record<MediaKind, SendAs> = { image: 'image', video: 'video', audio: 'audio', sticker: 'sticker', document: 'document' };
 
 /** The outbound form of a stored media record, sent as `as` (by default the kind its bytes were sniffed as). */
-export const outboundMedia = (record: MediaRecord, { as, caption, filename }: Omit<MediaMessageInput, 'media'>): OutboundMedia => ({
-  type: 'media',
-  as: as ?? DEFAULT_AS[record.kind],
-  sha256: record.sha256,
-  mimetype: record.mimetype,
-  size: record.size,
-  ...(caption ? { caption } : {}),
-  ...(filename ? { filename } : {}),
-  ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
-});
+const VIEW_ONCE_KINDS: ReadonlySet<SendAs> = new Set(['image', 'video', 'audio', 'voice']);
+
+export const outboundMedia = (
+  record: MediaRecord,
+  { as, caption, filename, viewOnce }: Omit<MediaMessageInput, 'media'>,
+): OutboundMedia => {
+  const shownAs = as ?? DEFAULT_AS[record.kind];
+  if (viewOnce && !VIEW_ONCE_KINDS.has(shownAs)) {
+    throw new HashsendError('invalid_request', 422, `a ${shownAs} cannot be sent view-once; only images, videos and audio can`, {
+      issues: [{ path: 'viewOnce', message: `A ${shownAs} cannot be sent view-once.` }],
+    });
+  }
+  return {
+    type: 'media',
+    as: shownAs,
+    sha256: record.sha256,
+    mimetype: record.mimetype,
+    size: record.size,
+    ...(caption ? { caption } : {}),
+    ...(filename ? { filename } : {}),
+    ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
+    ...(viewOnce ? { viewOnce } : {}),
+  };
+};
 
 export const createMessageService = ({ outbox, media, requireSession, optOuts, inbox }: MessageServiceOptions): MessageService => {
   const compose = async (input: MessageInput): Promise<ComposedContent> => {
-    if ('text' in input) return { content: { type: 'text', text: input.text } };
+    if ('text' in input) {
+      const mentions = input.mentions?.map(toJid);
+      return { content: { type: 'text', text: input.text, ...(mentions?.length ? { mentions } : {}) } };
+    }
     const ref: MediaRef =
       input.media.url !== undefined
         ? { url: input.media.url, sha256: input.media.sha256?.toLowerCase() }
@@ -92,7 +127,7 @@ export const createMessageService = ({ outbox, media, requireSession, optOuts, i
   const enqueue = (
     sessionId: string,
     jid: string,
-    { content, media: sent }: ComposedContent,
+    { content, media: sent }: ComposedContent | CardContent,
     opts: SendOptions = {},
     reply?: Pick<MessageRecord, 'replyTo' | 'quoted'>,
   ) =>
@@ -124,7 +159,7 @@ export const createMessageService = ({ outbox, media, requireSession, optOuts, i
       // The recipient is checked before media is fetched: a typo or an opted-out number costs no download.
       const jid = toJid(to);
       const reply = await permit(sessionId, jid, opts.replyTo);
-      const composed = await compose(input);
+      const composed = 'contact' in input || 'location' in input ? cardOf(input) : await compose(input);
       return { record: await enqueue(sessionId, jid, composed, opts, reply), replayed: false };
     },
   };

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { EventBus } from '../events/bus.js';
 import type { MessageEvent } from '../events/types.js';
 import type { Store } from '../store/index.js';
-import type { OutboundMedia, OutboundText, SendRequest, SentRef, SessionState } from '../whatsapp/driver.js';
+import type { OutboundContent, SendRequest, SentRef, SessionState } from '../whatsapp/driver.js';
 import type { SessionEvent } from '../whatsapp/sessions.js';
 import { crashPoint } from './crash-point.js';
 import { createIdempotencyKeys, storeUnavailable, type IdempotencyRef } from './idempotency-keys.js';
@@ -41,7 +41,7 @@ export interface OutboxOptions {
 export interface EnqueueRequest {
   sessionId: string;
   to: string;
-  content: OutboundText | OutboundMedia;
+  content: OutboundContent;
   media?: MessageRecord['media'];
   /** A repeat of a request with this key and fingerprint queues nothing more: it gets the first message. */
   idempotency?: IdempotencyRef;

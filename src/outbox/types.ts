@@ -1,4 +1,4 @@
-import type { OutboundMedia, OutboundText, SendRequest } from '../whatsapp/driver.js';
+import type { OutboundContent, SendRequest } from '../whatsapp/driver.js';
 
 export type MessageStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
 
@@ -11,8 +11,8 @@ export interface MessageRecord {
   sessionId: string;
   /** The recipient's JID. */
   to: string;
-  type: 'text' | 'media';
-  content: OutboundText | OutboundMedia;
+  type: OutboundContent['type'];
+  content: OutboundContent;
   status: MessageStatus;
   error?: { code: string; message: string };
   /** WhatsApp's id, once sent. */

@@ -9,6 +9,8 @@ export type SendAs = 'image' | 'video' | 'audio' | 'voice' | 'document' | 'stick
 export interface OutboundText {
   type: 'text';
   text: string;
+  /** User JIDs the text mentions (`@4915…` in it): WhatsApp highlights them and notifies them in a group. */
+  mentions?: string[];
 }
 
 export interface OutboundMedia {
@@ -22,14 +24,32 @@ export interface OutboundMedia {
   filename?: string;
   /** 32 px JPEG preview as base64, when the media core made one. */
   thumbnail?: string;
+  /** Shown once, then gone from the recipient's chat (images, videos and audio only). */
+  viewOnce?: boolean;
 }
+
+export interface OutboundContact {
+  type: 'contact';
+  name: string;
+  phone: string;
+}
+
+export interface OutboundLocation {
+  type: 'location';
+  latitude: number;
+  longitude: number;
+  name?: string;
+  address?: string;
+}
+
+export type OutboundContent = OutboundText | OutboundMedia | OutboundContact | OutboundLocation;
 
 export interface SendRequest {
   /** Ours, chosen before the first attempt: a retry after a crash reuses it, so the recipient sees one message. */
   messageId: string;
   /** A user or group JID (`4915123456789@s.whatsapp.net`, `1203…@g.us`). */
   to: string;
-  content: OutboundText | OutboundMedia;
+  content: OutboundContent;
   /** The inbound message this one answers; a driver that can quote it does. */
   quoted?: { waMessageId: string; from: string; chat: string };
 }
@@ -93,6 +113,18 @@ export interface DriverSessionOptions {
   onEvent(event: DriverEvent): void;
 }
 
+/** What a session can show a chat (or everyone, without a chat): typing, recording, online, offline, stopped typing. */
+export type Presence = 'composing' | 'recording' | 'available' | 'unavailable' | 'paused';
+
+/** Whether a number has a WhatsApp account, as WhatsApp answered for it. */
+export interface OnWhatsAppResult {
+  /** The number as asked, digits only. */
+  phone: string;
+  exists: boolean;
+  /** The account's JID when it exists. */
+  jid?: string;
+}
+
 /** One WhatsApp session held by a driver. Errors a caller should see are HashsendErrors with stable codes. */
 export interface DriverSession {
   /** Connects: restores credentials when linked, otherwise starts emitting `qr` events. */
@@ -104,6 +136,10 @@ export interface DriverSession {
   logout(): Promise<void>;
   /** Closes the connection, keeping credentials. */
   stop(): Promise<void>;
+  /** Asks WhatsApp which of these numbers (digits only, international form) have an account; optional. */
+  onWhatsApp?(phones: string[]): Promise<OnWhatsAppResult[]>;
+  /** Shows `presence` in the chat `jid` (or to everyone, without one); optional. */
+  sendPresence?(presence: Presence, jid?: string): Promise<void>;
 }
 
 export interface Driver {

@@ -27,7 +27,10 @@ export interface MediaRouteDeps {
 const uploadAborted = () => new HashsendError('request_aborted', 400, 'the client closed the connection before the upload ended');
 
 /** Streams the request (raw body or the first file of a multipart form) into a blob temp file, hashed. */
-const receiveUpload = async (req: Request, { blobs, limits }: MediaRouteDeps): Promise<UploadedFile & { expectedSha256?: string }> => {
+export const receiveUpload = async (
+  req: Request,
+  { blobs, limits }: MediaRouteDeps,
+): Promise<UploadedFile & { expectedSha256?: string }> => {
   const headerSha = req.get('x-content-sha256');
   const tmpPath = blobs.tempPath();
   const cap = (head: Uint8Array, declared?: string) => maxBytesFor(head, declared, limits);
@@ -161,7 +164,7 @@ const SCRIPTABLE = /html|xml|svg|javascript|ecmascript/i;
  * The stored bytes of exactly `sha256` (never another blob under its name), verified as they stream. `Range` is
  * read per RFC 9110 (src/http/byte-range.ts), and only while `If-Range` names this content.
  */
-const sendContent = async (req: Request, res: Response, sha256: string, { resolver, blobs }: MediaRouteDeps) => {
+export const sendContent = async (req: Request, res: Response, sha256: string, { resolver, blobs }: MediaRouteDeps) => {
   const record = await resolver.get(sha256);
   if (!record) throw new HashsendError('media_not_found', 404, `no media with sha256 ${sha256}`);
   const etag = `"${record.sha256}"`;

@@ -48,7 +48,7 @@ export const messageSchema = z
     id: z.string(),
     sessionId: z.string(),
     to: z.string(),
-    type: z.enum(['text', 'media']),
+    type: z.enum(['text', 'media', 'contact', 'location']),
     status: statusSchema,
     error: z.object({ code: z.string(), message: z.string() }).optional().meta({ description: 'Why it failed (status `failed`)' }),
     lastError: z
@@ -102,7 +102,7 @@ export const acceptedSchema = z
     waitsForSession: z.boolean().meta({ description: 'True when the session is not connected: the message waits in its queue' }),
     expiresAt: z.string().meta({ description: 'When a message still waiting fails as `expired`' }),
     to: z.string(),
-    type: z.enum(['text', 'media']),
+    type: z.enum(['text', 'media', 'contact', 'location']),
     createdAt: z.string(),
     media: messageSchema.shape.media,
     replyTo: messageSchema.shape.replyTo,

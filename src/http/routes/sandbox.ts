@@ -39,8 +39,13 @@ export const deliverySchema = z
   .object({
     messageId: z.string(),
     to: z.string(),
-    type: z.enum(['text', 'media']),
+    type: z.enum(['text', 'media', 'contact', 'location']),
     text: z.string().optional(),
+    mentions: z.array(z.string()).optional().meta({ description: 'JIDs the text mentions' }),
+    contact: z.object({ name: z.string(), phone: z.string() }).optional(),
+    location: z
+      .object({ latitude: z.number(), longitude: z.number(), name: z.string().optional(), address: z.string().optional() })
+      .optional(),
     as: z.string().optional(),
     sha256: z.string().optional().meta({ description: 'sha256 of the bytes the recipient got' }),
     mimetype: z.string().optional(),
@@ -82,6 +87,9 @@ export const sandboxRoutes = ({ sessions, media }: SandboxRouteDeps) =>
     })
     .get('/sessions/:id/sandbox/deliveries', (req, res) => {
       res.json({ items: sandboxOf(sessions, req.params.id).deliveries() });
+    })
+    .get('/sessions/:id/sandbox/presences', (req, res) => {
+      res.json({ items: sandboxOf(sessions, req.params.id).presences() });
     })
     .post('/sessions/:id/sandbox/failures', async (req, res) => {
       const sandbox = sandboxOf(sessions, req.params.id);
@@ -133,6 +141,23 @@ export const describeSandboxRoutes: DescribeRoutes = (r) => {
           },
         ],
       }),
+      ...sandboxErrors,
+      ...authErrors,
+    },
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/api/sessions/{id}/sandbox/presences',
+    tags,
+    summary: 'Presence updates shown (sandbox sessions)',
+    description: 'Typing, recording, online and offline indicators the session showed since it opened, oldest first.',
+    request: { params: sessionIdParam },
+    responses: {
+      200: json(
+        z.object({ items: z.array(z.object({ presence: z.string(), jid: z.string().optional(), at: z.string() })) }),
+        'Presence updates, oldest first',
+        { items: [{ presence: 'composing', jid: '4915123456789@s.whatsapp.net', at: '2025-01-01T10:00:00.000Z' }] },
+      ),
       ...sandboxErrors,
       ...authErrors,
     },

@@ -12,6 +12,8 @@ export const asReply = (content: proto.IMessage, quoted: SendRequest['quoted']):
   const [field, inner] = Object.entries(content)[0] ?? [];
   if (!field || !inner || typeof inner !== 'object') return content;
   const contextInfo: proto.IContextInfo = {
+    // What the message says of itself (mentions) stays beside the quote.
+    ...(inner as { contextInfo?: proto.IContextInfo }).contextInfo,
     stanzaId: quoted.waMessageId,
     participant: quoted.from,
     quotedMessage: { conversation: '' },

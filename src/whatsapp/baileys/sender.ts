@@ -1,7 +1,8 @@
 import { generateWAMessageFromContent, prepareWAMessageMedia, type proto, type WASocket } from '@whiskeysockets/baileys';
 import { HashsendError, isHashsendError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { BlobReader, OutboundMedia, SendRequest, SentRef } from '../driver.js';
+import type { BlobReader, OutboundContent, OutboundMedia, SendRequest, SentRef } from '../driver.js';
+import { cardMessage } from '../card-message.js';
 import { AckTimeoutError, type AckTracker } from './ack-tracker.js';
 import { assertPreparedHash } from './hash-guard.js';
 import { messageKeyOf, personalise, uploadContent } from './media-content.js';
@@ -101,9 +102,13 @@ const prepareMedia = async (ctx: SendContext, media: OutboundMedia) => {
   }
 };
 
+/** View-once media is the same message inside WhatsApp's `viewOnceMessage`, as Baileys wraps it itself. */
+export const viewOnce = (message: proto.IMessage, media: OutboundMedia): proto.IMessage =>
+  media.viewOnce ? { viewOnceMessage: { message } } : message;
+
 const sendMedia = async (ctx: SendContext, request: SendRequest, media: OutboundMedia): Promise<SentRef> => {
   const relayPrepared = (prepared: proto.IMessage) =>
-    relay(ctx, request.to, asReply(personalise(prepared, media), request.quoted), request.messageId);
+    relay(ctx, request.to, viewOnce(asReply(personalise(prepared, media), request.quoted), media), request.messageId);
   let { prepared, reused, sentSha256 } = await prepareMedia(ctx, media);
   let ackError = await relayPrepared(prepared);
   if (ackError && reused) {
@@ -119,6 +124,17 @@ const sendMedia = async (ctx: SendContext, request: SendRequest, media: Outbound
 const rejected = (ackError: string) =>
   new HashsendError('send_rejected', 502, `WhatsApp refused the message (error ${ackError})`, { ackError });
 
+/** A message with no media to upload, as WhatsApp's message fields. */
+export const plainContent = (content: Exclude<OutboundContent, OutboundMedia>): proto.IMessage =>
+  content.type === 'text'
+    ? {
+        extendedTextMessage: {
+          text: content.text,
+          ...(content.mentions?.length ? { contextInfo: { mentionedJid: content.mentions } } : {}),
+        },
+      }
+    : cardMessage(content);
+
 /**
  * Sends one message on a connected socket: text as is, media through the upload cache and the hash guard.
  * Throws ConnectionDeadError when the connection is the problem, HashsendError for everything a caller sees.
@@ -127,7 +143,7 @@ export const sendOnSocket = async (ctx: SendContext, request: SendRequest): Prom
   try {
     const { content } = request;
     if (content.type === 'media') return await sendMedia(ctx, request, content);
-    const message = asReply({ extendedTextMessage: { text: content.text } }, request.quoted);
+    const message = asReply(plainContent(content), request.quoted);
     const ackError = await relay(ctx, request.to, message, request.messageId);
     if (ackError) throw rejected(ackError);
     return { waMessageId: request.messageId };

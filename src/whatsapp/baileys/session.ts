@@ -9,7 +9,16 @@ import {
 } from '@whiskeysockets/baileys';
 import { HashsendError, invalidRequest } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { DriverEvent, DriverSession, DriverSessionOptions, SendRequest, SentRef, SessionState } from '../driver.js';
+import type {
+  DriverEvent,
+  DriverSession,
+  DriverSessionOptions,
+  OnWhatsAppResult,
+  Presence,
+  SendRequest,
+  SentRef,
+  SessionState,
+} from '../driver.js';
 import { AckTracker } from './ack-tracker.js';
 import type { InboundMediaSettings } from './inbound-media.js';
 import { readInboundFrom } from './inbound-reader.js';
@@ -145,6 +154,25 @@ export class BaileysSession implements DriverSession {
     this.store = undefined;
     await (store ? store.wipe() : rm(this.options.dir, { recursive: true, force: true }));
     this.setState('logged_out', { reason: 'logged out by the operator' });
+  }
+
+  async onWhatsApp(phones: string[]): Promise<OnWhatsAppResult[]> {
+    const sock = this.connectedSocket();
+    // WhatsApp lists only the numbers that have an account; a number it leaves out has none.
+    const found = (await sock.onWhatsApp(...phones.map((p) => `${p}@s.whatsapp.net`))) ?? [];
+    return phones.map((phone) => {
+      const hit = found.find((r) => r.exists && r.jid.split('@')[0].split(':')[0] === phone);
+      return { phone, exists: !!hit, ...(hit ? { jid: hit.jid } : {}) };
+    });
+  }
+
+  async sendPresence(presence: Presence, jid?: string): Promise<void> {
+    await this.connectedSocket().sendPresenceUpdate(presence, jid);
+  }
+
+  private connectedSocket(): WASocket {
+    if (this.state !== 'connected' || !this.sock) throw notConnected(this.state);
+    return this.sock;
   }
 
   async stop(): Promise<void> {

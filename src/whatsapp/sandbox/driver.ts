@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HashsendError } from '../../errors.js';
-import type { Driver, DriverSession, DriverSessionOptions, InboundDriverMessage, SendRequest, SentRef } from '../driver.js';
+import type { Driver, DriverSession, DriverSessionOptions, InboundDriverMessage, Presence, SendRequest, SentRef } from '../driver.js';
 import { inboundMessage, type SandboxInbound } from './inbound.js';
 import {
   openJournal,
@@ -29,6 +29,14 @@ export interface SandboxSession extends DriverSession {
   injectFailures(count: number, failure: SandboxFailure): Promise<number>;
   /** A customer's message arrives: emitted as `inbound`, as a phone's would be; returns what was emitted. */
   receive(message: SandboxInbound): Promise<InboundDriverMessage>;
+  /** Presence updates shown since the session opened, oldest first (kept in memory only). */
+  presences(): SandboxPresence[];
+}
+
+export interface SandboxPresence {
+  presence: Presence;
+  jid?: string;
+  at: string;
 }
 
 const sandboxSessions = new WeakSet<DriverSession>();
@@ -65,6 +73,7 @@ const openSandboxSession = (
   { receiptDelayMs, qrTtlMs, qrCount }: Required<SandboxDriverOptions>,
 ): SandboxSession => {
   let state: SandboxState = { me: null, deliveries: new Map(), failures: [] };
+  const presences: SandboxPresence[] = [];
   let journal: SandboxJournal | undefined;
   let connected = false;
   let awaitingLink = false;
@@ -132,7 +141,14 @@ const openSandboxSession = (
 
   const deliver = async ({ messageId, to, content }: SendRequest): Promise<SandboxDelivery> => {
     const now = new Date().toISOString();
-    if (content.type === 'text') return { messageId, to, type: 'text', text: content.text, sendAttempts: 1, receivedAt: now };
+    const received = { messageId, to, sendAttempts: 1, receivedAt: now };
+    if (content.type === 'text')
+      return { ...received, type: 'text', text: content.text, ...(content.mentions ? { mentions: content.mentions } : {}) };
+    if (content.type === 'contact') return { ...received, type: 'contact', contact: { name: content.name, phone: content.phone } };
+    if (content.type === 'location') {
+      const { type, ...location } = content;
+      return { ...received, type, location };
+    }
     const bytes = await blobs.read(content.sha256);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     // The hash guard, as a real driver applies it to the prepared message.
@@ -149,6 +165,7 @@ const openSandboxSession = (
       size: bytes.length,
       caption: content.caption,
       filename: content.filename,
+      ...(content.viewOnce ? { viewOnce: true } : {}),
       sendAttempts: 1,
       receivedAt: now,
     };
@@ -218,6 +235,19 @@ const openSandboxSession = (
     },
 
     deliveries: () => structuredClone([...state.deliveries.values()]),
+
+    // Every number is on WhatsApp here: there is no directory to ask, and a test wants its recipients to exist.
+    async onWhatsApp(phones) {
+      if (!connected) throw notConnected();
+      return phones.map((phone) => ({ phone, exists: true, jid: `${phone}@s.whatsapp.net` }));
+    },
+
+    async sendPresence(presence, jid) {
+      if (!connected) throw notConnected();
+      presences.push({ presence, ...(jid ? { jid } : {}), at: new Date().toISOString() });
+    },
+
+    presences: () => structuredClone(presences),
 
     async injectFailures(count, failure) {
       for (let i = 0; i < count; i++) state.failures.push({ ...failure });

@@ -15,8 +15,11 @@ export interface SandboxState {
 export interface SandboxDelivery {
   messageId: string;
   to: string;
-  type: 'text' | 'media';
+  type: 'text' | 'media' | 'contact' | 'location';
   text?: string;
+  mentions?: string[];
+  contact?: { name: string; phone: string };
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
   as?: string;
   /** sha256 of the bytes the recipient got, hashed by the sandbox from what it read. */
   sha256?: string;
@@ -24,6 +27,7 @@ export interface SandboxDelivery {
   size?: number;
   caption?: string;
   filename?: string;
+  viewOnce?: boolean;
   /** How many times a send with this message id arrived; a phone shows one message whatever this says. */
   sendAttempts: number;
   receivedAt: string;

@@ -15,3 +15,14 @@ test('a reply in a group names the group as the quoted chat; the prepared messag
   assert.deepEqual(prepared, { imageMessage: { mimetype: 'image/jpeg', caption: 'new stock' } });
   assert.equal(asReply(prepared, undefined), prepared);
 });
+
+test('a reply that mentions someone keeps its mentions beside the quote', () => {
+  const text = { extendedTextMessage: { text: 'Hi @4915122222222', contextInfo: { mentionedJid: ['4915122222222@s.whatsapp.net'] } } };
+  const quoted = { waMessageId: 'Q2', from: '4915111111111@s.whatsapp.net', chat: '4915111111111@s.whatsapp.net' };
+  assert.deepEqual(asReply(text, quoted).extendedTextMessage?.contextInfo, {
+    mentionedJid: ['4915122222222@s.whatsapp.net'],
+    stanzaId: 'Q2',
+    participant: quoted.from,
+    quotedMessage: { conversation: '' },
+  });
+});
