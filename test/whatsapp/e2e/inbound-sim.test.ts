@@ -2,19 +2,26 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeJpeg } from '../../support/media-fixtures.js';
 import { waitFor } from '../../support/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver.js';
+import { verifyWebhookSignature } from '../../../src/webhooks/signature.ts';
 import { sha256, startHarness, type Harness } from './harness.js';
 
 // The simulator's phones against hashsend as a process, Baileys driver: each call resolves only once hashsend's
-// Baileys receipted the message, i.e. decrypted it; what a user sees is the inbox.
+// Baileys receipted the message, i.e. decrypted it; what a user sees is the inbox and the message.received webhook.
 const LINKED = '15550100041';
 const CUSTOMER = '15557790041';
 const CUSTOMER_JID = `${CUSTOMER}@s.whatsapp.net`;
 let h: Harness;
+let receiver: WebhookReceiver;
+let secret: string;
 before(async () => {
-  h = await startHarness();
+  [h, receiver] = await Promise.all([startHarness({ env: { WEBHOOK_ALLOW_HOSTS: '127.0.0.1' } }), startWebhookReceiver()]);
   await h.link('shop', LINKED);
+  const hook = await h.server.api('/api/webhooks', { method: 'POST', json: { url: receiver.url, events: ['message.received'] } });
+  assert.equal(hook.status, 201);
+  ({ secret } = (await hook.json()) as { secret: string });
 });
-after(() => h.close());
+after(() => Promise.all([h.close(), receiver.close()]));
 
 interface InboxItem {
   id: string;
@@ -84,6 +91,21 @@ test("a phone's text, reply, reaction, image and document reach the inbox, media
   }
   assert.equal(byWa.get(image.id)!.content.caption, 'this one');
   assert.equal(byWa.get(doc.id)!.content.filename, 'invoice.pdf');
+
+  // The same five as message.received webhooks, signed, the media with the sha256 of the phone's bytes.
+  const hooks = await waitFor('five message.received webhooks', async () =>
+    receiver.accepted().length >= 5 ? receiver.accepted() : undefined,
+  );
+  assert.deepEqual(
+    hooks.map((d) => (d.body.data as { waMessageId: string }).waMessageId),
+    [text.id, reply.id, reaction.id, image.id, doc.id],
+  );
+  for (const d of hooks)
+    assert.equal(verifyWebhookSignature({ payload: d.raw, header: d.headers['x-hashsend-signature'] as string, secret }).ok, true);
+  const mediaOf = (id: string) =>
+    (hooks.find((d) => (d.body.data as { waMessageId: string }).waMessageId === id)!.body.data as unknown as InboxItem).media;
+  assert.deepEqual(mediaOf(image.id), { sha256: image.sha256, url: `/api/media/${image.sha256}/content` });
+  assert.deepEqual(mediaOf(doc.id), { sha256: doc.sha256, url: `/api/media/${doc.sha256}/content` });
 });
 
 test('media whose bytes do not hash to what the sender declared is not stored', async () => {
