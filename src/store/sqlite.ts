@@ -43,7 +43,14 @@ export const openSqlite = async (
   const alone = (sql: string) => {
     const run = (async () => {
       if (inFlight) await new Promise<void>((resolve) => (drained = resolve));
-      return call<unknown[]>((done) => db.all(sql, done));
+      // The one wait kept in SQLite: a RESTART must outwait the other connection's passive copy, and with this
+      // connection's writes held back it takes one pool thread, never the lock another writer waits to commit.
+      db.configure('busyTimeout', busyTimeoutMs);
+      try {
+        return await call<unknown[]>((done) => db.all(sql, done));
+      } finally {
+        db.configure('busyTimeout', 0);
+      }
     })();
     const g: Promise<unknown> = run.catch(() => undefined).finally(() => gate === g && (gate = undefined));
     gate = g;
