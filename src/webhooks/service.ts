@@ -3,7 +3,7 @@ import { HashsendError } from '../errors.js';
 import type { SsrfGuard } from '../media/ssrf.js';
 import { newId, type WebhookEngine } from './engine.js';
 import type { WebhookStore } from './store.js';
-import type { DeliveryStatus, StoredDelivery, WebhookEndpoint } from './types.js';
+import type { DeliveryStatus, EndpointFormat, StoredDelivery, WebhookEndpoint } from './types.js';
 import { checkWebhookUrl } from './url-check.js';
 
 export interface EndpointInput {
@@ -18,6 +18,17 @@ export interface EndpointPatch {
   events?: string[];
   description?: string;
   enabled?: boolean;
+}
+
+/** An endpoint another surface keeps in step with its own settings (a WASender session's webhook). */
+export interface ManagedEndpoint {
+  url: string;
+  events: string[];
+  sessionId: string;
+  description: string;
+  format: EndpointFormat;
+  /** The surface's own secret: it signs hashsend's header too, so there is one secret to keep. */
+  secret: string;
 }
 
 export interface WebhookServiceOptions {
@@ -44,6 +55,7 @@ export const endpointView = (e: WebhookEndpoint, stats?: Record<DeliveryStatus, 
   events: e.events,
   ...(e.sessionId !== undefined ? { sessionId: e.sessionId } : {}),
   ...(e.description !== undefined ? { description: e.description } : {}),
+  ...(e.format ? { format: e.format.name } : {}),
   enabled: e.enabled,
   ...(e.disabledReason ? { disabledReason: e.disabledReason } : {}),
   createdAt: e.createdAt,
@@ -105,6 +117,37 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
       };
       await engine.save(e);
       return { ...endpointView(e), secret: e.secret };
+    },
+
+    /** Checks a URL as `create` would, for a surface that stores it before it makes the endpoint. */
+    checkUrl: (url: string) => checkWebhookUrl(guard, url),
+
+    /**
+     * Makes the endpoint `id` what `spec` says, or removes it (null). Its URL is checked like any other. One that
+     * was disabled for failing stays so unless `enable`: then its pending deliveries get a new retry period.
+     */
+    async putManaged(id: string, spec: ManagedEndpoint | null, { enable = true }: { enable?: boolean } = {}) {
+      const current = engine.endpoint(id);
+      if (!spec) {
+        if (current) await engine.remove(id);
+        return;
+      }
+      // No session check: the surface may make the endpoint just before the session, so none of its events is missed.
+      const url = await checkWebhookUrl(guard, spec.url);
+      const at = now();
+      const { secret, ...fields } = spec;
+      const next: WebhookEndpoint = {
+        ...(current ?? { id, enabled: true, createdAt: at }),
+        ...fields,
+        url,
+        events: eventList(spec.events),
+        secret,
+        ...(current?.secret !== secret ? { previousSecret: undefined, previousSecretExpiresAt: undefined } : {}),
+        ...(enable ? { enabled: true, disabledReason: undefined, failingSince: undefined } : {}),
+        updatedAt: at,
+      };
+      if (enable && current && !current.enabled) await store.resume(id, clock());
+      await engine.save(next);
     },
 
     async list() {
