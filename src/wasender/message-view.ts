@@ -21,7 +21,7 @@ const MESSAGE_FIELD: Record<SendAs, string> = {
 };
 
 /** The message as WhatsApp's protobuf JSON names it, the form WASenderApi's info and webhooks carry. */
-const messageOf = ({ content }: MessageRecord): Record<string, unknown> => {
+export const waMessageOf = ({ content }: MessageRecord): Record<string, unknown> => {
   if (content.type === 'text') return { conversation: content.text };
   if (content.type === 'contact' || content.type === 'location') return cardMessage(content);
   return {
@@ -48,7 +48,7 @@ export const messageInfoOf = (msgId: number, record: MessageRecord) => {
     remoteJid: record.to,
     id: waId,
     key: { remoteJid: record.to, fromMe: true, id: waId },
-    message: messageOf(record),
+    message: waMessageOf(record),
     messageTimestamp: String(Math.floor(at / 1000)),
     status: WA_STATUS[record.status],
     hashsend: {
