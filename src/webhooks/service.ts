@@ -119,8 +119,11 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
       return { ...endpointView(e), secret: e.secret };
     },
 
-    /** Checks a URL as `create` would, for a surface that stores it before it makes the endpoint. */
-    checkUrl: (url: string) => checkWebhookUrl(guard, url),
+    /**
+     * Checks a URL as `putManaged` will, for a surface that stores it before it makes the endpoint: an address the
+     * SSRF guard blocks is refused; a name that does not resolve now is taken (its deliveries fail until it does).
+     */
+    checkUrl: (url: string) => checkWebhookUrl(guard, url, { allowUnresolved: true }),
 
     /**
      * Makes the endpoint `id` what `spec` says, or removes it (null). Its URL is checked like any other. One that
@@ -133,7 +136,7 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
         return;
       }
       // No session check: the surface may make the endpoint just before the session, so none of its events is missed.
-      const url = await checkWebhookUrl(guard, spec.url);
+      const url = await checkWebhookUrl(guard, spec.url, { allowUnresolved: true });
       const at = now();
       const { secret, ...fields } = spec;
       const next: WebhookEndpoint = {
