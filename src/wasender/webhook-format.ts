@@ -3,7 +3,7 @@ import type { MessageRecord } from '../outbox/types.js';
 import type { EndpointFormat, WebhookEventType } from '../webhooks/types.js';
 import type { WebhookFormat } from '../webhooks/formats.js';
 import type { MessageIds } from './message-ids.js';
-import { WA_STATUS, waMessageOf } from './message-view.js';
+import { WA_STATUS, waMediaMessage, waMessageOf } from './message-view.js';
 import { wasenderStatus } from './status.js';
 
 export const WASENDER_FORMAT = 'wasender';
@@ -76,25 +76,8 @@ const outgoing = (m: MessageRecord, msgId: number | undefined): Rendered[] => {
 const inboundMessage = ({ content }: InboundMessage): Record<string, unknown> => {
   if (content.type === 'text') return { conversation: content.text };
   if (content.type === 'reaction') return { reactionMessage: { key: { id: content.messageId }, text: content.emoji } };
-  const field = {
-    image: 'imageMessage',
-    video: 'videoMessage',
-    audio: 'audioMessage',
-    voice: 'audioMessage',
-    document: 'documentMessage',
-    sticker: 'stickerMessage',
-  }[content.as];
-  return {
-    [field]: {
-      mimetype: content.mimetype,
-      fileLength: String(content.size),
-      // WhatsApp's own field: the plaintext sha256 in base64. hashsend serves the bytes at /api/media/<hex>/content.
-      fileSha256: Buffer.from(content.sha256, 'hex').toString('base64'),
-      ...(content.caption ? { caption: content.caption } : {}),
-      ...(content.filename ? { fileName: content.filename } : {}),
-      ...(content.as === 'voice' ? { ptt: true } : {}),
-    },
-  };
+  // WhatsApp's own field: the plaintext sha256 in base64. hashsend serves the bytes at /api/media/<hex>/content.
+  return waMediaMessage(content, { fileSha256: Buffer.from(content.sha256, 'hex').toString('base64') });
 };
 
 const incoming = (m: InboundMessage, msgId: number | undefined): Rendered[] => {
