@@ -45,6 +45,19 @@ export interface WebhookServiceOptions {
 const newSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
 const notFound = (id: string) => new HashsendError('webhook_not_found', 404, `no webhook endpoint "${id.slice(0, 64)}"`);
 
+/**
+ * A managed endpoint's URL, events, secret and existence follow its surface's settings (they would be put back
+ * at its next change, and a rotated secret would no longer match the one that surface shows): changed there only.
+ */
+const refuseManaged = (e: WebhookEndpoint, what: string) => {
+  if (!e.format) return;
+  throw new HashsendError(
+    'webhook_managed',
+    409,
+    `webhook endpoint "${e.id}" is kept by ${e.description ?? `the ${e.format.name} surface`}: ${what} it there; here only enabled may change`,
+  );
+};
+
 /** `['*']` stays as it is; a list loses its repeats. */
 const eventList = (events: string[]) => (events.includes('*') ? ['*'] : [...new Set(events)]);
 
@@ -163,6 +176,7 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
     async update(id: string, patch: EndpointPatch) {
       const url = patch.url === undefined ? undefined : await checkWebhookUrl(guard, patch.url);
       const current = endpoint(id);
+      if (patch.url !== undefined || patch.events !== undefined || patch.description !== undefined) refuseManaged(current, 'change');
       const enabling = patch.enabled === true && !current.enabled;
       const next: WebhookEndpoint = {
         ...current,
@@ -180,13 +194,14 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
     },
 
     async remove(id: string) {
-      endpoint(id);
+      refuseManaged(endpoint(id), 'remove');
       await engine.remove(id);
     },
 
     /** A new secret; the old one signs beside it until the grace period ends. */
     async rotateSecret(id: string) {
       const current = endpoint(id);
+      refuseManaged(current, 'rotate the secret of');
       const previousSecretExpiresAt = new Date(clock() + secretGraceMs).toISOString();
       const secret = newSecret();
       await engine.save({ ...current, secret, previousSecret: current.secret, previousSecretExpiresAt, updatedAt: now() });

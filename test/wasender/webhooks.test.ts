@@ -137,10 +137,22 @@ test('webhook_events picks which of its events a session gets; the endpoint is o
   );
   assert.deepEqual([...new Set(of(session).map((d) => bodyOf(d).event))], ['messages.update']);
 
-  const { items } = (await (await server.api('/api/webhooks')).json()) as { items: { sessionId?: string; format?: string; url: string }[] };
+  const { items } = (await (await server.api('/api/webhooks')).json()) as {
+    items: { id: string; sessionId?: string; format?: string; url: string }[];
+  };
   const mine = items.find((e) => e.sessionId === session.hashsend_session_id);
   assert.equal(mine?.format, 'wasender');
   assert.equal(mine?.url, receiver.url);
+
+  // Its URL, events, secret and existence follow the session: changed through it, not through hashsend's API.
+  const managed = async (res: Response) => {
+    assert.equal(res.status, 409);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'webhook_managed');
+  };
+  await managed(await server.api(`/api/webhooks/${mine!.id}`, { method: 'PATCH', json: { url: `${receiver.url}/other` } }));
+  await managed(await server.api(`/api/webhooks/${mine!.id}/rotate-secret`, { method: 'POST' }));
+  await managed(await server.api(`/api/webhooks/${mine!.id}`, { method: 'DELETE' }));
+  assert.equal((await server.api(`/api/webhooks/${mine!.id}`, { method: 'PATCH', json: { enabled: true } })).status, 200);
 });
 
 test('turning webhook_enabled off stops deliveries; on again, only what happens from then on is sent', async () => {
