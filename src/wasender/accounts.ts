@@ -41,7 +41,8 @@ const isCode = (code: string) => (err: unknown) => isHashsendError(err) && err.c
  * WASenderApi's sessions on top of hashsend's: each record has an integer id, its own API key and the settings
  * WASenderApi keeps, and maps to one hashsend session (`ws-<id>`) whose state gives its status.
  */
-const WEBHOOK_FIELDS = ['webhook_url', 'webhook_enabled', 'webhook_events'] as const;
+/** Fields its webhook endpoint is made from (the name is in its description). */
+const WEBHOOK_FIELDS = ['webhook_url', 'webhook_enabled', 'webhook_events', 'name'] as const;
 
 export const createWasenderAccounts = ({ store, sessions, userId = 1, webhooks }: WasenderAccountsOptions) => {
   const records = createWasenderStore(store);

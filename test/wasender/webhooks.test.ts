@@ -182,6 +182,9 @@ test('turning webhook_enabled off stops deliveries; on again, only what happens 
     false,
     'nothing of the time it was disabled',
   );
+
+  assert.equal((await wa.call(`/whatsapp-sessions/${session.id}`, { method: 'DELETE' })).status, 200);
+  assert.equal((await endpoints()).length, 0, 'a deleted session leaves no endpoint behind');
 });
 
 test('a webhook_url at a private address not in WEBHOOK_ALLOW_HOSTS is refused in WASender’s error shape', async () => {
@@ -196,4 +199,21 @@ test('a webhook_url at a private address not in WEBHOOK_ALLOW_HOSTS is refused i
   const update = await wa.call(`/whatsapp-sessions/${session.id}`, { method: 'PUT', json: { webhook_url: 'http://192.168.0.10/x' } });
   assert.ok((await expectError(update, 422, 'webhook_url_refused')).errors?.webhook_url);
   assert.equal((await wa.get(session.id)).webhook_url, null, 'nothing was stored');
+});
+
+test('after a restart the session’s endpoint keeps its format: deliveries are still WASender’s, signed both ways', async () => {
+  const session = await createHooked({ webhook_events: ['messages.update'] });
+  await wa.call(`/whatsapp-sessions/${session.id}/connect`, { method: 'POST', json: {} });
+  await wa.link(session);
+  await server.restart();
+  await waitFor('the session linked again', async () => ((await wa.get(session.id)).status === 'connected' ? true : undefined));
+  const msgId = await sendText(session, 'after a restart');
+  const d = await until('messages.update after the restart', session, (b) => b.data.msgId === msgId && b.data.update?.status === 2);
+  assert.equal(verifyWasenderWebhookSignature(d.headers['x-webhook-signature'] as string, session.webhook_secret), true);
+  const ours = verifyWebhookSignature({
+    payload: d.raw,
+    header: d.headers['x-hashsend-signature'] as string,
+    secret: session.webhook_secret,
+  });
+  assert.equal(ours.ok, true);
 });
