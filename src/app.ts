@@ -51,6 +51,8 @@ import { createWasenderMessages } from './wasender/messages.js';
 import { createMessageIds } from './wasender/message-ids.js';
 import { createSendPacer } from './wasender/send-pacing.js';
 import { createSessionTools } from './whatsapp/session-tools.js';
+import { createWasenderFormat, WASENDER_FORMAT } from './wasender/webhook-format.js';
+import { createWasenderWebhooks } from './wasender/webhooks.js';
 
 const lacks = (driver: string, what: string) => new HashsendError('not_supported', 501, `the ${driver} driver cannot ${what}`);
 
@@ -149,7 +151,15 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   const optOuts = createOptOutService({ store: optOutStore, events, requireSession });
   const messages = createMessageService({ outbox, media: resolver, requireSession, optOuts: optOutStore, inbox });
   const stopOptOutKeywords = listenForOptOutKeywords({ events, optOuts, messages, ...config.optOuts, log });
-  const webhooks = await openWebhooks({ config, log, requireSession, onAttempt: metrics.webhooks.attempt, onDead: metrics.webhooks.dead });
+  const wasenderIds = createMessageIds(stores.namespace('wasender_msgids'));
+  const webhooks = await openWebhooks({
+    config,
+    log,
+    requireSession,
+    onAttempt: metrics.webhooks.attempt,
+    onDead: metrics.webhooks.dead,
+    formats: { [WASENDER_FORMAT]: createWasenderFormat({ ids: wasenderIds }) },
+  });
   // From now on: the session states of the restore at start are delivered too.
   const unsubscribeWebhooks = events.subscribe(webhooks.publish);
   const broadcastStore = await openBroadcastStore(stores.backend);
@@ -164,8 +174,12 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   const broadcastEvents = {
     subscribe: (listener: (e: BroadcastEvent) => void) => events.subscribe((e) => e.type === 'broadcast' && listener(e)),
   };
-  const wasender = createWasenderAccounts({ store: stores.namespace('wasender'), sessions });
-  const wasenderMessages = createWasenderMessages({ messages, outbox, ids: createMessageIds(stores.namespace('wasender_msgids')) });
+  const wasender = createWasenderAccounts({
+    store: stores.namespace('wasender'),
+    sessions,
+    webhooks: createWasenderWebhooks({ webhooks: webhooks.service }),
+  });
+  const wasenderMessages = createWasenderMessages({ messages, outbox, ids: wasenderIds });
   const sessionTools = createSessionTools({ sessions, log });
   const describe = [
     describeMediaRoutes,
@@ -230,6 +244,8 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
      */
     async start(): Promise<Server> {
       await sessions.restore();
+      for (const { id, err } of await wasender.syncWebhooks())
+        log.warn({ err, wasenderSession: id }, 'a WASender session webhook could not be set up');
       server = await new Promise<Server>((resolve, reject) => {
         // Express 5 hands a listen error (EADDRINUSE) to this callback rather than throwing it.
         const s = http.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));

@@ -48,6 +48,10 @@ export const webhookSchema = z
     events: z.array(z.string()),
     sessionId: z.string().optional(),
     description: z.string().optional(),
+    format: z.string().optional().meta({
+      description:
+        '`wasender`: kept in step with a WASender session’s webhook fields and rendered in WASenderApi’s format; change it through that session',
+    }),
     enabled: z.boolean(),
     disabledReason: z
       .object({ code: z.string(), message: z.string(), at: z.string() })

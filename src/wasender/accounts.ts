@@ -4,6 +4,7 @@ import type { Store } from '../store/index.js';
 import type { SessionManager } from '../whatsapp/sessions.js';
 import { wasenderStatus, type WasenderStatus } from './status.js';
 import { createWasenderStore, OPTION_FLAGS, type OptionFlag, type WasenderRecord } from './store.js';
+import type { WasenderWebhooks } from './webhooks.js';
 
 /** The fields a caller sets on create and update (WASenderApi's names). */
 export interface WasenderSessionInput extends Partial<Record<OptionFlag, boolean>> {
@@ -27,6 +28,8 @@ export interface WasenderAccountsOptions {
   sessions: SessionManager;
   /** WASenderApi names the account owning a session; a hashsend install has one. @default 1 */
   userId?: number;
+  /** Keeps each session's webhook endpoint in step with its webhook fields. @default none (no deliveries) */
+  webhooks?: WasenderWebhooks;
 }
 
 const newApiKey = () => randomBytes(32).toString('hex');
@@ -38,7 +41,10 @@ const isCode = (code: string) => (err: unknown) => isHashsendError(err) && err.c
  * WASenderApi's sessions on top of hashsend's: each record has an integer id, its own API key and the settings
  * WASenderApi keeps, and maps to one hashsend session (`ws-<id>`) whose state gives its status.
  */
-export const createWasenderAccounts = ({ store, sessions, userId = 1 }: WasenderAccountsOptions) => {
+/** Fields its webhook endpoint is made from (the name is in its description). */
+const WEBHOOK_FIELDS = ['webhook_url', 'webhook_enabled', 'webhook_events', 'name'] as const;
+
+export const createWasenderAccounts = ({ store, sessions, userId = 1, webhooks }: WasenderAccountsOptions) => {
   const records = createWasenderStore(store);
 
   const view = ({ sessionId, disconnected, ...record }: WasenderRecord): WasenderSession => {
@@ -67,15 +73,13 @@ export const createWasenderAccounts = ({ store, sessions, userId = 1 }: Wasender
     if (!sessions.has(record.sessionId)) await sessions.create({ id: record.sessionId });
     return record.sessionId;
   };
-  const openSession = async (id: number) => {
+  /**
+   * The name of the hashsend session behind `id`: `ws-<id>`, or a name beside it when someone named a session of
+   * ours so through hashsend's API. Chosen before the session opens, so its webhook can be there first.
+   */
+  const sessionNameFor = (id: number) => {
     const preferred = `ws-${id}`;
-    try {
-      return (await sessions.create({ id: preferred })).id;
-    } catch (err) {
-      // Someone named a session of ours like this through hashsend's API: this one gets a name beside it.
-      if (!isCode('session_exists')(err)) throw err;
-      return (await sessions.create({ id: `${preferred}-${randomBytes(3).toString('hex')}` })).id;
-    }
+    return sessions.has(preferred) ? `${preferred}-${randomBytes(3).toString('hex')}` : preferred;
   };
 
   return {
@@ -91,11 +95,12 @@ export const createWasenderAccounts = ({ store, sessions, userId = 1 }: Wasender
       return record && view(record);
     },
     async create(input: WasenderSessionInput) {
+      await webhooks?.check(input.webhook_url);
       const record = await records.insert(async (id) => {
         const now = new Date().toISOString();
-        return {
+        const record: WasenderRecord = {
           id,
-          sessionId: await openSession(id),
+          sessionId: sessionNameFor(id),
           ...input,
           ...(Object.fromEntries(OPTION_FLAGS.map((flag) => [flag, input[flag] ?? false])) as Record<OptionFlag, boolean>),
           webhook_url: input.webhook_url ?? null,
@@ -111,11 +116,34 @@ export const createWasenderAccounts = ({ store, sessions, userId = 1 }: Wasender
           // WASenderApi's first status: nothing is linked until `connect` is called.
           disconnected: true,
         };
+        // The webhook first: the session's first state and QR, published as it opens, reach it.
+        await webhooks?.sync(view(record));
+        try {
+          await sessions.create({ id: record.sessionId });
+        } catch (err) {
+          await webhooks?.drop(id);
+          throw err;
+        }
+        return record;
       });
       return view(record);
     },
     async update(id: number, patch: Partial<WasenderSessionInput>) {
-      return view(await change(id, () => patch));
+      const before = await recordOf(id);
+      // The URL deliveries would go to is checked before anything is stored: the one given, or the one kept.
+      if (patch.webhook_url !== undefined || patch.webhook_enabled) await webhooks?.check(patch.webhook_url ?? before.webhook_url);
+      const session = view(await change(id, () => patch));
+      if (WEBHOOK_FIELDS.some((field) => patch[field] !== undefined)) await webhooks?.sync(session);
+      return session;
+    },
+    /**
+     * Brings every session's webhook endpoint in step (at start: a change cut short by a crash is completed).
+     * Resolves with the sessions whose endpoint could not be made (a URL refused since), each with why.
+     */
+    async syncWebhooks() {
+      const all = await records.list();
+      const results = await Promise.allSettled(all.map((r) => webhooks?.sync(view(r), { enable: false })));
+      return results.flatMap((r, i) => (r.status === 'rejected' ? [{ id: all[i].id, err: r.reason as unknown }] : []));
     },
     async remove(id: number) {
       const record = await recordOf(id);
@@ -123,10 +151,14 @@ export const createWasenderAccounts = ({ store, sessions, userId = 1 }: Wasender
         if (!isCode('session_not_found')(err)) throw err;
       });
       await records.remove(record);
+      await webhooks?.drop(id);
     },
     /** A new session API key; the old one is refused from the moment this resolves. */
     async regenerateKey(id: number) {
-      return (await change(id, () => ({ api_key: newApiKey() }))).api_key;
+      const record = await change(id, () => ({ api_key: newApiKey() }));
+      // The bodies carry the key as `sessionId`: those made from now on carry the new one.
+      await webhooks?.sync(view(record));
+      return record.api_key;
     },
     /** Starts linking: the QR to scan while one is needed, nothing once linked. */
     async connect(id: number): Promise<{ session: WasenderSession; qr?: { qr: string; expiresAt: string } }> {

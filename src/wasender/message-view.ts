@@ -20,19 +20,26 @@ const MESSAGE_FIELD: Record<SendAs, string> = {
   sticker: 'stickerMessage',
 };
 
+/** Media as WhatsApp's protobuf JSON names it (`imageMessage: { mimetype, fileLength, … }`), `extra` fields beside. */
+export const waMediaMessage = (
+  media: { as: SendAs; mimetype: string; size: number; caption?: string; filename?: string },
+  extra: Record<string, unknown> = {},
+) => ({
+  [MESSAGE_FIELD[media.as]]: {
+    mimetype: media.mimetype,
+    fileLength: String(media.size),
+    ...extra,
+    ...(media.caption ? { caption: media.caption } : {}),
+    ...(media.filename ? { fileName: media.filename } : {}),
+    ...(media.as === 'voice' ? { ptt: true } : {}),
+  },
+});
+
 /** The message as WhatsApp's protobuf JSON names it, the form WASenderApi's info and webhooks carry. */
-const messageOf = ({ content }: MessageRecord): Record<string, unknown> => {
+export const waMessageOf = ({ content }: MessageRecord): Record<string, unknown> => {
   if (content.type === 'text') return { conversation: content.text };
   if (content.type === 'contact' || content.type === 'location') return cardMessage(content);
-  return {
-    [MESSAGE_FIELD[content.as]]: {
-      mimetype: content.mimetype,
-      fileLength: String(content.size),
-      ...(content.caption ? { caption: content.caption } : {}),
-      ...(content.filename ? { fileName: content.filename } : {}),
-      ...(content.as === 'voice' ? { ptt: true } : {}),
-    },
-  };
+  return waMediaMessage(content);
 };
 
 /**
@@ -48,7 +55,7 @@ export const messageInfoOf = (msgId: number, record: MessageRecord) => {
     remoteJid: record.to,
     id: waId,
     key: { remoteJid: record.to, fromMe: true, id: waId },
-    message: messageOf(record),
+    message: waMessageOf(record),
     messageTimestamp: String(Math.floor(at / 1000)),
     status: WA_STATUS[record.status],
     hashsend: {

@@ -14,6 +14,8 @@ export const signingSecrets = (e: WebhookEndpoint, now: number) => [
 
 /** The headers of one attempt: signed at the moment it leaves, so a retry a day later is not stale to the receiver. */
 export const attemptHeaders = (e: WebhookEndpoint, d: StoredDelivery, now: number): Record<string, string> => ({
+  // A surface's own header (WASender's X-Webhook-Signature) goes beside ours, and cannot replace one of them.
+  ...e.format?.headers,
   'content-type': 'application/json',
   'user-agent': 'hashsend-webhooks',
   [SIGNATURE_HEADER.toLowerCase()]: signatureHeader(d.body, signingSecrets(e, now), Math.floor(now / 1000)),

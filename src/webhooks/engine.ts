@@ -3,6 +3,7 @@ import type { HashsendEvent } from '../events/types.js';
 import type { Logger } from '../log.js';
 import { afterAttempt, attemptHeaders } from './attempt.js';
 import { toWebhookEvent, type WebhookEventSource } from './event-map.js';
+import { renderBodies, type WebhookFormats } from './formats.js';
 import { createLane, type Lane } from './lane.js';
 import type { RetryOptions } from './retry-policy.js';
 import type { WebhookStore } from './store.js';
@@ -21,6 +22,8 @@ export interface WebhookEngineOptions {
   /** Told of every attempt's outcome, and of every delivery that went dead (metrics). */
   onAttempt?(outcome: AttemptOutcome): void;
   onDead?(): void;
+  /** Renderers of the body formats endpoints may ask for (`format` on an endpoint). @default none */
+  formats?: WebhookFormats;
   clock?: () => number;
 }
 
@@ -45,6 +48,7 @@ export const createWebhookEngine = async ({
   disableAfterMs,
   onAttempt = () => undefined,
   onDead = () => undefined,
+  formats = {},
   clock = Date.now,
 }: WebhookEngineOptions) => {
   const endpoints = new Map((await store.endpoints()).map((e) => [e.id, e]));
@@ -145,8 +149,10 @@ export const createWebhookEngine = async ({
       if (targets.length === 0) return;
       const createdAt = iso(clock());
       const id = newId('evt');
-      const body = JSON.stringify({ id, type: source.type, createdAt, data: source.data });
-      for (const e of targets) {
+      const ours = JSON.stringify({ id, type: source.type, createdAt, data: source.data });
+      // An endpoint with a format gets its bodies (none, one or several), hashsend's own otherwise.
+      const bodies = targets.flatMap((e) => renderBodies(formats, e, event, source, { id, createdAt }, ours).map((body) => ({ e, body })));
+      for (const { e, body } of bodies) {
         const delivery: WebhookDelivery = {
           id: newId('whd'),
           endpointId: e.id,

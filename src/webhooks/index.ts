@@ -5,6 +5,7 @@ import type { HashsendEvent } from '../events/types.js';
 import type { Logger } from '../log.js';
 import { createSsrfGuard } from '../media/ssrf.js';
 import { createWebhookEngine } from './engine.js';
+import { preparingPublisher, type WebhookFormats } from './formats.js';
 import { createWebhookService } from './service.js';
 import { openSqliteWebhookStore } from './store-sqlite.js';
 import type { AttemptOutcome } from './transport.js';
@@ -19,6 +20,8 @@ export interface WebhooksOptions {
   requireSession(id: string): void;
   onAttempt?(outcome: AttemptOutcome): void;
   onDead?(): void;
+  /** Body formats other surfaces render their endpoints' deliveries in (WASender's). */
+  formats?: WebhookFormats;
 }
 
 /**
@@ -26,7 +29,7 @@ export interface WebhooksOptions {
  * deliveries of this node stay with it until a Redis store stands beside this one), the transport behind the
  * SSRF guard with WEBHOOK_ALLOW_HOSTS, the engine and the service.
  */
-export const openWebhooks = async ({ config, log, requireSession, onAttempt, onDead }: WebhooksOptions) => {
+export const openWebhooks = async ({ config, log, requireSession, onAttempt, onDead, formats = {} }: WebhooksOptions) => {
   const settings = config.webhooks;
   await mkdir(config.dataDir, { recursive: true });
   const store = await openSqliteWebhookStore(path.resolve(config.dataDir, 'hashsend.sqlite'));
@@ -41,13 +44,15 @@ export const openWebhooks = async ({ config, log, requireSession, onAttempt, onD
     disableAfterMs: settings.disableAfterMs,
     onAttempt,
     onDead,
+    formats,
   });
+  const publish = preparingPublisher({ formats, endpoints: engine.endpoints, publish: engine.publish, log });
   let pruning: ReturnType<typeof startPruning> | undefined;
   const service = createWebhookService({ engine, store, guard, requireSession, secretGraceMs: settings.secretGraceMs });
   return {
     service,
     /** The bus listener: hands the event over and returns. */
-    publish: (event: HashsendEvent) => engine.publish(event),
+    publish: (event: HashsendEvent) => publish(event),
     /** Deliveries per endpoint and status, read when metrics are scraped. */
     counts: () => store.counts(),
     start() {

@@ -3,7 +3,7 @@ import { HashsendError } from '../errors.js';
 import type { SsrfGuard } from '../media/ssrf.js';
 import { newId, type WebhookEngine } from './engine.js';
 import type { WebhookStore } from './store.js';
-import type { DeliveryStatus, StoredDelivery, WebhookEndpoint } from './types.js';
+import type { DeliveryStatus, EndpointFormat, StoredDelivery, WebhookEndpoint } from './types.js';
 import { checkWebhookUrl } from './url-check.js';
 
 export interface EndpointInput {
@@ -20,6 +20,17 @@ export interface EndpointPatch {
   enabled?: boolean;
 }
 
+/** An endpoint another surface keeps in step with its own settings (a WASender session's webhook). */
+export interface ManagedEndpoint {
+  url: string;
+  events: string[];
+  sessionId: string;
+  description: string;
+  format: EndpointFormat;
+  /** The surface's own secret: it signs hashsend's header too, so there is one secret to keep. */
+  secret: string;
+}
+
 export interface WebhookServiceOptions {
   engine: WebhookEngine;
   store: Pick<WebhookStore, 'counts' | 'getDelivery' | 'listDeliveries' | 'deadLetters' | 'requeue' | 'resume'>;
@@ -34,6 +45,19 @@ export interface WebhookServiceOptions {
 const newSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
 const notFound = (id: string) => new HashsendError('webhook_not_found', 404, `no webhook endpoint "${id.slice(0, 64)}"`);
 
+/**
+ * A managed endpoint's URL, events, secret and existence follow its surface's settings (they would be put back
+ * at its next change, and a rotated secret would no longer match the one that surface shows): changed there only.
+ */
+const refuseManaged = (e: WebhookEndpoint, what: string) => {
+  if (!e.format) return;
+  throw new HashsendError(
+    'webhook_managed',
+    409,
+    `webhook endpoint "${e.id}" is kept by ${e.description ?? `the ${e.format.name} surface`}: ${what} it there; here only enabled may change`,
+  );
+};
+
 /** `['*']` stays as it is; a list loses its repeats. */
 const eventList = (events: string[]) => (events.includes('*') ? ['*'] : [...new Set(events)]);
 
@@ -44,6 +68,7 @@ export const endpointView = (e: WebhookEndpoint, stats?: Record<DeliveryStatus, 
   events: e.events,
   ...(e.sessionId !== undefined ? { sessionId: e.sessionId } : {}),
   ...(e.description !== undefined ? { description: e.description } : {}),
+  ...(e.format ? { format: e.format.name } : {}),
   enabled: e.enabled,
   ...(e.disabledReason ? { disabledReason: e.disabledReason } : {}),
   createdAt: e.createdAt,
@@ -107,6 +132,40 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
       return { ...endpointView(e), secret: e.secret };
     },
 
+    /**
+     * Checks a URL as `putManaged` will, for a surface that stores it before it makes the endpoint: an address the
+     * SSRF guard blocks is refused; a name that does not resolve now is taken (its deliveries fail until it does).
+     */
+    checkUrl: (url: string) => checkWebhookUrl(guard, url, { allowUnresolved: true }),
+
+    /**
+     * Makes the endpoint `id` what `spec` says, or removes it (null). Its URL is checked like any other. One that
+     * was disabled for failing stays so unless `enable`: then its pending deliveries get a new retry period.
+     */
+    async putManaged(id: string, spec: ManagedEndpoint | null, { enable = true }: { enable?: boolean } = {}) {
+      const current = engine.endpoint(id);
+      if (!spec) {
+        if (current) await engine.remove(id);
+        return;
+      }
+      // No session check: the surface may make the endpoint just before the session, so none of its events is missed.
+      const url = await checkWebhookUrl(guard, spec.url, { allowUnresolved: true });
+      const at = now();
+      const { secret, ...fields } = spec;
+      const next: WebhookEndpoint = {
+        ...(current ?? { id, enabled: true, createdAt: at }),
+        ...fields,
+        url,
+        events: eventList(spec.events),
+        secret,
+        ...(current?.secret !== secret ? { previousSecret: undefined, previousSecretExpiresAt: undefined } : {}),
+        ...(enable ? { enabled: true, disabledReason: undefined, failingSince: undefined } : {}),
+        updatedAt: at,
+      };
+      if (enable && current && !current.enabled) await store.resume(id, clock());
+      await engine.save(next);
+    },
+
     async list() {
       const of = await stats();
       return engine.endpoints().map((e) => endpointView(e, of(e.id)));
@@ -117,6 +176,7 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
     async update(id: string, patch: EndpointPatch) {
       const url = patch.url === undefined ? undefined : await checkWebhookUrl(guard, patch.url);
       const current = endpoint(id);
+      if (patch.url !== undefined || patch.events !== undefined || patch.description !== undefined) refuseManaged(current, 'change');
       const enabling = patch.enabled === true && !current.enabled;
       const next: WebhookEndpoint = {
         ...current,
@@ -134,13 +194,14 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
     },
 
     async remove(id: string) {
-      endpoint(id);
+      refuseManaged(endpoint(id), 'remove');
       await engine.remove(id);
     },
 
     /** A new secret; the old one signs beside it until the grace period ends. */
     async rotateSecret(id: string) {
       const current = endpoint(id);
+      refuseManaged(current, 'rotate the secret of');
       const previousSecretExpiresAt = new Date(clock() + secretGraceMs).toISOString();
       const secret = newSecret();
       await engine.save({ ...current, secret, previousSecret: current.secret, previousSecretExpiresAt, updatedAt: now() });

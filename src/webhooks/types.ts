@@ -24,6 +24,17 @@ export interface DisabledReason {
   at: string;
 }
 
+/**
+ * A body shape other than hashsend's `{ id, type, createdAt, data }`: the name of a renderer given to the engine
+ * (src/webhooks/formats.ts) and what that renderer needs to know of the endpoint.
+ */
+export interface EndpointFormat {
+  name: string;
+  /** Headers every attempt carries beside hashsend's own (a surface's own signature header). */
+  headers?: Record<string, string>;
+  [option: string]: unknown;
+}
+
 /** An endpoint as stored: the secrets never leave the service but at creation and rotation. */
 export interface WebhookEndpoint {
   id: string;
@@ -33,6 +44,8 @@ export interface WebhookEndpoint {
   /** Only this session's events; absent: every session's. */
   sessionId?: string;
   description?: string;
+  /** Absent: hashsend's own body. Set by the surface that manages the endpoint (a WASender session's webhook). */
+  format?: EndpointFormat;
   enabled: boolean;
   disabledReason?: DisabledReason;
   secret: string;

@@ -10,7 +10,12 @@ const refused = (url: string, message: string, details: Record<string, unknown> 
  * answer), and a host that resolves to addresses the SSRF guard lets through (private, loopback and link-local
  * only when listed in WEBHOOK_ALLOW_HOSTS). Each delivery checks the resolved address again when it connects.
  */
-export const checkWebhookUrl = async (guard: SsrfGuard, url: string): Promise<string> => {
+export const checkWebhookUrl = async (
+  guard: SsrfGuard,
+  url: string,
+  /** A name that does not resolve now is taken (a surface that stores what it is given); a blocked address never. */
+  { allowUnresolved = false }: { allowUnresolved?: boolean } = {},
+): Promise<string> => {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -27,6 +32,7 @@ export const checkWebhookUrl = async (guard: SsrfGuard, url: string): Promise<st
     await guard.resolve(parsed.hostname);
   } catch (err) {
     if (err instanceof HashsendError && err.code === 'blocked_url') throw refused(parsed.href, err.message, err.details);
+    if (allowUnresolved) return parsed.href;
     const host = parsed.hostname;
     throw refused(parsed.href, `${host} cannot be resolved${isIP(host) ? '' : ' (DNS)'}: no delivery could reach it`, { host });
   }

@@ -109,7 +109,7 @@ export const describeWebhookRoutes: DescribeRoutes = (r) => {
     request: { params: webhookIdParam, body: { content: { 'application/json': { schema: updateWebhookSchema } } } },
     responses: {
       200: json(webhookSchema, 'The endpoint'),
-      ...errors({ 400: ['invalid_request', 'webhook_url_refused'], 404: ['webhook_not_found'] }),
+      ...errors({ 400: ['invalid_request', 'webhook_url_refused'], 404: ['webhook_not_found'], 409: ['webhook_managed'] }),
       ...authErrors,
     },
   });
@@ -119,7 +119,7 @@ export const describeWebhookRoutes: DescribeRoutes = (r) => {
     tags,
     summary: 'Remove a webhook endpoint and its deliveries',
     request: { params: webhookIdParam },
-    responses: { 204: { description: 'Removed' }, ...notFound, ...authErrors },
+    responses: { 204: { description: 'Removed' }, ...notFound, ...errors({ 409: ['webhook_managed'] }), ...authErrors },
   });
   r.registerPath({
     method: 'post',
@@ -129,7 +129,7 @@ export const describeWebhookRoutes: DescribeRoutes = (r) => {
     description:
       'Until `previousSecretExpiresAt` (WEBHOOK_SECRET_GRACE_MS) each delivery carries two `v1=` signatures, one per secret, so the receiver can switch at its own pace.',
     request: { params: webhookIdParam },
-    responses: { 200: json(rotatedSecretSchema, 'The new secret'), ...notFound, ...authErrors },
+    responses: { 200: json(rotatedSecretSchema, 'The new secret'), ...notFound, ...errors({ 409: ['webhook_managed'] }), ...authErrors },
   });
   r.registerPath({
     method: 'get',
