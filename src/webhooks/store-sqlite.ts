@@ -52,16 +52,13 @@ const SQL = {
   // `[[data, body], …]` as one JSON parameter: a batch is one statement, rows numbered in the order given.
   insert:
     `INSERT INTO ${D}(data, body, next_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${NOW_MS} ` +
-    'FROM json_each(?) ORDER BY key',
+    'FROM json_each(?) ORDER BY key RETURNING seq, id',
   // `[[seq, patch, nextAt], …]`: RFC 7396 merge, so a key given as null is removed.
   update:
     `UPDATE ${D} AS d SET data = json_patch(d.data, p.patch), next_at = p.next FROM (` +
     "SELECT json_extract(value, '$[0]') AS s, json_extract(value, '$[1]') AS patch, json_extract(value, '$[2]') AS next FROM json_each(?)" +
     ') AS p WHERE d.seq = p.s',
-  due:
-    `SELECT seq, next_at, data, body FROM ${D} WHERE endpoint_id = ?1 AND next_at IS NOT NULL AND next_at <= ?2 ` +
-    "AND status = 'pending' AND okey NOT IN (SELECT value FROM json_each(?3)) ORDER BY next_at, seq LIMIT ?4",
-  nextDue: `SELECT min(next_at) AS at FROM ${D} WHERE endpoint_id = ?1 AND next_at IS NOT NULL AND okey NOT IN (SELECT value FROM json_each(?2))`,
+  pending: `SELECT seq, next_at, data, body FROM ${D} WHERE endpoint_id = ?1 AND status = 'pending' AND seq > ?2 ORDER BY seq LIMIT ?3`,
   get: `SELECT seq, next_at, data, body FROM ${D} WHERE id = ? AND endpoint_id = ?`,
   list: `SELECT seq, next_at, data FROM ${D} WHERE endpoint_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
   listStatus: `SELECT seq, next_at, data FROM ${D} WHERE endpoint_id = ?1 AND status = ?4 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
@@ -101,11 +98,16 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
     return result;
   };
 
+  /** The seq each stored delivery got, by id, from its batch's commit until its `addDelivery` takes it. */
+  const seqs = new Map<string, number>();
   const writes = writeBatch<Write>((items) =>
     serially(async () => {
       const inserts = items.flatMap((w) => (w.kind === 'insert' ? [w.delivery] : []));
       const updates = items.flatMap((w) => (w.kind === 'update' ? [w.update] : []));
-      if (inserts.length) await run(s.insert, JSON.stringify(inserts.map(({ body, ...rest }) => [rest, body])));
+      if (inserts.length) {
+        const rows = await all<{ seq: number; id: string }>(s.insert, JSON.stringify(inserts.map(({ body, ...rest }) => [rest, body])));
+        for (const r of rows) seqs.set(r.id, r.seq);
+      }
       if (updates.length) {
         await run(s.update, `[${updates.map((u) => `[${u.seq},${mergePatch(u.patch)},${u.nextAttemptAt}]`).join(',')}]`);
       }
@@ -121,14 +123,14 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
         await run(s.removeDeliveries, id);
         await run(s.removeEndpoint, id);
       }),
-    addDelivery: (delivery) => writes.add({ kind: 'insert', delivery }),
+    addDelivery: (delivery) =>
+      writes.add({ kind: 'insert', delivery }).then(() => {
+        const seq = seqs.get(delivery.id)!;
+        seqs.delete(delivery.id);
+        return seq;
+      }),
     updateDelivery: (update) => writes.add({ kind: 'update', update }),
-    due: async (endpointId, { now, busy, limit }) =>
-      (await serially(() => all<Row>(s.due, endpointId, now, JSON.stringify(busy), limit))).map(deliveryOf),
-    async nextDueAt(endpointId, busy) {
-      const [row] = await serially(() => all<{ at: number | null }>(s.nextDue, endpointId, JSON.stringify(busy)));
-      return row?.at ?? undefined;
-    },
+    pending: async (endpointId, { after, limit }) => (await serially(() => all<Row>(s.pending, endpointId, after, limit))).map(deliveryOf),
     async getDelivery(endpointId, id) {
       const [row] = await serially(() => all<Row>(s.get, id, endpointId));
       return row && deliveryOf(row);
