@@ -84,11 +84,12 @@ export const createWebhookEngine = async ({
     });
   };
 
-  const attempt = async (d: StoredDelivery) => {
+  const attempt = async (d: StoredDelivery, posted: () => void) => {
     const e = endpoints.get(d.endpointId);
     if (!e) return undefined;
     const startedAt = clock();
     const result = await transport.post(e.url, d.body, attemptHeaders(e, d, startedAt), shutdown.signal);
+    posted();
     // Cut by a shutdown: no attempt is counted; the delivery goes again at the next start.
     if (!result) return undefined;
     onAttempt(result.outcome);

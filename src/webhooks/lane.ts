@@ -5,15 +5,16 @@ import type { StoredDelivery } from './types.js';
 export interface LaneOptions {
   endpointId: string;
   store: Pick<WebhookStore, 'pending'>;
-  /** Deliveries of this endpoint in flight at once, at most. */
+  /** Requests to this endpoint in flight at once, at most. */
   concurrency: number;
   /** Whether attempts may start now (the engine runs and the endpoint is enabled). */
   active(): boolean;
   /**
    * Makes one attempt and writes its result; resolves once that write is durable, with what it wrote (undefined:
-   * cut by a shutdown, nothing written).
+   * cut by a shutdown, nothing written). Calls `posted` once the request has ended: its slot is free for another
+   * key while the write is committed, and its key stays busy until then.
    */
-  attempt(delivery: StoredDelivery): Promise<DeliveryUpdate | undefined>;
+  attempt(delivery: StoredDelivery, posted: () => void): Promise<DeliveryUpdate | undefined>;
   log: Logger;
   clock: () => number;
   /** Pending deliveries held in memory at most; beyond, they wait on disk and are read as room frees up. */
@@ -46,6 +47,8 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
   /** Keys not in flight whose head is due now, oldest first. */
   const ready = new Set<string>();
   const busy = new Set<string>();
+  /** Requests in flight: at most `concurrency`. */
+  let posting = 0;
   const timers = new Map<string, NodeJS.Timeout>();
   const running = new Set<Promise<void>>();
   let watermark = 0;
@@ -107,7 +110,15 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
     const key = e.d.orderingKey;
     busy.add(key);
     inFlight.add(e);
-    const run = attempt(e.d)
+    posting++;
+    let slot = true;
+    const free = () => {
+      if (!slot) return;
+      slot = false;
+      posting--;
+      pump();
+    };
+    const run = attempt(e.d, free)
       .then(
         (update) => finish(e, update),
         (err: unknown) => {
@@ -118,7 +129,8 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
       )
       .finally(() => {
         running.delete(run);
-        pump();
+        if (slot) free();
+        else pump();
       });
     running.add(run);
   };
@@ -145,7 +157,7 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
   function pump() {
     if (!active()) return;
     for (const key of ready) {
-      if (busy.size >= concurrency) break;
+      if (posting >= concurrency) break;
       ready.delete(key);
       const head = keys.get(key)?.[0];
       if (head && !busy.has(key)) start(head);
