@@ -9,11 +9,12 @@ const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
 /**
  * As in the broadcast store, each row's JSON is the truth and the filtered columns are generated from it. The
  * body (sent byte for byte by every attempt) has a column of its own, so patches never rewrite it; `next_at`
- * (epoch ms) is set only on the oldest pending delivery of each endpoint and key: what may be attempted. Triggers
- * keep that so inside each write's own statement: a delivery stored behind a pending one of its key is not due,
- * and the next one becomes due when the one before it is delivered or dead. Every write is one statement (its
- * own commit): a transaction held across statements would keep the write lock while the thread pool, where
- * other connections' writes wait for that lock, has no thread left to commit it.
+ * (epoch ms) is set only on the oldest pending delivery of each endpoint and key: what may be attempted. The
+ * insert decides it for each row (the batch says which rows follow one of their key in the same batch, the table
+ * says whether one is pending already), and a trigger makes the next one due, in the update's own statement, when
+ * the one before it is delivered or dead. Every write is one statement (its own commit): a transaction held
+ * across statements would keep the write lock while the thread pool, where other connections' writes wait for
+ * that lock, has no thread left to commit it.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS hs_webhook_endpoints(id TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -31,12 +32,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS hs_webhook_deliveries_id ON hs_webhook_deliver
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_list ON hs_webhook_deliveries(endpoint_id, seq);
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_status ON hs_webhook_deliveries(endpoint_id, status, seq);
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_key ON hs_webhook_deliveries(endpoint_id, okey, status, seq);
-CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_due ON hs_webhook_deliveries(endpoint_id, next_at) WHERE next_at IS NOT NULL;
+DROP INDEX IF EXISTS hs_webhook_deliveries_due;
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_dead ON hs_webhook_deliveries(seq) WHERE status = 'dead';
-CREATE TRIGGER IF NOT EXISTS hs_webhook_deliveries_behind AFTER INSERT ON hs_webhook_deliveries
-WHEN EXISTS (SELECT 1 FROM hs_webhook_deliveries AS x
-  WHERE x.endpoint_id = NEW.endpoint_id AND x.okey = NEW.okey AND x.status = 'pending' AND x.seq < NEW.seq)
-BEGIN UPDATE hs_webhook_deliveries SET next_at = NULL WHERE seq = NEW.seq; END;
+DROP TRIGGER IF EXISTS hs_webhook_deliveries_behind;
 CREATE TRIGGER IF NOT EXISTS hs_webhook_deliveries_next AFTER UPDATE OF data ON hs_webhook_deliveries
 WHEN OLD.status = 'pending' AND NEW.status != 'pending'
 BEGIN UPDATE hs_webhook_deliveries SET next_at = ${NOW_MS} WHERE next_at IS NULL AND seq = (SELECT min(x.seq)
@@ -49,10 +47,13 @@ const SQL = {
   putEndpoint: 'INSERT INTO hs_webhook_endpoints(id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data',
   removeEndpoint: 'DELETE FROM hs_webhook_endpoints WHERE id = ?',
   removeDeliveries: `DELETE FROM ${D} WHERE endpoint_id = ?`,
-  // `[[data, body], …]` as one JSON parameter: a batch is one statement, rows numbered in the order given.
+  // `[[data, body, first], …]` as one JSON parameter: a batch is one statement, rows numbered in the order given.
+  // `first`: no row before it in the batch has its endpoint and key; then it is due unless one is pending already.
   insert:
-    `INSERT INTO ${D}(data, body, next_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${NOW_MS} ` +
-    'FROM json_each(?) ORDER BY key RETURNING seq, id',
+    `INSERT INTO ${D}(data, body, next_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ` +
+    `CASE WHEN json_extract(value, '$[2]') AND NOT EXISTS (SELECT 1 FROM ${D} AS x WHERE ` +
+    "x.endpoint_id = json_extract(value, '$[0].endpointId') AND x.okey = json_extract(value, '$[0].orderingKey') " +
+    `AND x.status = 'pending') THEN ${NOW_MS} END FROM json_each(?) ORDER BY key RETURNING seq, id`,
   // `[[seq, patch, nextAt], …]`: RFC 7396 merge, so a key given as null is removed.
   update:
     `UPDATE ${D} AS d SET data = json_patch(d.data, p.patch), next_at = p.next FROM (` +
@@ -105,7 +106,18 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
       const inserts = items.flatMap((w) => (w.kind === 'insert' ? [w.delivery] : []));
       const updates = items.flatMap((w) => (w.kind === 'update' ? [w.update] : []));
       if (inserts.length) {
-        const rows = await all<{ seq: number; id: string }>(s.insert, JSON.stringify(inserts.map(({ body, ...rest }) => [rest, body])));
+        const keys = new Set<string>();
+        const rows = await all<{ seq: number; id: string }>(
+          s.insert,
+          JSON.stringify(
+            inserts.map(({ body, ...rest }) => {
+              const key = JSON.stringify([rest.endpointId, rest.orderingKey]);
+              const first = !keys.has(key);
+              keys.add(key);
+              return [rest, body, first];
+            }),
+          ),
+        );
         for (const r of rows) seqs.set(r.id, r.seq);
       }
       if (updates.length) {
