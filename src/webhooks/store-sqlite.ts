@@ -78,6 +78,11 @@ const SQL = {
 const mergePatch = (patch: object) => JSON.stringify(patch, (_k, v: unknown) => (v === undefined ? null : v));
 const REQUEUE = mergePatch({ status: 'pending', firstAttemptAt: undefined, deliveredAt: undefined });
 
+/** WAL pages past which a commit of this connection checkpoints after all (40 MB at 4 KiB pages). */
+const AUTOCHECKPOINT_PAGES = 10_000;
+/** Least time from the end of one write batch to the start of the next; an idle store writes at once. */
+const WRITE_GAP_MS = 5;
+
 type Row = { seq: number; next_at: number | null; data: string; body?: string };
 const deliveryOf = ({ seq, next_at, data, body }: Row): StoredDelivery => ({
   ...(JSON.parse(data) as Omit<WebhookDelivery, 'body'>),
@@ -89,7 +94,11 @@ const deliveryOf = ({ seq, next_at, data, body }: Row): StoredDelivery => ({
 type Write = { kind: 'insert'; delivery: WebhookDelivery } | { kind: 'update'; update: DeliveryUpdate };
 
 export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 5000 } = {}): Promise<WebhookStore> => {
-  const { statements: s, run, all, close } = await openStatements(file, { schema: SCHEMA, sql: SQL, busyTimeoutMs });
+  const { statements: s, run, all, exec, close } = await openStatements(file, { schema: SCHEMA, sql: SQL, busyTimeoutMs });
+  // SQLite's automatic checkpoint would run inside this connection's commits (fsync included) every 1,000 pages of
+  // WAL, which webhook bodies fill fast: the file's own checkpointer (src/store/checkpointer.ts) copies them off the
+  // commit path instead. This bound only keeps the WAL from growing without end if nothing else writes the file.
+  await exec(`PRAGMA wal_autocheckpoint=${AUTOCHECKPOINT_PAGES}`);
 
   /** Everything on this connection runs one after another, in the order asked for. */
   let chain: Promise<unknown> = Promise.resolve();
@@ -101,29 +110,33 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
 
   /** The seq each stored delivery got, by id, from its batch's commit until its `addDelivery` takes it. */
   const seqs = new Map<string, number>();
-  const writes = writeBatch<Write>((items) =>
-    serially(async () => {
-      const inserts = items.flatMap((w) => (w.kind === 'insert' ? [w.delivery] : []));
-      const updates = items.flatMap((w) => (w.kind === 'update' ? [w.update] : []));
-      if (inserts.length) {
-        const keys = new Set<string>();
-        const rows = await all<{ seq: number; id: string }>(
-          s.insert,
-          JSON.stringify(
-            inserts.map(({ body, ...rest }) => {
-              const key = JSON.stringify([rest.endpointId, rest.orderingKey]);
-              const first = !keys.has(key);
-              keys.add(key);
-              return [rest, body, first];
-            }),
-          ),
-        );
-        for (const r of rows) seqs.set(r.id, r.seq);
-      }
-      if (updates.length) {
-        await run(s.update, `[${updates.map((u) => `[${u.seq},${mergePatch(u.patch)},${u.nextAttemptAt}]`).join(',')}]`);
-      }
-    }),
+  const writes = writeBatch<Write>(
+    (items) =>
+      serially(async () => {
+        const inserts = items.flatMap((w) => (w.kind === 'insert' ? [w.delivery] : []));
+        const updates = items.flatMap((w) => (w.kind === 'update' ? [w.update] : []));
+        if (inserts.length) {
+          const keys = new Set<string>();
+          const rows = await all<{ seq: number; id: string }>(
+            s.insert,
+            JSON.stringify(
+              inserts.map(({ body, ...rest }) => {
+                const key = JSON.stringify([rest.endpointId, rest.orderingKey]);
+                const first = !keys.has(key);
+                keys.add(key);
+                return [rest, body, first];
+              }),
+            ),
+          );
+          for (const r of rows) seqs.set(r.id, r.seq);
+        }
+        if (updates.length) {
+          await run(s.update, `[${updates.map((u) => `[${u.seq},${mergePatch(u.patch)},${u.nextAttemptAt}]`).join(',')}]`);
+        }
+      }),
+    // Under load, batches would come back to back, this connection holding the file's write lock most of the time
+    // while the outbox's and the broadcasts' writers back off from it: the gap leaves them room and fills batches.
+    { gapMs: WRITE_GAP_MS },
   );
 
   return {
