@@ -79,7 +79,6 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
     const key = e.d.orderingKey;
     const q = keys.get(key) ?? [];
     keys.set(key, q);
-    if (q.includes(e)) return;
     let i = q.length;
     while (i > (busy.has(key) ? 1 : 0) && q[i - 1].d.seq > e.d.seq) i--;
     q.splice(i, 0, e);
@@ -143,7 +142,7 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
       const e = known.get(d.seq);
       if (e) {
         // In flight since before a pause: back in its queue, so what follows it in its key waits for it.
-        if (inFlight.has(e)) place(e);
+        if (inFlight.has(e) && !keys.get(e.d.orderingKey)?.includes(e)) place(e);
         continue;
       }
       const entry = { d, dueAt: d.nextAttemptAt ? Date.parse(d.nextAttemptAt) : 0 };
