@@ -35,9 +35,10 @@ const wants = (e: WebhookEndpoint, source: WebhookEventSource) =>
 
 /**
  * Turns bus events into persisted deliveries and runs each endpoint's lane. `publish` never waits: it shapes the
- * event once and hands a delivery per endpoint to the store's write batch, and the endpoint's lane is woken once
- * that batch is durable; a slow or dead receiver holds up its own lane only, never a publisher. A disabled
- * endpoint still gets its deliveries stored as pending (nothing is lost); they go once it is enabled again.
+ * event once and hands a delivery per endpoint to the store's write batch; once that batch is durable, each
+ * delivery goes straight to its endpoint's lane in memory (no read). A slow or dead receiver holds up its own lane
+ * only, never a publisher. A disabled endpoint still gets its deliveries stored as pending (nothing is lost); its
+ * lane reads them from the store once it is enabled again.
  */
 export const createWebhookEngine = async ({
   store,
@@ -87,19 +88,21 @@ export const createWebhookEngine = async ({
     });
   };
 
-  const attempt = async (d: StoredDelivery) => {
+  const attempt = async (d: StoredDelivery, posted: () => void) => {
     const e = endpoints.get(d.endpointId);
-    if (!e) return;
+    if (!e) return undefined;
     const startedAt = clock();
     const result = await transport.post(e.url, d.body, attemptHeaders(e, d, startedAt), shutdown.signal);
+    posted();
     // Cut by a shutdown: no attempt is counted; the delivery goes again at the next start.
-    if (!result) return;
+    if (!result) return undefined;
     onAttempt(result.outcome);
     const now = clock();
     const update = afterAttempt(d, result, { startedAt, now, retry });
     if (update.patch.status === 'dead') onDead();
     await store.updateDelivery(update);
     await judge(e.id, result, now);
+    return update;
   };
 
   const lane = (endpointId: string) => {
@@ -137,7 +140,7 @@ export const createWebhookEngine = async ({
       await store.removeEndpoint(id);
     },
 
-    /** Something became due outside the lane's knowledge (a replay, a re-enable). */
+    /** Something became due on disk outside the lane's knowledge (a replay, a re-enable): it reads the store again. */
     wake: (id: string) => lane(id).wake(),
 
     /** A bus event: stored for every endpoint that wants it. Returns at once. */
@@ -164,7 +167,7 @@ export const createWebhookEngine = async ({
           createdAt,
         };
         store.addDelivery(delivery).then(
-          () => lanes.get(e.id)?.wake(),
+          (seq) => lanes.get(e.id)?.add({ ...delivery, seq }),
           (err: unknown) => log.error({ err, endpointId: e.id, eventId: id, type: source.type }, 'a webhook delivery could not be stored'),
         );
       }

@@ -1,111 +1,218 @@
 import type { Logger } from '../log.js';
-import type { WebhookStore } from './store.js';
+import type { DeliveryUpdate, WebhookStore } from './store.js';
 import type { StoredDelivery } from './types.js';
 
 export interface LaneOptions {
   endpointId: string;
-  store: Pick<WebhookStore, 'due' | 'nextDueAt'>;
-  /** Deliveries of this endpoint in flight at once, at most. */
+  store: Pick<WebhookStore, 'pending'>;
+  /** Requests to this endpoint in flight at once, at most. */
   concurrency: number;
   /** Whether attempts may start now (the engine runs and the endpoint is enabled). */
   active(): boolean;
-  /** Makes one attempt and writes its result; the delivery's key stays busy until that write is durable. */
-  attempt(delivery: StoredDelivery): Promise<void>;
+  /**
+   * Makes one attempt and writes its result; resolves once that write is durable, with what it wrote (undefined:
+   * cut by a shutdown, nothing written). Calls `posted` once the request has ended: its slot is free for another
+   * key while the write is committed, and its key stays busy until then.
+   */
+  attempt(delivery: StoredDelivery, posted: () => void): Promise<DeliveryUpdate | undefined>;
   log: Logger;
   clock: () => number;
+  /** Pending deliveries held in memory at most; beyond, they wait on disk and are read as room frees up. */
+  maxInMemory?: number;
 }
 
-/** How soon a lane whose read failed (the database busy) looks again, so what is due never waits for a new event. */
+/** How soon a lane whose read failed (the database busy) reads again, so what is pending never waits for a new event. */
 const READ_RETRY_MS = 1000;
 /** setTimeout's limit; a later due time is reached by waking again. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/**
- * One endpoint's dispatcher: asks the store for what is due (the oldest pending delivery of each key not in
- * flight), runs up to `concurrency` attempts, and sleeps until the next due time or until woken (a new
- * delivery, a finished attempt, a replay). A failing delivery holds back only its own key.
- */
-export const createLane = ({ endpointId, store, concurrency, active, attempt, log, clock }: LaneOptions) => {
-  const busy = new Set<string>();
-  const running = new Set<Promise<void>>();
-  /** Read ahead: due deliveries, distinct keys none of them in flight, in the order they are to go. */
-  const ready: StoredDelivery[] = [];
-  const window = Math.max(32, concurrency * 8);
-  let refilling = false;
-  let again = false;
-  let timer: NodeJS.Timeout | undefined;
+/** A pending delivery in memory; `dueAt` (epoch ms) counts once it is the oldest of its key (0: at once). */
+interface Entry {
+  d: StoredDelivery;
+  dueAt: number;
+}
 
-  const start = (d: StoredDelivery) => {
-    busy.add(d.orderingKey);
-    const run = attempt(d)
-      .catch((err: unknown) => log.error({ err, endpointId, deliveryId: d.id }, 'a webhook attempt could not be recorded'))
+/**
+ * One endpoint's dispatcher. The store is the durable copy; the lane holds the endpoint's pending deliveries in
+ * memory, a FIFO per ordering key in `seq` order, fed straight by the engine once each delivery is durable, so an
+ * event costs no read. Only the head of a key is attempted, one at a time: a failing delivery holds back its own
+ * key alone. The store is read at a (re)start — start, replay, re-enable — and whenever more is pending than
+ * memory holds: `watermark` is the last `seq` read, and every pending delivery is in memory or above it.
+ */
+export const createLane = ({ endpointId, store, concurrency, active, attempt, log, clock, maxInMemory = 5000 }: LaneOptions) => {
+  /** Every pending delivery in memory by seq, those in flight included (even after a pause). */
+  const known = new Map<number, Entry>();
+  const inFlight = new Set<Entry>();
+  const keys = new Map<string, Entry[]>();
+  /** Keys not in flight whose head is due now, oldest first. */
+  const ready = new Set<string>();
+  const busy = new Set<string>();
+  /** Requests in flight: at most `concurrency`. */
+  let posting = 0;
+  const timers = new Map<string, NodeJS.Timeout>();
+  const running = new Set<Promise<void>>();
+  let watermark = 0;
+  /** Pending deliveries above `watermark` may exist: memory is not the whole backlog. */
+  let behind = true;
+  let reading = false;
+  /** Bumped by a restart, so a read begun before it is thrown away. */
+  let generation = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  /** The key's head is due: ready now, or a timer for later. */
+  const schedule = (key: string) => {
+    clearTimeout(timers.get(key));
+    timers.delete(key);
+    const head = keys.get(key)?.[0];
+    if (!head || busy.has(key)) return;
+    const wait = head.dueAt - clock();
+    if (wait <= 0) ready.add(key);
+    else
+      timers.set(
+        key,
+        setTimeout(() => (timers.delete(key), ready.add(key), pump()), Math.min(MAX_TIMER_MS, wait)),
+      );
+  };
+
+  /** Into its key's queue in seq order, never ahead of the one in flight. */
+  const place = (e: Entry) => {
+    const key = e.d.orderingKey;
+    const q = keys.get(key) ?? [];
+    keys.set(key, q);
+    let i = q.length;
+    while (i > (busy.has(key) ? 1 : 0) && q[i - 1].d.seq > e.d.seq) i--;
+    q.splice(i, 0, e);
+    if (i === 0) schedule(key);
+  };
+
+  const finish = (e: Entry, update: DeliveryUpdate | undefined) => {
+    const key = e.d.orderingKey;
+    inFlight.delete(e);
+    busy.delete(key);
+    const q = keys.get(key);
+    if (q?.[0] !== e) {
+      // Paused while in flight and not read again since: it is on disk as the attempt left it, the read finds it.
+      known.delete(e.d.seq);
+    } else if (update && update.nextAttemptAt !== null) {
+      e.d = { ...e.d, ...update.patch };
+      e.dueAt = update.nextAttemptAt;
+    } else {
+      // Done (delivered or dead), or cut by a shutdown (pending on disk, for the next start): memory lets go.
+      known.delete(e.d.seq);
+      q.shift();
+    }
+    if (q && q.length === 0) keys.delete(key);
+    schedule(key);
+  };
+
+  const start = (e: Entry) => {
+    const key = e.d.orderingKey;
+    busy.add(key);
+    inFlight.add(e);
+    posting++;
+    let slot = true;
+    const free = () => {
+      if (!slot) return;
+      slot = false;
+      posting--;
+      pump();
+    };
+    const run = attempt(e.d, free)
+      .then(
+        (update) => finish(e, update),
+        (err: unknown) => {
+          log.error({ err, endpointId, deliveryId: e.d.id }, 'a webhook attempt could not be recorded; it goes again after a read');
+          finish(e, undefined);
+          restart();
+        },
+      )
       .finally(() => {
-        busy.delete(d.orderingKey);
         running.delete(run);
-        wake();
+        if (slot) free();
+        else pump();
       });
     running.add(run);
   };
 
-  /** Starts what was read as due while there is room, one delivery per key at a time. */
-  const startReady = () => {
-    while (ready.length && busy.size < concurrency && active()) {
-      const d = ready.shift()!;
-      // A replayed delivery can be due beside its key's oldest: it waits, and is read again later.
-      if (!busy.has(d.orderingKey)) start(d);
+  const read = async (gen: number) => {
+    const limit = maxInMemory - known.size;
+    const rows = await store.pending(endpointId, { after: watermark, limit });
+    if (gen !== generation) return;
+    for (const d of rows) {
+      const e = known.get(d.seq);
+      if (e) {
+        // In flight since before a pause: back in its queue, so what follows it in its key waits for it.
+        if (inFlight.has(e) && !keys.get(e.d.orderingKey)?.includes(e)) place(e);
+        continue;
+      }
+      const entry = { d, dueAt: d.nextAttemptAt ? Date.parse(d.nextAttemptAt) : 0 };
+      known.set(d.seq, entry);
+      place(entry);
     }
+    if (rows.length) watermark = rows[rows.length - 1].seq;
+    if (rows.length < limit) behind = false;
   };
 
-  const refill = async () => {
-    startReady();
-    // Enough read ahead: the attempts that end next pull from it without a read.
-    if (ready.length >= concurrency) return;
-    const known = [...busy, ...ready.map((d) => d.orderingKey)];
-    const due = await store.due(endpointId, { now: clock(), busy: known, limit: window });
-    const seen = new Set(known);
-    for (const d of due) {
-      if (seen.has(d.orderingKey)) continue;
-      seen.add(d.orderingKey);
-      ready.push(d);
-    }
-    startReady();
-    if (due.length === window) return;
-    const at = await store.nextDueAt(endpointId, [...busy, ...ready.map((d) => d.orderingKey)]);
-    clearTimeout(timer);
-    timer = at === undefined || !active() ? undefined : setTimeout(wake, Math.min(MAX_TIMER_MS, Math.max(5, at - clock())));
-  };
-
-  function wake() {
+  function pump() {
     if (!active()) return;
-    if (refilling) {
-      again = true;
-      return;
+    for (const key of ready) {
+      if (posting >= concurrency) break;
+      ready.delete(key);
+      const head = keys.get(key)?.[0];
+      if (head && !busy.has(key)) start(head);
     }
-    refilling = true;
-    refill()
+    if (!behind || reading || known.size > maxInMemory / 2) return;
+    reading = true;
+    const gen = generation;
+    read(gen)
       .catch((err: unknown) => {
         log.error({ err, endpointId }, 'webhook deliveries could not be read; trying again in a second');
-        clearTimeout(timer);
-        timer = setTimeout(wake, READ_RETRY_MS);
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(pump, READ_RETRY_MS);
       })
       .finally(() => {
-        refilling = false;
-        if (again) {
-          again = false;
-          wake();
-        }
+        reading = false;
+        pump();
       });
   }
 
+  /** Forgets what is in memory but the attempts in flight; the next pump reads the store from the start. */
+  function forget() {
+    generation++;
+    for (const t of timers.values()) clearTimeout(t);
+    timers.clear();
+    clearTimeout(retryTimer);
+    ready.clear();
+    keys.clear();
+    known.clear();
+    for (const e of inFlight) known.set(e.d.seq, e);
+    watermark = 0;
+    behind = true;
+  }
+
+  function restart() {
+    forget();
+    pump();
+  }
+
   return {
-    wake,
-    /** Sleeps: no timer left, nothing read ahead; attempts in flight end on their own (or by the engine's abort). */
-    pause() {
-      clearTimeout(timer);
-      timer = undefined;
-      // What was read ahead may change meanwhile (a re-enable restarts its retry period): read it again then.
-      ready.length = 0;
+    /** A delivery just made durable, in `seq` order: queued in memory unless the lane reads the store anyway. */
+    add(d: StoredDelivery) {
+      if (behind || d.seq <= watermark || known.has(d.seq)) return;
+      if (!active() || known.size >= maxInMemory) {
+        behind = true;
+        return;
+      }
+      watermark = d.seq;
+      const entry = { d, dueAt: 0 };
+      known.set(d.seq, entry);
+      place(entry);
+      pump();
     },
+    /** Something changed on disk outside the lane's knowledge (start, a replay, a re-enable): read it all again. */
+    wake: restart,
+    /** Sleeps: no timer left, nothing in memory; attempts in flight end on their own (or by the engine's abort). */
+    pause: forget,
     /** Resolves once the attempts in flight have ended. */
     idle: () => Promise.allSettled([...running]).then(() => undefined),
   };

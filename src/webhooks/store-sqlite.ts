@@ -9,11 +9,12 @@ const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
 /**
  * As in the broadcast store, each row's JSON is the truth and the filtered columns are generated from it. The
  * body (sent byte for byte by every attempt) has a column of its own, so patches never rewrite it; `next_at`
- * (epoch ms) is set only on the oldest pending delivery of each endpoint and key: what may be attempted. Triggers
- * keep that so inside each write's own statement: a delivery stored behind a pending one of its key is not due,
- * and the next one becomes due when the one before it is delivered or dead. Every write is one statement (its
- * own commit): a transaction held across statements would keep the write lock while the thread pool, where
- * other connections' writes wait for that lock, has no thread left to commit it.
+ * (epoch ms) is set only on the oldest pending delivery of each endpoint and key: what may be attempted. The
+ * insert decides it for each row (the batch says which rows follow one of their key in the same batch, the table
+ * says whether one is pending already), and a trigger makes the next one due, in the update's own statement, when
+ * the one before it is delivered or dead. Every write is one statement (its own commit): a transaction held
+ * across statements would keep the write lock while the thread pool, where other connections' writes wait for
+ * that lock, has no thread left to commit it.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS hs_webhook_endpoints(id TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -31,12 +32,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS hs_webhook_deliveries_id ON hs_webhook_deliver
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_list ON hs_webhook_deliveries(endpoint_id, seq);
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_status ON hs_webhook_deliveries(endpoint_id, status, seq);
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_key ON hs_webhook_deliveries(endpoint_id, okey, status, seq);
-CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_due ON hs_webhook_deliveries(endpoint_id, next_at) WHERE next_at IS NOT NULL;
+DROP INDEX IF EXISTS hs_webhook_deliveries_due;
 CREATE INDEX IF NOT EXISTS hs_webhook_deliveries_dead ON hs_webhook_deliveries(seq) WHERE status = 'dead';
-CREATE TRIGGER IF NOT EXISTS hs_webhook_deliveries_behind AFTER INSERT ON hs_webhook_deliveries
-WHEN EXISTS (SELECT 1 FROM hs_webhook_deliveries AS x
-  WHERE x.endpoint_id = NEW.endpoint_id AND x.okey = NEW.okey AND x.status = 'pending' AND x.seq < NEW.seq)
-BEGIN UPDATE hs_webhook_deliveries SET next_at = NULL WHERE seq = NEW.seq; END;
+DROP TRIGGER IF EXISTS hs_webhook_deliveries_behind;
 CREATE TRIGGER IF NOT EXISTS hs_webhook_deliveries_next AFTER UPDATE OF data ON hs_webhook_deliveries
 WHEN OLD.status = 'pending' AND NEW.status != 'pending'
 BEGIN UPDATE hs_webhook_deliveries SET next_at = ${NOW_MS} WHERE next_at IS NULL AND seq = (SELECT min(x.seq)
@@ -49,19 +47,19 @@ const SQL = {
   putEndpoint: 'INSERT INTO hs_webhook_endpoints(id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data',
   removeEndpoint: 'DELETE FROM hs_webhook_endpoints WHERE id = ?',
   removeDeliveries: `DELETE FROM ${D} WHERE endpoint_id = ?`,
-  // `[[data, body], …]` as one JSON parameter: a batch is one statement, rows numbered in the order given.
+  // `[[data, body, first], …]` as one JSON parameter: a batch is one statement, rows numbered in the order given.
+  // `first`: no row before it in the batch has its endpoint and key; then it is due unless one is pending already.
   insert:
-    `INSERT INTO ${D}(data, body, next_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${NOW_MS} ` +
-    'FROM json_each(?) ORDER BY key',
+    `INSERT INTO ${D}(data, body, next_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ` +
+    `CASE WHEN json_extract(value, '$[2]') AND NOT EXISTS (SELECT 1 FROM ${D} AS x WHERE ` +
+    "x.endpoint_id = json_extract(value, '$[0].endpointId') AND x.okey = json_extract(value, '$[0].orderingKey') " +
+    `AND x.status = 'pending') THEN ${NOW_MS} END FROM json_each(?) ORDER BY key RETURNING seq, id`,
   // `[[seq, patch, nextAt], …]`: RFC 7396 merge, so a key given as null is removed.
   update:
     `UPDATE ${D} AS d SET data = json_patch(d.data, p.patch), next_at = p.next FROM (` +
     "SELECT json_extract(value, '$[0]') AS s, json_extract(value, '$[1]') AS patch, json_extract(value, '$[2]') AS next FROM json_each(?)" +
     ') AS p WHERE d.seq = p.s',
-  due:
-    `SELECT seq, next_at, data, body FROM ${D} WHERE endpoint_id = ?1 AND next_at IS NOT NULL AND next_at <= ?2 ` +
-    "AND status = 'pending' AND okey NOT IN (SELECT value FROM json_each(?3)) ORDER BY next_at, seq LIMIT ?4",
-  nextDue: `SELECT min(next_at) AS at FROM ${D} WHERE endpoint_id = ?1 AND next_at IS NOT NULL AND okey NOT IN (SELECT value FROM json_each(?2))`,
+  pending: `SELECT seq, next_at, data, body FROM ${D} WHERE endpoint_id = ?1 AND status = 'pending' AND seq > ?2 ORDER BY seq LIMIT ?3`,
   get: `SELECT seq, next_at, data, body FROM ${D} WHERE id = ? AND endpoint_id = ?`,
   list: `SELECT seq, next_at, data FROM ${D} WHERE endpoint_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
   listStatus: `SELECT seq, next_at, data FROM ${D} WHERE endpoint_id = ?1 AND status = ?4 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
@@ -80,6 +78,11 @@ const SQL = {
 const mergePatch = (patch: object) => JSON.stringify(patch, (_k, v: unknown) => (v === undefined ? null : v));
 const REQUEUE = mergePatch({ status: 'pending', firstAttemptAt: undefined, deliveredAt: undefined });
 
+/** WAL pages past which a commit of this connection checkpoints after all (40 MB at 4 KiB pages). */
+const AUTOCHECKPOINT_PAGES = 10_000;
+/** Least time from the end of one write batch to the start of the next; an idle store writes at once. */
+const WRITE_GAP_MS = 5;
+
 type Row = { seq: number; next_at: number | null; data: string; body?: string };
 const deliveryOf = ({ seq, next_at, data, body }: Row): StoredDelivery => ({
   ...(JSON.parse(data) as Omit<WebhookDelivery, 'body'>),
@@ -91,7 +94,11 @@ const deliveryOf = ({ seq, next_at, data, body }: Row): StoredDelivery => ({
 type Write = { kind: 'insert'; delivery: WebhookDelivery } | { kind: 'update'; update: DeliveryUpdate };
 
 export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 5000 } = {}): Promise<WebhookStore> => {
-  const { statements: s, run, all, close } = await openStatements(file, { schema: SCHEMA, sql: SQL, busyTimeoutMs });
+  const { statements: s, run, all, exec, close } = await openStatements(file, { schema: SCHEMA, sql: SQL, busyTimeoutMs });
+  // SQLite's automatic checkpoint would run inside this connection's commits (fsync included) every 1,000 pages of
+  // WAL, which webhook bodies fill fast: the file's own checkpointer (src/store/checkpointer.ts) copies them off the
+  // commit path instead. This bound only keeps the WAL from growing without end if nothing else writes the file.
+  await exec(`PRAGMA wal_autocheckpoint=${AUTOCHECKPOINT_PAGES}`);
 
   /** Everything on this connection runs one after another, in the order asked for. */
   let chain: Promise<unknown> = Promise.resolve();
@@ -101,15 +108,35 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
     return result;
   };
 
-  const writes = writeBatch<Write>((items) =>
-    serially(async () => {
-      const inserts = items.flatMap((w) => (w.kind === 'insert' ? [w.delivery] : []));
-      const updates = items.flatMap((w) => (w.kind === 'update' ? [w.update] : []));
-      if (inserts.length) await run(s.insert, JSON.stringify(inserts.map(({ body, ...rest }) => [rest, body])));
-      if (updates.length) {
-        await run(s.update, `[${updates.map((u) => `[${u.seq},${mergePatch(u.patch)},${u.nextAttemptAt}]`).join(',')}]`);
-      }
-    }),
+  /** The seq each stored delivery got, by id, from its batch's commit until its `addDelivery` takes it. */
+  const seqs = new Map<string, number>();
+  const writes = writeBatch<Write>(
+    (items) =>
+      serially(async () => {
+        const inserts = items.flatMap((w) => (w.kind === 'insert' ? [w.delivery] : []));
+        const updates = items.flatMap((w) => (w.kind === 'update' ? [w.update] : []));
+        if (inserts.length) {
+          const keys = new Set<string>();
+          const rows = await all<{ seq: number; id: string }>(
+            s.insert,
+            JSON.stringify(
+              inserts.map(({ body, ...rest }) => {
+                const key = JSON.stringify([rest.endpointId, rest.orderingKey]);
+                const first = !keys.has(key);
+                keys.add(key);
+                return [rest, body, first];
+              }),
+            ),
+          );
+          for (const r of rows) seqs.set(r.id, r.seq);
+        }
+        if (updates.length) {
+          await run(s.update, `[${updates.map((u) => `[${u.seq},${mergePatch(u.patch)},${u.nextAttemptAt}]`).join(',')}]`);
+        }
+      }),
+    // Under load, batches would come back to back, this connection holding the file's write lock most of the time
+    // while the outbox's and the broadcasts' writers back off from it: the gap leaves them room and fills batches.
+    { gapMs: WRITE_GAP_MS },
   );
 
   return {
@@ -121,14 +148,14 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
         await run(s.removeDeliveries, id);
         await run(s.removeEndpoint, id);
       }),
-    addDelivery: (delivery) => writes.add({ kind: 'insert', delivery }),
+    addDelivery: (delivery) =>
+      writes.add({ kind: 'insert', delivery }).then(() => {
+        const seq = seqs.get(delivery.id)!;
+        seqs.delete(delivery.id);
+        return seq;
+      }),
     updateDelivery: (update) => writes.add({ kind: 'update', update }),
-    due: async (endpointId, { now, busy, limit }) =>
-      (await serially(() => all<Row>(s.due, endpointId, now, JSON.stringify(busy), limit))).map(deliveryOf),
-    async nextDueAt(endpointId, busy) {
-      const [row] = await serially(() => all<{ at: number | null }>(s.nextDue, endpointId, JSON.stringify(busy)));
-      return row?.at ?? undefined;
-    },
+    pending: async (endpointId, { after, limit }) => (await serially(() => all<Row>(s.pending, endpointId, after, limit))).map(deliveryOf),
     async getDelivery(endpointId, id) {
       const [row] = await serially(() => all<Row>(s.get, id, endpointId));
       return row && deliveryOf(row);

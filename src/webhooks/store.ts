@@ -21,13 +21,11 @@ export interface WebhookStore {
   putEndpoint(endpoint: WebhookEndpoint): Promise<void>;
   /** Removes the endpoint and every delivery of it. */
   removeEndpoint(id: string): Promise<void>;
-  /** Stores a new pending delivery, due at once unless an earlier one of its key is pending. */
-  addDelivery(delivery: WebhookDelivery): Promise<void>;
+  /** Stores a new pending delivery, due at once unless an earlier one of its key is pending; resolves with its seq. */
+  addDelivery(delivery: WebhookDelivery): Promise<number>;
   updateDelivery(update: DeliveryUpdate): Promise<void>;
-  /** Due deliveries of an endpoint (at or before `now`), keys in `busy` left out, soonest first. */
-  due(endpointId: string, page: { now: number; busy: string[]; limit: number }): Promise<StoredDelivery[]>;
-  /** When the endpoint's next delivery (keys in `busy` left out) is due, in epoch ms; undefined when none is. */
-  nextDueAt(endpointId: string, busy: string[]): Promise<number | undefined>;
+  /** Pending deliveries of an endpoint with a seq above `after`, in seq order (`nextAttemptAt` on each key's oldest). */
+  pending(endpointId: string, page: { after: number; limit: number }): Promise<StoredDelivery[]>;
   getDelivery(endpointId: string, id: string): Promise<StoredDelivery | undefined>;
   /** Newest first; `before` is a `seq` from the previous page. */
   listDeliveries(endpointId: string, page: { status?: DeliveryStatus; limit: number; before?: number }): Promise<StoredDelivery[]>;
