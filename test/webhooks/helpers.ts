@@ -2,6 +2,7 @@ import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyWebhookSignature } from '../../src/webhooks/signature.ts';
 import { startServer, waitFor, type StartedServer } from '../support/server.js';
+import { json, linkedSession } from '../broadcasts/helpers.js';
 import { startWebhookReceiver, type Answer, type ReceivedDelivery, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 export interface Endpoint {
@@ -33,7 +34,7 @@ export const WEBHOOK_TEST_ENV = {
   WEBHOOK_RETRY_MAX_MS: '100',
 };
 
-export const json = async <T>(res: Response) => (await res.json()) as T;
+export { json, linkedSession };
 
 export const createEndpoint = async (server: StartedServer, body: Record<string, unknown>) => {
   const res = await server.api('/api/webhooks', { method: 'POST', json: body });
@@ -55,11 +56,6 @@ export const deliveries = async (server: StartedServer, id: string, status?: str
     before = page.nextCursor;
   }
   return all;
-};
-
-export const linkedSession = async (server: StartedServer, id: string) => {
-  assert.equal((await server.api('/api/sessions', { method: 'POST', json: { id, driver: 'sandbox' } })).status, 201);
-  assert.equal((await server.api(`/api/sessions/${id}/sandbox/link`, { method: 'POST', json: { phone: '+4915100000001' } })).status, 200);
 };
 
 export const sendText = async (server: StartedServer, session: string, text: string, to = '+4915100000010') => {
