@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter } from 'keyv';
 import sqlite3 from 'sqlite3';
 import { DEFAULT_CHECKPOINT_LIMITS, startCheckpointer, type CheckpointLimits } from './checkpointer.js';
-import { call, retryWhileBusy, step } from './sqlite-statements.js';
+import { call, execWhileBusy, openConnection, stepWhileBusy } from './sqlite-statements.js';
 
 /**
  * A Keyv adapter over one SQLite connection, with each table's statements prepared once. @keyv/sqlite prepares,
@@ -25,14 +25,9 @@ export const openSqlite = async (
   file: string,
   { busyTimeoutMs, checkpoints = DEFAULT_CHECKPOINT_LIMITS }: { busyTimeoutMs: number; checkpoints?: CheckpointLimits },
 ): Promise<SqliteConnection> => {
-  const db = await call<sqlite3.Database>((done) => {
-    const opened: sqlite3.Database = new sqlite3.Database(file, (err) => done(err, opened));
-  });
-  // No busy timeout in SQLite (node-sqlite3 sets 1 s by default): a write that finds another connection's lock
-  // waits here instead (see retryWhileBusy).
-  db.configure('busyTimeout', 0);
-  const retrying = <T>(fn: (done: (err: Error | null, value?: T) => void) => void) => retryWhileBusy(() => call<T>(fn), busyTimeoutMs);
-  const exec = (sql: string) => retrying<void>((done) => db.exec(sql, done));
+  // A write that finds another connection's lock waits in JavaScript, not in a pool thread (see retryWhileBusy).
+  const db = await openConnection(file);
+  const exec = (sql: string) => execWhileBusy(db, sql, busyTimeoutMs);
   // WAL is kept in the file; `synchronous=NORMAL` is per connection: in WAL mode a commit survives the process
   // crashing or being killed (what the outbox promises); only a power cut can lose the last commits.
   await exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0');
@@ -63,7 +58,7 @@ export const openSqlite = async (
     while (gate) await gate;
     inFlight += 1;
     try {
-      return await retryWhileBusy(() => step<T>(statement, fn), busyTimeoutMs);
+      return await stepWhileBusy<T>(statement, fn, busyTimeoutMs);
     } finally {
       inFlight -= 1;
       if (!inFlight && drained) {
@@ -115,7 +110,7 @@ export const openSqlite = async (
         const { get } = await ready;
         // `all`, not `get`: a statement left after its first row keeps its read transaction open, and once another
         // connection (the sqlite3 shell, a backup) has written, this connection's next write fails SQLITE_BUSY.
-        const rows = await retryWhileBusy(() => step<{ value: string }[]>(get, (done) => get.all(key, done)), busyTimeoutMs);
+        const rows = await stepWhileBusy<{ value: string }[]>(get, (done) => get.all(key, done), busyTimeoutMs);
         return rows[0]?.value;
       },
       set(key: string, value: string) {
