@@ -2,7 +2,6 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { HashsendError } from './errors.js';
 import { createStoreFactory } from './store/index.js';
 import { ensureApiKey } from './api-key.js';
 import { createHttpApp } from './http/app.js';
@@ -50,11 +49,9 @@ import { wasenderUploadRoutes } from './http/wasender/upload.js';
 import { createWasenderMessages } from './wasender/messages.js';
 import { createMessageIds } from './wasender/message-ids.js';
 import { createSendPacer } from './wasender/send-pacing.js';
-import { createSessionTools } from './whatsapp/session-tools.js';
+import { createSessionTools, notSupported } from './whatsapp/session-tools.js';
 import { createWasenderFormat, WASENDER_FORMAT } from './wasender/webhook-format.js';
 import { createWasenderWebhooks } from './wasender/webhooks.js';
-
-const lacks = (driver: string, what: string) => new HashsendError('not_supported', 501, `the ${driver} driver cannot ${what}`);
 
 /** A driver whose module is imported when its first session opens, not at start. */
 const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
@@ -72,9 +69,9 @@ const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
         requestPairingCode: (phone) => call((s) => s.requestPairingCode(phone)),
         logout: () => call((s) => s.logout()),
         stop: () => call((s) => s.stop()),
-        onWhatsApp: (phones) => call((s) => (s.onWhatsApp ? s.onWhatsApp(phones) : Promise.reject(lacks(name, 'onWhatsApp')))),
+        onWhatsApp: (phones) => call((s) => (s.onWhatsApp ? s.onWhatsApp(phones) : Promise.reject(notSupported(name, 'look numbers up')))),
         sendPresence: (presence, jid) =>
-          call((s) => (s.sendPresence ? s.sendPresence(presence, jid) : Promise.reject(lacks(name, 'sendPresence')))),
+          call((s) => (s.sendPresence ? s.sendPresence(presence, jid) : Promise.reject(notSupported(name, 'show presence')))),
       };
     },
   };

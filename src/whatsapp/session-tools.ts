@@ -17,7 +17,8 @@ export interface SessionTools {
   sendPresence(sessionId: string, to: string, presence: Presence, options?: { holdMs?: number }): Promise<{ jid: string }>;
 }
 
-const notSupported = (driver: string, what: string) =>
+/** `501 not_supported`: the session's driver has no such capability. */
+export const notSupported = (driver: string, what: string) =>
   new HashsendError('not_supported', 501, `the ${driver} driver cannot ${what}`, { driver });
 
 /**
