@@ -10,7 +10,6 @@ import { createBlobStore } from './media/blobs.js';
 import { createFetcher } from './media/fetcher.js';
 import { createMediaResolver } from './media/resolver.js';
 import { createSandboxDriver } from './whatsapp/sandbox/driver.js';
-import type { Driver, DriverSession } from './whatsapp/driver.js';
 import { createSessionManager } from './whatsapp/sessions.js';
 import { createOutbox } from './outbox/index.js';
 import { createEventBus } from './events/bus.js';
@@ -49,33 +48,11 @@ import { wasenderUploadRoutes } from './http/wasender/upload.js';
 import { createWasenderMessages } from './wasender/messages.js';
 import { createMessageIds } from './wasender/message-ids.js';
 import { createSendPacer } from './wasender/send-pacing.js';
-import { createSessionTools, notSupported } from './whatsapp/session-tools.js';
+import { createSessionTools } from './whatsapp/session-tools.js';
+import { lazyDriver } from './whatsapp/lazy-driver.js';
+import { WHATSAPP_WEB_CAPABILITIES } from './whatsapp/capabilities.js';
 import { createWasenderFormat, WASENDER_FORMAT } from './wasender/webhook-format.js';
 import { createWasenderWebhooks } from './wasender/webhooks.js';
-
-/** A driver whose module is imported when its first session opens, not at start. */
-const lazyDriver = (name: string, load: () => Promise<Driver>): Driver => {
-  let loaded: Promise<Driver> | undefined;
-  return {
-    name,
-    open(options) {
-      const session = (loaded ??= load()).then((driver) => driver.open(options));
-      // Marked handled here: a failed import surfaces in whichever call awaits it.
-      session.catch(() => undefined);
-      const call = async <T>(use: (s: DriverSession) => Promise<T>) => use(await session);
-      return {
-        start: () => call((s) => s.start()),
-        send: (request) => call((s) => s.send(request)),
-        requestPairingCode: (phone) => call((s) => s.requestPairingCode(phone)),
-        logout: () => call((s) => s.logout()),
-        stop: () => call((s) => s.stop()),
-        onWhatsApp: (phones) => call((s) => (s.onWhatsApp ? s.onWhatsApp(phones) : Promise.reject(notSupported(name, 'look numbers up')))),
-        sendPresence: (presence, jid) =>
-          call((s) => (s.sendPresence ? s.sendPresence(presence, jid) : Promise.reject(notSupported(name, 'show presence')))),
-      };
-    },
-  };
-};
 
 export interface AppOptions {
   config: Config;
@@ -117,7 +94,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     drivers: {
       sandbox: createSandboxDriver(),
       // Importing Baileys takes ~0.6 s: start-up pays it only when a Baileys session is there to restore.
-      baileys: lazyDriver('baileys', async () =>
+      baileys: lazyDriver('baileys', WHATSAPP_WEB_CAPABILITIES, async () =>
         (await import('./whatsapp/baileys/index.js')).createBaileysDriver({
           log,
           uploadCacheTtlMs: config.whatsapp.uploadCacheTtlMs,

@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
-import { HashsendError, isHashsendError } from '../errors.js';
+import { HashsendError, fromZodError, isHashsendError } from '../errors.js';
+
+export { fromZodError };
 
 /** Body-parser and other http-errors carry `status` and `type`; these are the caller's fault, never a 500. */
 interface HttpError extends Error {
@@ -19,17 +21,6 @@ const fromHttpError = (err: HttpError): HashsendError | undefined => {
     return new HashsendError('invalid_request', 415, err.message);
   return new HashsendError(status === 404 ? 'not_found' : 'invalid_request', status, err.expose ? err.message : 'bad request');
 };
-
-/** A zod failure on a request becomes `invalid_request` with each problem's path and message. */
-export const fromZodError = (err: z.ZodError, where = 'body'): HashsendError =>
-  new HashsendError(
-    'invalid_request',
-    400,
-    `invalid ${where}: ${err.issues.map((i) => `${i.path.join('.') || where} ${i.message}`).join('; ')}`,
-    {
-      issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    },
-  );
 
 export const toErrorBody = (err: HashsendError) => ({
   error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },

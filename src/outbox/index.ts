@@ -165,27 +165,33 @@ export const createOutbox = ({
     return w;
   };
 
-  const onReceipt = async (sessionId: string, waMessageId: string, status: 'delivered' | 'read') => {
+  const onReceipt = async ({ sessionId, waMessageId, status, error }: Extract<SessionEvent, { type: 'receipt' }>) => {
     const at = new Date().toISOString();
     const change = (r: MessageRecord): MessageRecord | undefined => {
       if (r.sessionId !== sessionId || r.status === 'failed') return undefined;
+      // A platform that accepted the message may still fail it (the Cloud API's `failed` status): that is final.
+      if (status === 'failed') return { ...r, status, error: error ?? { code: 'send_failed', message: 'the platform failed the message' } };
       return {
         ...r,
         status: STATUS_RANK[r.status] >= STATUS_RANK[status] ? r.status : status,
-        deliveredAt: r.deliveredAt ?? at,
+        ...(status === 'sent' ? { sentAt: r.sentAt ?? at } : { deliveredAt: r.deliveredAt ?? at }),
         ...(status === 'read' ? { readAt: r.readAt ?? at } : {}),
       };
     };
-    // Our id is WhatsApp's for every driver today: one read of the record, not a look first and a read again.
+    // Our id is WhatsApp's for WhatsApp Web drivers: one read of the record, not a look first and a read again.
     if (await messages.update(waMessageId, change)) return;
     const id = await messages.byWaId(sessionId, waMessageId);
-    if (id) await messages.update(id, change);
+    if (id) return void (await messages.update(id, change));
+    // A platform that chooses its own ids can report on a message before its id is stored: look again once it is.
+    await workers.get(sessionId)?.recorded();
+    const later = await messages.byWaId(sessionId, waMessageId);
+    if (later) await messages.update(later, change);
   };
 
   const unsubscribe = sessions.subscribe((event) => {
     if (event.type === 'state') worker(event.session.id).sessionChanged();
     if (event.type === 'receipt') {
-      onReceipt(event.sessionId, event.waMessageId, event.status).catch((err) => outboxLog.error({ err }, 'receipt not recorded'));
+      onReceipt(event).catch((err) => outboxLog.error({ err }, 'receipt not recorded'));
     }
     if (event.type === 'deleted') {
       const w = workers.get(event.sessionId);

@@ -207,6 +207,8 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
       wake('session');
       ensureRunning();
     },
+    /** Resolves once the last message sent is stored as sent (with the platform's id for it). */
+    recorded: () => recording,
     /** Messages accepted and not finished (the head may be being sent), and the head's id: the oldest of them. */
     backlog: () => ({ depth: pending.length, head: pending[0] as string | undefined }),
     /** Fails everything still waiting, e.g. when the session is deleted. */

@@ -39,6 +39,7 @@ export const waMediaMessage = (
 export const waMessageOf = ({ content }: MessageRecord): Record<string, unknown> => {
   if (content.type === 'text') return { conversation: content.text };
   if (content.type === 'contact' || content.type === 'location') return cardMessage(content);
+  if (content.type === 'template') return { templateMessage: { hydratedTemplate: { templateId: content.name } } };
   return waMediaMessage(content);
 };
 

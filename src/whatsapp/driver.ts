@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Logger } from '../log.js';
 
 /** A session's state as the API reports it. */
@@ -42,7 +43,43 @@ export interface OutboundLocation {
   address?: string;
 }
 
-export type OutboundContent = OutboundText | OutboundMedia | OutboundContact | OutboundLocation;
+/** A stored blob a template's header shows: resolved through the freshness pipeline, sent by the driver's media id. */
+export interface TemplateMedia {
+  sha256: string;
+  mimetype: string;
+  size: number;
+  filename?: string;
+}
+
+/** One of a template's variables, in Meta's shape; media parameters name a blob instead of Meta's `id` or `link`. */
+export type TemplateParameter =
+  | { type: 'text'; text: string }
+  | { type: 'payload'; payload: string }
+  | { type: 'currency'; currency: { fallback_value: string; code: string; amount_1000: number } }
+  | { type: 'date_time'; date_time: { fallback_value: string } }
+  | { type: 'image'; image: TemplateMedia }
+  | { type: 'video'; video: TemplateMedia }
+  | { type: 'document'; document: TemplateMedia };
+
+export interface TemplateComponent {
+  type: 'header' | 'body' | 'button';
+  /** Buttons only: `quick_reply`, `url`, … */
+  sub_type?: string;
+  /** Buttons only: the button's position. */
+  index?: number;
+  parameters: TemplateParameter[];
+}
+
+/** A message template approved by Meta, with its variables filled in. */
+export interface OutboundTemplate {
+  type: 'template';
+  name: string;
+  /** Meta's language code of the approved translation (`en_US`). */
+  language: string;
+  components: TemplateComponent[];
+}
+
+export type OutboundContent = OutboundText | OutboundMedia | OutboundContact | OutboundLocation | OutboundTemplate;
 
 export interface SendRequest {
   /** Ours, chosen before the first attempt: a retry after a crash reuses it, so the recipient sees one message. */
@@ -85,12 +122,17 @@ export interface InboundDriverMessage {
   replyTo?: string;
 }
 
+export type ReceiptStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
 export type DriverEvent =
   | { type: 'state'; state: SessionState; reason?: string; code?: number }
   | { type: 'qr'; qr: string; expiresAt: string }
   | { type: 'me'; id: string; name?: string }
-  /** In a group, each member's receipt arrives on its own, named by `participant`. */
-  | { type: 'receipt'; waMessageId: string; status: 'delivered' | 'read'; participant?: string }
+  /**
+   * In a group, each member's receipt arrives on its own, named by `participant`. `sent` and `failed` come from
+   * platforms that accept a message first and report on it later (the Cloud API); `failed` carries why.
+   */
+  | { type: 'receipt'; waMessageId: string; status: ReceiptStatus; participant?: string; error?: { code: string; message: string } }
   | { type: 'inbound'; message: InboundDriverMessage };
 
 /** What a driver may read: blobs, verified against their hash as they are read. */
@@ -104,8 +146,10 @@ export interface DriverBlobs extends BlobReader {
   write(bytes: Buffer, sha256: string): Promise<void>;
 }
 
-export interface DriverSessionOptions {
+export interface DriverSessionOptions<O = unknown> {
   sessionId: string;
+  /** The session's options as the driver's schema parsed them; absent for a driver that takes none. */
+  options?: O;
   /** `SESSIONS_DIR/<id>`: the driver's own folder for credentials (0700, files 0600). */
   dir: string;
   log: Logger;
@@ -140,9 +184,57 @@ export interface DriverSession {
   onWhatsApp?(phones: string[]): Promise<OnWhatsAppResult[]>;
   /** Shows `presence` in the chat `jid` (or to everyone, without one); optional. */
   sendPresence?(presence: Presence, jid?: string): Promise<void>;
+  /** Answers a request the platform sent to `/hooks/<session id>` (drivers with `inboundHttp`). */
+  handleHttp?(request: InboundHttpRequest): Promise<InboundHttpResponse>;
 }
 
-export interface Driver {
+/** A request to `/hooks/<session id>`, as http read it: the raw body, for signatures over its bytes. */
+export interface InboundHttpRequest {
+  method: 'GET' | 'POST';
+  query: Record<string, string | undefined>;
+  /** Lower-case names. */
+  headers: Record<string, string | undefined>;
+  body: Buffer;
+}
+
+export interface InboundHttpResponse {
+  status: number;
+  body?: string;
+  contentType?: string;
+}
+
+/** What a driver can do; what it cannot is refused before anything is queued (`422 unsupported_by_driver`). */
+export interface DriverCapabilities {
+  /** How a session is linked: by scanning a QR, by typing a pairing code; none for one linked by its options. */
+  linking: readonly ('qr' | 'code')[];
+  /** The content types it sends. */
+  content: readonly OutboundContent['type'][];
+  /** How it presents media. */
+  mediaAs: readonly SendAs[];
+  mentions: boolean;
+  viewOnce: boolean;
+  /** Whether a reply quotes the message it answers. */
+  quoting: boolean;
+  /** The platform chooses the message id (not our `messageId`): a send retried after a crash may show twice. */
+  ownMessageIds: boolean;
+  /** The platform calls us (`/hooks/<session id>`, `handleHttp`) with events. */
+  inboundHttp: boolean;
+  /** Optional session tools it offers. */
+  onWhatsApp: boolean;
+  presence: boolean;
+}
+
+/** A driver's per-session options: given at creation, stored with the session's credentials (0600). */
+export interface DriverOptionsSpec<O> {
+  schema: z.ZodType<O>;
+  /** The options as the API shows them: secrets left out. */
+  view(options: O, sessionId: string): Record<string, unknown>;
+}
+
+export interface Driver<O = unknown> {
   readonly name: string;
-  open(options: DriverSessionOptions): DriverSession;
+  readonly capabilities: DriverCapabilities;
+  /** Present when a session of this driver needs options (the Cloud API's number id and token). */
+  readonly options?: DriverOptionsSpec<O>;
+  open(options: DriverSessionOptions<O>): DriverSession;
 }

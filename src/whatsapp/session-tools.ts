@@ -2,6 +2,7 @@ import { HashsendError, invalidRequest } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DriverSession, OnWhatsAppResult, Presence } from './driver.js';
 import { toJid } from './recipient.js';
+import { unsupportedByDriver } from './capabilities.js';
 import type { SessionManager } from './sessions.js';
 
 /** Longest a typing or recording indicator is held before it is taken back. */
@@ -17,13 +18,9 @@ export interface SessionTools {
   sendPresence(sessionId: string, to: string, presence: Presence, options?: { holdMs?: number }): Promise<{ jid: string }>;
 }
 
-/** `501 not_supported`: the session's driver has no such capability. */
-export const notSupported = (driver: string, what: string) =>
-  new HashsendError('not_supported', 501, `the ${driver} driver cannot ${what}`, { driver });
-
 /**
  * What a session can do besides sending messages, for any surface: ask WhatsApp about a number, show presence.
- * Drivers offer these optionally; one that does not is `501 not_supported`, one not connected `503`.
+ * Drivers offer these optionally; one that does not is `422 unsupported_by_driver`, one not connected `503`.
  */
 export const createSessionTools = ({
   sessions,
@@ -39,7 +36,7 @@ export const createSessionTools = ({
       throw new HashsendError('session_not_connected', 503, `session "${sessionId}" is ${info.state}`, { state: info.state });
     }
     const call = driver[method] as DriverSession[K] | undefined;
-    if (!call) throw notSupported(info.driver, what);
+    if (!call) throw unsupportedByDriver(info.driver, what);
     return call.bind(driver) as NonNullable<DriverSession[K]>;
   };
 

@@ -5,41 +5,15 @@ import { HashsendError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createEventBus, type EventBus } from '../events/bus.js';
 import type { Store } from '../store/index.js';
-import type {
-  DriverBlobs,
-  Driver,
-  DriverEvent,
-  InboundDriverMessage,
-  DriverSession,
-  SendRequest,
-  SentRef,
-  SessionState,
-} from './driver.js';
+import type { DriverBlobs, Driver, DriverEvent, DriverSession, SendRequest, SentRef, SessionState } from './driver.js';
 import { acquireOwner } from './owner-lock.js';
+import { NO_CAPABILITIES, unsupportedByDriver } from './capabilities.js';
+import { parseDriverOptions, readDriverOptions, writeDriverOptions } from './session-options.js';
+import { isSessionEvent, type SessionEvent, type SessionInfo, type SessionManager } from './session-types.js';
+
+export type { SessionEvent, SessionInfo, SessionManager };
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-
-export interface SessionInfo {
-  id: string;
-  driver: string;
-  state: SessionState;
-  /** The linked account: its JID, phone number and push name, once linked. */
-  me?: { id: string; phone: string; name?: string };
-  lastError?: { message: string; code?: number; at: string };
-  createdAt: string;
-  updatedAt: string;
-}
-
-export type SessionEvent =
-  | { type: 'state'; session: SessionInfo }
-  | { type: 'qr'; sessionId: string; qr: string; expiresAt: string }
-  | { type: 'receipt'; sessionId: string; waMessageId: string; status: 'delivered' | 'read'; participant?: string }
-  /** As the driver read it, not stored yet: the inbox stores it and publishes `received`. */
-  | { type: 'inbound'; sessionId: string; message: InboundDriverMessage }
-  | { type: 'deleted'; sessionId: string };
-
-const SESSION_EVENTS: ReadonlySet<string> = new Set<SessionEvent['type']>(['state', 'qr', 'receipt', 'inbound', 'deleted']);
-const isSessionEvent = (event: { type: string }): event is SessionEvent => SESSION_EVENTS.has(event.type);
 
 interface Meta {
   id: string;
@@ -55,41 +29,13 @@ interface Entry {
   updatedAt: string;
   qr?: { qr: string; expiresAt: string };
   driver?: DriverSession;
+  /** The driver's options, as last read from the session folder. */
+  options?: unknown;
   release?: () => Promise<void>;
   /** Bumped on each (re)open, so events from a session already replaced are ignored. */
   generation: number;
   /** Lifecycle operations on one session run one after another. */
   ops: Promise<unknown>;
-}
-
-/**
- * What the session manager offers every caller (routes, the outbox, broadcasts), as any implementation would: the
- * embedded one owns its sessions in this process; one for several nodes is to stand beside it.
- */
-export interface SessionManager {
-  /** Registers every stored session as `starting` and opens them all in the background. */
-  restore(): Promise<void>;
-  create(request?: { id?: string; driver?: string }): Promise<SessionInfo>;
-  list(): SessionInfo[];
-  /** `404 session_not_found` for an unknown id. */
-  get(id: string): SessionInfo;
-  has(id: string): boolean;
-  /** Waits for the session's QR; `409 not_awaiting_qr` once linked. */
-  qr(id: string): Promise<{ qr: string; expiresAt: string }>;
-  pairingCode(id: string, phone: string): Promise<string>;
-  logout(id: string): Promise<SessionInfo>;
-  /** Unlinks the session and removes its credentials. */
-  remove(id: string): Promise<void>;
-  /** The QR showing now, if the session is waiting for a scan. */
-  currentQr(id: string): { qr: string; expiresAt: string } | undefined;
-  /** The driver session itself, for driver-specific controls (the sandbox's link and deliveries). */
-  driverSession(id: string): DriverSession | undefined;
-  /** `503 session_not_connected` unless connected. */
-  send(id: string, request: SendRequest): Promise<SentRef>;
-  /** Calls `listener` with every session event until the returned function is called. */
-  subscribe(listener: (event: SessionEvent) => void): () => void;
-  /** Stops every session, keeping its credentials: the next start restores them. */
-  stop(): Promise<void>;
 }
 
 export interface SessionManagerOptions {
@@ -125,6 +71,8 @@ export const createSessionManager = ({
   linkWaitMs = 15_000,
 }: SessionManagerOptions): SessionManager => {
   const entries = new Map<string, Entry>();
+  // Own keys only: a stored name like "constructor" must not find Object.prototype's function.
+  const driverOf = (name: string) => (Object.hasOwn(drivers, name) ? drivers[name] : undefined);
   let ids: string[] = [];
 
   const emit = (event: SessionEvent) => events.publish(event);
@@ -136,6 +84,7 @@ export const createSessionManager = ({
     state: e.state,
     ...(e.meta.me ? { me: { id: e.meta.me.id, phone: phoneOf(e.meta.me.id), ...(e.meta.me.name ? { name: e.meta.me.name } : {}) } } : {}),
     ...(e.meta.lastError ? { lastError: e.meta.lastError } : {}),
+    ...(e.options !== undefined ? { options: driverOf(e.meta.driver)?.options?.view(e.options, e.meta.id) } : {}),
     createdAt: e.meta.createdAt,
     updatedAt: e.updatedAt,
   });
@@ -185,6 +134,7 @@ export const createSessionManager = ({
           waMessageId: event.waMessageId,
           status: event.status,
           ...(event.participant ? { participant: event.participant } : {}),
+          ...(event.error ? { error: event.error } : {}),
         });
       case 'inbound':
         return emit({ type: 'inbound', sessionId: e.meta.id, message: event.message });
@@ -197,8 +147,7 @@ export const createSessionManager = ({
   };
 
   const open = async (e: Entry) => {
-    // Own keys only: a stored name like "constructor" must not find Object.prototype's function.
-    const driver = Object.hasOwn(drivers, e.meta.driver) ? drivers[e.meta.driver] : undefined;
+    const driver = driverOf(e.meta.driver);
     const dir = path.join(sessionsDir, e.meta.id);
     if (!driver) {
       e.meta.lastError = { message: `driver "${e.meta.driver}" is not available in this build`, at: new Date().toISOString() };
@@ -213,10 +162,20 @@ export const createSessionManager = ({
       e.meta.lastError = { message: err instanceof Error ? err.message : String(err), at: new Date().toISOString() };
       return setState(e, 'stopped');
     }
+    const { options, problem } = await readDriverOptions(dir, driver).catch((err: unknown) => ({
+      options: undefined,
+      problem: `the stored options could not be read: ${err instanceof Error ? err.message : String(err)}`,
+    }));
+    e.options = options;
+    if (problem) {
+      e.meta.lastError = { message: `${problem}; give them again with PATCH /api/sessions/${e.meta.id}`, at: new Date().toISOString() };
+      return setState(e, 'needs_relink');
+    }
     const generation = ++e.generation;
     setState(e, 'starting');
     e.driver = driver.open({
       sessionId: e.meta.id,
+      ...(options !== undefined ? { options } : {}),
       dir,
       log: log.child({ sessionId: e.meta.id, driver: driver.name }),
       blobs,
@@ -269,6 +228,17 @@ export const createSessionManager = ({
     });
   };
 
+  const storeOptions = async (id: string, options: unknown) => {
+    const dir = path.join(sessionsDir, id);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeDriverOptions(dir, options);
+  };
+
+  const requireLinking = (e: Entry, how: 'qr' | 'code') => {
+    if (!driverOf(e.meta.driver)?.capabilities.linking.includes(how))
+      throw unsupportedByDriver(e.meta.driver, how === 'qr' ? 'link by QR code' : 'link by pairing code');
+  };
+
   const notAwaiting = (e: Entry) =>
     new HashsendError('not_awaiting_qr', 409, `session "${e.meta.id}" is ${e.state}, not waiting for a QR scan`, { state: e.state });
 
@@ -293,11 +263,17 @@ export const createSessionManager = ({
       }
     },
 
-    async create({ id = `s${randomBytes(5).toString('hex')}`, driver = defaultDriver }: { id?: string; driver?: string } = {}) {
+    async create({
+      id = `s${randomBytes(5).toString('hex')}`,
+      driver = defaultDriver,
+      options,
+    }: Parameters<SessionManager['create']>[0] = {}) {
       if (!SESSION_ID_PATTERN.test(id)) throw new HashsendError('invalid_request', 400, 'session id: 1-64 letters, digits, "_" or "-"');
-      if (!Object.hasOwn(drivers, driver)) {
+      const found = driverOf(driver);
+      if (!found) {
         throw new HashsendError('unknown_driver', 400, `unknown driver "${driver}"; available: ${Object.keys(drivers).join(', ')}`);
       }
+      const parsed = parseDriverOptions(found, options);
       if (entries.has(id)) throw new HashsendError('session_exists', 409, `session "${id}" already exists`);
       const e: Entry = {
         meta: { id, driver, createdAt: new Date().toISOString() },
@@ -307,11 +283,31 @@ export const createSessionManager = ({
         ops: Promise.resolve(),
       };
       entries.set(id, e);
+      if (parsed !== undefined) await storeOptions(id, parsed);
       await saveMeta(e);
       ids = [...ids, id];
       await store.set(IDS_KEY, ids);
       await serial(e, () => open(e));
       return info(e);
+    },
+
+    async configure(id, options) {
+      const e = entryOf(id);
+      const driver = driverOf(e.meta.driver);
+      if (!driver?.options) throw unsupportedByDriver(e.meta.driver, 'take options');
+      const parsed = parseDriverOptions(driver, options);
+      await serial(e, async () => {
+        await close(e);
+        await e.release?.();
+        await storeOptions(id, parsed);
+        await open(e);
+      });
+      return info(e);
+    },
+
+    capabilities(id) {
+      const e = entryOf(id);
+      return { driver: e.meta.driver, capabilities: driverOf(e.meta.driver)?.capabilities ?? NO_CAPABILITIES };
     },
 
     list: () => [...entries.values()].map(info),
@@ -320,6 +316,7 @@ export const createSessionManager = ({
 
     async qr(id: string) {
       const e = entryOf(id);
+      requireLinking(e, 'qr');
       if (e.state === 'connected') throw notAwaiting(e);
       await awaitLinkable(e);
       if (!e.qr) throw notAwaiting(e);
@@ -328,6 +325,7 @@ export const createSessionManager = ({
 
     async pairingCode(id: string, phone: string) {
       const e = entryOf(id);
+      requireLinking(e, 'code');
       if (e.state === 'connected') throw new HashsendError('already_linked', 409, `session "${id}" is already linked`);
       await awaitLinkable(e);
       if (!e.driver || e.state !== 'qr') throw notAwaiting(e);
@@ -370,6 +368,15 @@ export const createSessionManager = ({
 
     driverSession(id: string) {
       return entryOf(id).driver;
+    },
+
+    async handleHttp(id, request) {
+      const e = entryOf(id);
+      const handle = e.driver?.handleHttp;
+      if (!driverOf(e.meta.driver)?.capabilities.inboundHttp)
+        throw new HashsendError('not_found', 404, `session "${id}" takes no calls here`);
+      if (!e.driver || !handle) throw new HashsendError('session_not_connected', 503, `session "${id}" is ${e.state}`, { state: e.state });
+      return handle.call(e.driver, request);
     },
 
     async send(id: string, request: SendRequest): Promise<SentRef> {

@@ -17,6 +17,10 @@ export const sessionSchema = z
     state: z.enum(STATES),
     me: z.object({ id: z.string(), phone: z.string(), name: z.string().optional() }).optional(),
     lastError: z.object({ message: z.string(), code: z.number().optional(), at: z.string() }).optional(),
+    options: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "The driver's options as given at creation, secrets (tokens, app secrets) left out" }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -32,13 +36,41 @@ export const sessionSchema = z
     },
   });
 
+const driverOptions = z.record(z.string(), z.unknown()).meta({
+  description:
+    "What the driver needs, checked against its own schema (`400 invalid_request` naming the field). `cloud`: `phoneNumberId`, `accessToken`, `appSecret`, `verifyToken`, optional `mediaMode` (`upload` or `link`). Stored owner-only beside the session's credentials; tokens and secrets are never shown again.",
+  example: { phoneNumberId: '106540352242922', accessToken: 'EAAG…', appSecret: '9f2c…', verifyToken: 'pick-a-long-random-string' },
+});
+
 export const createSessionSchema = z
   .object({
     id: z.string().regex(SESSION_ID_PATTERN, '1-64 letters, digits, "_" or "-"').optional(),
-    driver: z.string().optional().meta({ description: '`baileys` (a real WhatsApp number) or `sandbox` (no phone; for tests)' }),
+    driver: z
+      .string()
+      .optional()
+      .meta({ description: "`baileys` (a linked WhatsApp number), `cloud` (Meta's Cloud API) or `sandbox` (no phone; for tests)" }),
+    options: driverOptions.optional(),
   })
   .strict()
   .meta({ id: 'CreateSession', example: { id: 'shop', driver: 'sandbox' } });
+
+export const updateSessionSchema = z.object({ options: driverOptions }).strict().meta({ id: 'UpdateSession' });
+
+const LINKING = ['qr', 'code'] as const;
+export const capabilitiesSchema = z
+  .object({
+    linking: z.array(z.enum(LINKING)).meta({ description: 'How it is linked: QR scan, pairing code; none when its options link it' }),
+    content: z.array(z.enum(['text', 'media', 'contact', 'location', 'template'])),
+    mediaAs: z.array(z.enum(['image', 'video', 'audio', 'voice', 'document', 'sticker'])),
+    mentions: z.boolean(),
+    viewOnce: z.boolean(),
+    quoting: z.boolean(),
+    ownMessageIds: z.boolean().meta({ description: 'The platform chooses message ids (`waMessageId` differs from `id`)' }),
+    inboundHttp: z.boolean().meta({ description: 'The platform sends its events to `/hooks/{id}`' }),
+    onWhatsApp: z.boolean(),
+    presence: z.boolean(),
+  })
+  .meta({ id: 'DriverCapabilities', description: 'What the driver can do; anything else is `422 unsupported_by_driver`' });
 
 export const qrSchema = z
   .object({ qr: z.string(), expiresAt: z.string() })
@@ -70,7 +102,11 @@ export const sessionRoutes = ({ sessions, broadcasts }: { sessions: SessionManag
       res.json({ items: sessions.list() });
     })
     .get('/sessions/:id', (req, res) => {
-      res.json(sessions.get(req.params.id));
+      res.json({ ...sessions.get(req.params.id), capabilities: sessions.capabilities(req.params.id).capabilities });
+    })
+    .patch('/sessions/:id', async (req, res) => {
+      sessions.get(req.params.id);
+      res.json(await sessions.configure(req.params.id, parse(updateSessionSchema, req.body).options));
     })
     .get('/sessions/:id/qr', async (req, res) => {
       const accept = req.accepts(QR_TYPES);
@@ -129,9 +165,23 @@ export const describeSessionRoutes: DescribeRoutes = (r) => {
     path: '/api/sessions/{id}',
     tags,
     summary: 'Get a session',
-    description: 'Its state, the linked number and name once linked, and the last error.',
+    description: 'Its state, the linked number and name once linked, the last error, and what its driver can do.',
     request: { params: sessionIdParam },
-    responses: { 200: json(sessionSchema, 'The session'), ...notFound, ...authErrors },
+    responses: { 200: json(sessionSchema.extend({ capabilities: capabilitiesSchema }), 'The session'), ...notFound, ...authErrors },
+  });
+  r.registerPath({
+    method: 'patch',
+    path: '/api/sessions/{id}',
+    tags,
+    summary: "Replace a session's driver options",
+    description:
+      'For drivers that take options (`cloud`): e.g. a new access token after the old one expired. The session is closed, the options stored, and it is opened again with them.',
+    request: { params: sessionIdParam, body: { content: { 'application/json': { schema: updateSessionSchema } } } },
+    responses: {
+      200: json(sessionSchema, 'The session, reopened'),
+      ...errors({ 400: ['invalid_request'], 404: ['session_not_found'], 422: ['unsupported_by_driver'] }),
+      ...authErrors,
+    },
   });
   r.registerPath({
     method: 'get',
@@ -151,7 +201,13 @@ export const describeSessionRoutes: DescribeRoutes = (r) => {
           'text/plain': { schema: z.string() },
         },
       },
-      ...errors({ 404: ['session_not_found'], 406: ['not_acceptable'], 409: ['not_awaiting_qr'], 504: ['qr_timeout'] }),
+      ...errors({
+        404: ['session_not_found'],
+        406: ['not_acceptable'],
+        409: ['not_awaiting_qr'],
+        422: ['unsupported_by_driver'],
+        504: ['qr_timeout'],
+      }),
       ...authErrors,
     },
   });
@@ -164,7 +220,12 @@ export const describeSessionRoutes: DescribeRoutes = (r) => {
     request: { params: sessionIdParam, body: { content: { 'application/json': { schema: pairingRequestSchema } } } },
     responses: {
       200: json(z.object({ code: z.string() }), 'The 8-character code', { code: 'K7QW2M9D' }),
-      ...errors({ 400: ['invalid_request'], 404: ['session_not_found'], 409: ['already_linked', 'not_awaiting_qr'] }),
+      ...errors({
+        400: ['invalid_request'],
+        404: ['session_not_found'],
+        409: ['already_linked', 'not_awaiting_qr'],
+        422: ['unsupported_by_driver'],
+      }),
       ...authErrors,
     },
   });

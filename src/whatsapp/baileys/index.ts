@@ -4,6 +4,7 @@ import { rootCertificates } from 'node:tls';
 import type { SocketConfig, WABrowserDescription } from '@whiskeysockets/baileys';
 import { Agent as DownloadAgent } from 'undici';
 import type { Logger } from '../../log.js';
+import { WHATSAPP_WEB_CAPABILITIES } from '../capabilities.js';
 import type { Driver } from '../driver.js';
 import type { BackoffOptions } from './reconnect-policy.js';
 import { BaileysSession } from './session.js';
@@ -88,6 +89,7 @@ export const createBaileysDriver = ({
   };
   return {
     name: 'baileys',
+    capabilities: WHATSAPP_WEB_CAPABILITIES,
     open(options) {
       log.debug({ sessionId: options.sessionId }, 'opening a Baileys session');
       return new BaileysSession(options, settings);

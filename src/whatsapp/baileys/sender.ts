@@ -1,7 +1,8 @@
 import { generateWAMessageFromContent, prepareWAMessageMedia, type proto, type WASocket } from '@whiskeysockets/baileys';
 import { HashsendError, isHashsendError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { BlobReader, OutboundContent, OutboundMedia, SendRequest, SentRef } from '../driver.js';
+import type { BlobReader, OutboundContent, OutboundMedia, OutboundTemplate, SendRequest, SentRef } from '../driver.js';
+import { unsupportedByDriver } from '../capabilities.js';
 import { cardMessage } from '../card-message.js';
 import { AckTimeoutError, type AckTracker } from './ack-tracker.js';
 import { assertPreparedHash } from './hash-guard.js';
@@ -125,7 +126,7 @@ const rejected = (ackError: string) =>
   new HashsendError('send_rejected', 502, `WhatsApp refused the message (error ${ackError})`, { ackError });
 
 /** A message with no media to upload, as WhatsApp's message fields. */
-export const plainContent = (content: Exclude<OutboundContent, OutboundMedia>): proto.IMessage =>
+export const plainContent = (content: Exclude<OutboundContent, OutboundMedia | OutboundTemplate>): proto.IMessage =>
   content.type === 'text'
     ? {
         extendedTextMessage: {
@@ -143,6 +144,7 @@ export const sendOnSocket = async (ctx: SendContext, request: SendRequest): Prom
   try {
     const { content } = request;
     if (content.type === 'media') return await sendMedia(ctx, request, content);
+    if (content.type === 'template') throw unsupportedByDriver('baileys', 'send template messages');
     const message = asReply(plainContent(content), request.quoted);
     const ackError = await relay(ctx, request.to, message, request.messageId);
     if (ackError) throw rejected(ackError);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HashsendError } from '../../errors.js';
 import type { Driver, DriverSession, DriverSessionOptions, InboundDriverMessage, Presence, SendRequest, SentRef } from '../driver.js';
+import { WHATSAPP_WEB_CAPABILITIES, unsupportedByDriver } from '../capabilities.js';
 import { inboundMessage, type SandboxInbound } from './inbound.js';
 import {
   openJournal,
@@ -61,6 +62,7 @@ const notConnected = () => new HashsendError('session_not_connected', 503, 'the 
  */
 export const createSandboxDriver = ({ receiptDelayMs = 50, qrTtlMs = 60_000, qrCount = 5 }: SandboxDriverOptions = {}): Driver => ({
   name: 'sandbox',
+  capabilities: WHATSAPP_WEB_CAPABILITIES,
   open(options) {
     const session = openSandboxSession(options, { receiptDelayMs, qrTtlMs, qrCount });
     sandboxSessions.add(session);
@@ -149,6 +151,7 @@ const openSandboxSession = (
       const { type, ...location } = content;
       return { ...received, type, location };
     }
+    if (content.type === 'template') throw unsupportedByDriver('sandbox', 'send template messages');
     const bytes = await blobs.read(content.sha256);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     // The hash guard, as a real driver applies it to the prepared message.
