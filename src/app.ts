@@ -23,6 +23,7 @@ import { sandboxRoutes, describeSandboxRoutes } from './http/routes/sandbox.js';
 import { messageRoutes, describeMessageRoutes } from './http/routes/messages.js';
 import { inboxRoutes, describeInboxRoutes } from './http/routes/inbox.js';
 import { docsRoutes } from './http/routes/docs.js';
+import { hookRoutes, describeHookRoutes } from './http/routes/hooks.js';
 import { mediaRoutes, publicMediaRoutes, describeMediaRoutes } from './http/routes/media.js';
 import { createChecker } from './media/check.js';
 import { webRoutes } from './http/routes/web.js';
@@ -164,6 +165,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     describeBroadcastRoutes,
     describeOptOutRoutes,
     describeWebhookRoutes,
+    describeHookRoutes,
     describeMetricsRoute,
   ];
   const openapi = createOpenApiDocument(describe, {
@@ -181,6 +183,8 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       webRoutes(),
       docsRoutes({ document: openapi }),
       ...(config.media.publicMedia ? [publicMediaRoutes(media)] : []),
+      // Platforms calling a session (Meta's webhooks) hold no key of ours; its driver checks their signature.
+      hookRoutes({ sessions }),
       // Its own auth (personal access tokens and session keys) and error shape, outside `/api`'s key check.
       wasenderRoutes({
         accounts: wasender,
