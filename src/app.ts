@@ -124,7 +124,14 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   const requireSession = (id: string) => void sessions.get(id);
   const optOutStore = createOptOutStore(stores.namespace('optouts'));
   const optOuts = createOptOutService({ store: optOutStore, events, requireSession });
-  const messages = createMessageService({ outbox, media: resolver, requireSession, optOuts: optOutStore, inbox });
+  const messages = createMessageService({
+    outbox,
+    media: resolver,
+    requireSession,
+    capabilities: sessions.capabilities,
+    optOuts: optOutStore,
+    inbox,
+  });
   const stopOptOutKeywords = listenForOptOutKeywords({ events, optOuts, messages, ...config.optOuts, log });
   const wasenderIds = createMessageIds(stores.namespace('wasender_msgids'));
   const webhooks = await openWebhooks({

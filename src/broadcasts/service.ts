@@ -12,7 +12,7 @@ import { createProgressTracker } from './progress.js';
 import { listRecipients, type ListedRecipients, type RecipientInput } from './recipients.js';
 import { startRunner, type Runner } from './runner.js';
 import type { BroadcastStore } from './store.js';
-import { fillPlaceholders } from './template.js';
+import { personalise, textsOf } from './template.js';
 import type { Broadcast, BroadcastRecipient, BroadcastStatus, Pace, QuietHours } from './types.js';
 import { broadcastView, type BroadcastView } from './view.js';
 
@@ -149,10 +149,7 @@ export const createBroadcastService = ({
       log,
       window,
       async enqueue(bc: Broadcast, r: BroadcastRecipient) {
-        const content =
-          bc.content.type === 'text'
-            ? { ...bc.content, text: fillPlaceholders(bc.content.text, r.vars) }
-            : { ...bc.content, ...(bc.content.caption ? { caption: fillPlaceholders(bc.content.caption, r.vars) } : {}) };
+        const content = personalise(bc.content, r.vars);
         const record = await messages.enqueue(
           bc.sessionId,
           r.to,
@@ -213,10 +210,9 @@ export const createBroadcastService = ({
     async create(sessionId: string, input: CreateBroadcastInput): Promise<CreatedBroadcast> {
       requireSession(sessionId);
       validate(input);
-      const texts = 'text' in input.message ? [input.message.text] : [input.message.caption];
-      const listed = listRecipients(input.recipients, texts);
+      const listed = listRecipients(input.recipients, textsOf(input.message));
       // Composed once: one fetch, one stored blob, every recipient pinned to its sha256.
-      const composed = await messages.compose(input.message);
+      const composed = await messages.compose(input.message, sessionId);
       const pace: Pace | undefined =
         input.pace === undefined
           ? DEFAULT_PACE

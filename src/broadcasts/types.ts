@@ -1,4 +1,4 @@
-import type { OutboundMedia, OutboundText } from '../whatsapp/driver.js';
+import type { OutboundMedia, OutboundTemplate, OutboundText } from '../whatsapp/driver.js';
 
 export type BroadcastStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled';
 
@@ -27,7 +27,7 @@ export interface Broadcast {
   name: string;
   status: BroadcastStatus;
   /** Text and caption may hold `{{placeholders}}` filled from each recipient's `vars`. */
-  content: OutboundText | OutboundMedia;
+  content: OutboundText | OutboundMedia | OutboundTemplate;
   media?: { sha256: string; sourceSha256?: string };
   /** When sending starts; absent: at once. */
   scheduledAt?: string;

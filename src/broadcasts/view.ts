@@ -3,7 +3,7 @@ import type { Broadcast, BroadcastRecipient, RecipientCounts, RecipientStatus } 
 
 /** A broadcast as the API and the event stream show it: the stored record with its counts and progress. */
 export interface BroadcastView extends Omit<Broadcast, 'content'> {
-  message: { type: 'text' | 'media'; text?: string; caption?: string; as?: string; filename?: string };
+  message: { type: 'text' | 'media' | 'template'; text?: string; caption?: string; as?: string; filename?: string; template?: string };
   counts: RecipientCounts;
   /** Recipients done with (sent, delivered, read, failed or skipped) out of `total`. */
   progress: { done: number; total: number; percent: number };
@@ -34,12 +34,14 @@ export const broadcastView = (b: Broadcast, counts: RecipientCounts, now = Date.
     message:
       content.type === 'text'
         ? { type: 'text', text: content.text }
-        : {
-            type: 'media',
-            as: content.as,
-            ...(content.caption ? { caption: content.caption } : {}),
-            ...(content.filename ? { filename: content.filename } : {}),
-          },
+        : content.type === 'template'
+          ? { type: 'template', template: content.name }
+          : {
+              type: 'media',
+              as: content.as,
+              ...(content.caption ? { caption: content.caption } : {}),
+              ...(content.filename ? { filename: content.filename } : {}),
+            },
     counts,
     progress: { done, total: b.total, percent: b.total ? Math.floor((done / b.total) * 1000) / 10 : 100 },
     expectedEndAt: expectedEnd(b, remaining, done, now),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mediaRefSchema } from './media-schemas.js';
+import { templateSchema } from './template-schemas.js';
 
 const SEND_AS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time HH:MM');
@@ -12,12 +13,14 @@ export const broadcastMessageSchema = z
     caption: z.string().max(1024).optional(),
     filename: z.string().min(1).max(255).optional(),
     as: z.enum(SEND_AS).optional(),
+    template: templateSchema.optional(),
   })
   .strict()
-  .refine((m) => (m.text === undefined) !== (m.media === undefined), 'give either text or media')
+  .refine((m) => [m.text, m.media, m.template].filter((x) => x !== undefined).length === 1, 'give one of text, media or template')
   .meta({
     id: 'BroadcastMessage',
-    description: "`text`, or `media` with an optional `caption`; both may hold `{{placeholders}}` filled from each recipient's `vars`.",
+    description:
+      "`text`, `media` with an optional `caption`, or a `template` (`cloud` sessions); the text, the caption and a template's text parameters may hold `{{placeholders}}` filled from each recipient's `vars`.",
     example: { text: 'Hello {{name}}, our sale starts today' },
   });
 
@@ -110,7 +113,14 @@ export const broadcastSchema = z
     sessionId: z.string(),
     name: z.string(),
     status: z.enum(['scheduled', 'running', 'paused', 'completed', 'cancelled']),
-    message: z.object({ type: z.enum(['text', 'media']), text: z.string().optional(), caption: z.string().optional() }).passthrough(),
+    message: z
+      .object({
+        type: z.enum(['text', 'media', 'template']),
+        text: z.string().optional(),
+        caption: z.string().optional(),
+        template: z.string().optional(),
+      })
+      .passthrough(),
     media: z
       .object({ sha256: z.string(), sourceSha256: z.string().optional() })
       .optional()

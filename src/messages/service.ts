@@ -3,7 +3,18 @@ import type { InboundMessage } from '../events/types.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { MediaKind, MediaRecord, MediaRef } from '../media/types.js';
 import type { IdempotencyRef, MessageRecord, Outbox } from '../outbox/index.js';
-import type { OutboundContact, OutboundContent, OutboundLocation, OutboundMedia, OutboundText, SendAs } from '../whatsapp/driver.js';
+import type {
+  DriverCapabilities,
+  OutboundContact,
+  OutboundContent,
+  OutboundLocation,
+  OutboundMedia,
+  OutboundTemplate,
+  OutboundText,
+  SendAs,
+} from '../whatsapp/driver.js';
+import { checkContentType, checkQuoting, checkSendable } from '../whatsapp/capabilities.js';
+import { composeTemplate, type TemplateInput } from './template.js';
 import type { OptOutLookup } from '../optouts/store.js';
 import { toJid } from '../whatsapp/recipient.js';
 import { optedOut, replyTarget } from './reply.js';
@@ -19,7 +30,7 @@ export interface MediaMessageInput {
 }
 
 /** What any surface (our REST API, a broadcast, a later compatible API) asks to send. */
-export type MessageInput = { text: string; mentions?: string[] } | MediaMessageInput;
+export type MessageInput = { text: string; mentions?: string[] } | MediaMessageInput | { template: TemplateInput };
 
 /** Messages with nothing to fetch or share among recipients: a contact card, a location. */
 export type CardInput = { contact: Omit<OutboundContact, 'type'> } | { location: Omit<OutboundLocation, 'type'> };
@@ -33,7 +44,7 @@ const cardOf = (input: CardInput): CardContent =>
 
 /** The content of a message, resolved once: what every recipient of it gets, media pinned to one sha256. */
 export interface ComposedContent {
-  content: OutboundText | OutboundMedia;
+  content: OutboundText | OutboundMedia | OutboundTemplate;
   media?: MessageRecord['media'];
 }
 
@@ -55,8 +66,11 @@ export interface InboundLookup {
 
 /** The one way to send, below http: recipient → JID, media reference → stored record, content → outbox. */
 export interface MessageService {
-  /** Resolves the media (fetched fresh, verified, stored) and shapes the outbound content; nothing is queued. */
-  compose(input: MessageInput): Promise<ComposedContent>;
+  /**
+   * Resolves the media (fetched fresh, verified, stored) and shapes the outbound content; nothing is queued. With
+   * `sessionId`, content that session's driver cannot send is `422 unsupported_by_driver` (checked before any fetch).
+   */
+  compose(input: MessageInput, sessionId?: string): Promise<ComposedContent>;
   /** Queues composed content for one recipient, `to` a JID as `toJid` gives it (a broadcast stores them so). */
   enqueue(sessionId: string, jid: string, composed: ComposedContent | CardContent, opts?: SendOptions): Promise<MessageRecord>;
   /** compose + enqueue; an idempotent repeat answers with the first message, its media not fetched again. */
@@ -73,6 +87,8 @@ export interface MessageServiceOptions {
   media: Pick<MediaResolver, 'resolve'>;
   /** Throws `session_not_found` for an unknown session, before any media is fetched. */
   requireSession(id: string): void;
+  /** The session's driver and what it can send. */
+  capabilities(sessionId: string): { driver: string; capabilities: DriverCapabilities };
   /** The session's suppression list: a send to a number on it is `409 opted_out` unless it is a reply. */
   optOuts: OptOutLookup;
   inbox: InboundLookup;
@@ -106,8 +122,39 @@ export const outboundMedia = (
   };
 };
 
-export const createMessageService = ({ outbox, media, requireSession, optOuts, inbox }: MessageServiceOptions): MessageService => {
-  const compose = async (input: MessageInput): Promise<ComposedContent> => {
+/** The content type an input asks for, known before anything is fetched. */
+const typeOf = (input: MessageInput | CardInput): OutboundContent['type'] =>
+  'text' in input ? 'text' : 'media' in input ? 'media' : 'template' in input ? 'template' : 'contact' in input ? 'contact' : 'location';
+
+export const createMessageService = ({
+  outbox,
+  media,
+  requireSession,
+  capabilities,
+  optOuts,
+  inbox,
+}: MessageServiceOptions): MessageService => {
+  const driverOf = (sessionId: string) => {
+    const { driver, capabilities: can } = capabilities(sessionId);
+    return { name: driver, capabilities: can };
+  };
+  /** The cheap part of `checkSendable`, from the input alone: nothing is fetched for a send that would be refused. */
+  const precheck = (sessionId: string, input: MessageInput | CardInput, quoted: boolean) => {
+    const driver = driverOf(sessionId);
+    checkContentType(driver, typeOf(input));
+    if (quoted) checkQuoting(driver);
+    return driver;
+  };
+
+  const compose = async (input: MessageInput, sessionId?: string): Promise<ComposedContent> => {
+    const driver = sessionId === undefined ? undefined : precheck(sessionId, input, false);
+    const composed = await composeContent(input);
+    if (driver) checkSendable(driver, composed.content);
+    return composed;
+  };
+
+  const composeContent = async (input: MessageInput): Promise<ComposedContent> => {
+    if ('template' in input) return composeTemplate(input.template, media);
     if ('text' in input) {
       const mentions = input.mentions?.map(toJid);
       return { content: { type: 'text', text: input.text, ...(mentions?.length ? { mentions } : {}) } };
@@ -158,8 +205,10 @@ export const createMessageService = ({ outbox, media, requireSession, optOuts, i
       if (earlier) return { record: earlier, replayed: true };
       // The recipient is checked before media is fetched: a typo or an opted-out number costs no download.
       const jid = toJid(to);
+      const driver = precheck(sessionId, input, opts.replyTo !== undefined);
       const reply = await permit(sessionId, jid, opts.replyTo);
-      const composed = 'contact' in input || 'location' in input ? cardOf(input) : await compose(input);
+      const composed = 'contact' in input || 'location' in input ? cardOf(input) : await composeContent(input);
+      checkSendable(driver, composed.content);
       return { record: await enqueue(sessionId, jid, composed, opts, reply), replayed: false };
     },
   };

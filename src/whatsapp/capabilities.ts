@@ -1,5 +1,5 @@
 import { HashsendError } from '../errors.js';
-import type { DriverCapabilities, OutboundContent, SendRequest } from './driver.js';
+import type { DriverCapabilities, OutboundContent } from './driver.js';
 
 /** `422 unsupported_by_driver`: the session's driver cannot do what was asked. */
 export const unsupportedByDriver = (driver: string, what: string) =>
@@ -33,21 +33,26 @@ export const WHATSAPP_WEB_CAPABILITIES: DriverCapabilities = {
   presence: true,
 };
 
+type DriverLike = { name: string; capabilities: DriverCapabilities };
+
+export const checkContentType = ({ name, capabilities }: DriverLike, type: OutboundContent['type']) => {
+  if (!capabilities.content.includes(type)) throw unsupportedByDriver(name, `send ${type} messages`);
+};
+
+export const checkQuoting = ({ name, capabilities }: DriverLike) => {
+  if (!capabilities.quoting) throw unsupportedByDriver(name, 'quote the message a reply answers');
+};
+
 /**
  * Refuses content the driver cannot send, before it is queued: a caller learns it from the request, not from a
  * message that fails later.
  */
-export const checkSendable = (
-  driver: { name: string; capabilities: DriverCapabilities },
-  content: OutboundContent,
-  quoted?: SendRequest['quoted'] | boolean,
-) => {
+export const checkSendable = (driver: DriverLike, content: OutboundContent) => {
   const { name, capabilities: can } = driver;
-  if (!can.content.includes(content.type)) throw unsupportedByDriver(name, `send ${content.type} messages`);
+  checkContentType(driver, content.type);
   if (content.type === 'media') {
     if (!can.mediaAs.includes(content.as)) throw unsupportedByDriver(name, `send media as ${content.as}`);
     if (content.viewOnce && !can.viewOnce) throw unsupportedByDriver(name, 'send view-once media');
   }
   if (content.type === 'text' && content.mentions?.length && !can.mentions) throw unsupportedByDriver(name, 'mention contacts');
-  if (quoted && !can.quoting) throw unsupportedByDriver(name, 'quote the message a reply answers');
 };

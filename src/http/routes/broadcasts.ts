@@ -22,8 +22,8 @@ import {
 
 type Options = z.output<typeof broadcastOptionsSchema>;
 
-const messageOf = ({ text, media, caption, filename, as }: Options['message']): MessageInput =>
-  media ? { media, caption, filename, as } : { text: text! };
+const messageOf = ({ text, media, caption, filename, as, template }: Options['message']): MessageInput =>
+  media ? { media, caption, filename, as } : template ? { template } : { text: text! };
 
 const inputOf = ({ message, ...rest }: Options, recipients: CreateBroadcastInput['recipients']): CreateBroadcastInput => ({
   ...rest,

@@ -9,6 +9,7 @@ import { parse } from '../validate.js';
 import { idempotencyOf } from '../idempotency.js';
 import { mediaRefSchema, withMediaResolutionErrors } from '../media-schemas.js';
 import { messageView } from '../../messages/view.js';
+import { templateSchema } from '../template-schemas.js';
 
 export const SEND_AS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
 const to = z.string().min(1).max(128).meta({
@@ -42,13 +43,30 @@ export const mediaMessageSchema = z
     example: { to: '+4915123456789', media: { url: 'https://cdn.example.com/menu.pdf' }, caption: 'Our menu', as: 'document' },
   });
 
+export const templateMessageSchema = z
+  .object({ to, template: templateSchema, replyTo })
+  .strict()
+  .meta({
+    id: 'TemplateMessage',
+    example: {
+      to: '+4915123456789',
+      template: {
+        name: 'order_shipped',
+        language: 'en_US',
+        components: [{ type: 'header', parameters: [{ type: 'image', image: { url: 'https://cdn.example.com/parcel.jpg' } }] }],
+      },
+    },
+  });
+
+export const MESSAGE_TYPES = ['text', 'media', 'contact', 'location', 'template'] as const;
+
 const statusSchema = z.enum(['queued', 'sending', 'sent', 'delivered', 'read', 'failed']);
 export const messageSchema = z
   .object({
     id: z.string(),
     sessionId: z.string(),
     to: z.string(),
-    type: z.enum(['text', 'media', 'contact', 'location']),
+    type: z.enum(MESSAGE_TYPES),
     status: statusSchema,
     error: z.object({ code: z.string(), message: z.string() }).optional().meta({ description: 'Why it failed (status `failed`)' }),
     lastError: z
@@ -102,7 +120,7 @@ export const acceptedSchema = z
     waitsForSession: z.boolean().meta({ description: 'True when the session is not connected: the message waits in its queue' }),
     expiresAt: z.string().meta({ description: 'When a message still waiting fails as `expired`' }),
     to: z.string(),
-    type: z.enum(['text', 'media', 'contact', 'location']),
+    type: z.enum(MESSAGE_TYPES),
     createdAt: z.string(),
     media: messageSchema.shape.media,
     replyTo: messageSchema.shape.replyTo,
@@ -158,8 +176,12 @@ export const messageRoutes = ({ sessions, outbox, messages, idempotency }: Messa
   return Router()
     .post('/sessions/:id/messages', idempotency, async (req, res) => {
       const body: unknown = req.body;
-      const input =
-        !!body && typeof body === 'object' && 'media' in body ? parse(mediaMessageSchema, body) : parse(textMessageSchema, body);
+      const has = (field: string) => !!body && typeof body === 'object' && field in body;
+      const input = has('media')
+        ? parse(mediaMessageSchema, body)
+        : has('template')
+          ? parse(templateMessageSchema, body)
+          : parse(textMessageSchema, body);
       const { to, replyTo, ...message } = input;
       const { record, replayed } = await messages.send(String(req.params.id), to, message, {
         idempotency: idempotencyOf(res),
@@ -187,13 +209,13 @@ export const describeMessageRoutes: DescribeRoutes = (r) => {
     method: 'post',
     path: '/api/sessions/{id}/messages',
     tags,
-    summary: 'Send a text or media message',
+    summary: 'Send a text, media or template message',
     description:
       "Media is resolved before the answer, so a stale, mismatched, too large or unsupported file fails this request with the media core's error. The message is stored, then sent by the session's queue in order; when the session is not connected it waits (`waitsForSession`) until `expiresAt`. With `Idempotency-Key`, a repeat of the request gets the first answer and sends nothing more. A number on the session's opt-out list answers `409 opted_out`, unless the message is a reply (`replyTo`) to one of that customer's messages.",
     request: {
       params: sessionIdParam,
       headers: z.object({ 'Idempotency-Key': z.string().optional().meta({ example: 'order-1042-shipped' }) }),
-      body: { content: { 'application/json': { schema: z.union([textMessageSchema, mediaMessageSchema]) } } },
+      body: { content: { 'application/json': { schema: z.union([textMessageSchema, mediaMessageSchema, templateMessageSchema]) } } },
     },
     responses: {
       202: json(acceptedSchema, 'Accepted and queued'),
@@ -202,6 +224,7 @@ export const describeMessageRoutes: DescribeRoutes = (r) => {
           400: ['invalid_recipient'],
           404: ['session_not_found', 'reply_target_not_found'],
           409: ['idempotency_conflict', 'opted_out'],
+          422: ['unsupported_by_driver'],
           503: ['store_unavailable'],
         }),
       ),

@@ -6,6 +6,7 @@ import type { SessionManager } from '../../whatsapp/sessions.js';
 import { SESSION_ID_PATTERN } from '../../whatsapp/sessions.js';
 import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
 import { parse } from '../validate.js';
+import { MESSAGE_TYPES, SEND_AS } from './messages.js';
 import { createSessionEventLog, streamSessionEvents, type SessionEventLogOptions } from '../session-events.js';
 
 const STATES = ['starting', 'qr', 'connected', 'reconnecting', 'logged_out', 'conflict', 'needs_relink', 'stopped'] as const;
@@ -60,8 +61,8 @@ const LINKING = ['qr', 'code'] as const;
 export const capabilitiesSchema = z
   .object({
     linking: z.array(z.enum(LINKING)).meta({ description: 'How it is linked: QR scan, pairing code; none when its options link it' }),
-    content: z.array(z.enum(['text', 'media', 'contact', 'location', 'template'])),
-    mediaAs: z.array(z.enum(['image', 'video', 'audio', 'voice', 'document', 'sticker'])),
+    content: z.array(z.enum(MESSAGE_TYPES)),
+    mediaAs: z.array(z.enum(SEND_AS)),
     mentions: z.boolean(),
     viewOnce: z.boolean(),
     quoting: z.boolean(),
