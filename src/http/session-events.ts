@@ -28,7 +28,7 @@ const dataOf = (e: StreamedEvent): unknown => {
     case 'qr':
       return { qr: e.qr, expiresAt: e.expiresAt };
     case 'receipt':
-      return { waMessageId: e.waMessageId, status: e.status };
+      return { waMessageId: e.waMessageId, status: e.status, ...(e.error ? { error: e.error } : {}) };
     case 'deleted':
       return { id: e.sessionId };
   }
