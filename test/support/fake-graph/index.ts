@@ -133,6 +133,10 @@ export const startFakeGraph = async ({
     receive: (id, message) => receive({ state, webhooks, now }, number(id), message),
     waitFor: (predicate) =>
       new Promise((resolve, reject) => {
+        if (closing) {
+          reject(new Error('fake graph closed while waiting'));
+          return;
+        }
         const cleanup = () => {
           state.off('change', check);
           state.off('close', closed);

@@ -51,13 +51,25 @@ export class LinkCache {
     return job;
   }
 
+  /** GETs the URL, following up to 5 redirects, each hop held to loopback. */
+  private async follow(url: string) {
+    let at = url;
+    for (let hop = 0; hop <= 5; hop++) {
+      const host = new URL(at).hostname;
+      if (!LOOPBACK.has(host)) throw new Error(`${host} is not reachable from the fake (loopback only)`);
+      const res = await fetch(at, { dispatcher: this.agent, signal: this.signal, redirect: 'manual' });
+      const location = res.headers.get('location');
+      if (res.status < 300 || res.status >= 400 || !location) return res;
+      await res.arrayBuffer().catch(() => undefined);
+      at = new URL(location, at).href;
+    }
+    throw new Error('too many redirects');
+  }
+
   private async download(url: string): Promise<LinkResult> {
-    const parsed = new URL(url);
-    if (!LOOPBACK.has(parsed.hostname))
-      return { ok: false, details: `Downloading media from weblink failed: ${parsed.hostname} is not reachable from the fake` };
     this.fetched.push(url);
     try {
-      const res = await fetch(url, { dispatcher: this.agent, signal: this.signal });
+      const res = await this.follow(url);
       const bytes = Buffer.from(await res.arrayBuffer());
       if (res.status !== 200) {
         return {

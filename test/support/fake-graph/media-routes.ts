@@ -58,6 +58,15 @@ export const uploadMedia = async (state: GraphState, n: FakeNumber, req: Incomin
   return { id: media.id };
 };
 
+/** The bytes behind a media URL, while it is fresh and its media alive and visible to the token. */
+export const download = (state: GraphState, token: string, url: URL, now: number): StoredMedia => {
+  const issued = Number(url.searchParams.get('ext')) * 1000;
+  if (!(now - issued <= MEDIA_URL_TTL_MS)) {
+    throw new GraphFailure(100, { status: 404, details: 'This media URL has expired: GET the media id again for a fresh URL.' });
+  }
+  return visibleMedia(state, token, url.searchParams.get('mid') ?? '', 'GET');
+};
+
 /** The media a token may see: alive and owned by a number of the token's business account. */
 export const visibleMedia = (state: GraphState, token: string, id: string, method: string): StoredMedia => {
   const media = state.media.get(id);
@@ -65,10 +74,13 @@ export const visibleMedia = (state: GraphState, token: string, id: string, metho
   return media;
 };
 
+/** Meta's media URLs are good for 5 minutes; after that, GET the media id again for a fresh one. */
+export const MEDIA_URL_TTL_MS = 5 * 60 * 1000;
+
 /** GET /{media-id}: Meta's media info, its `url` on this fake (download it with the same bearer token). */
-export const mediaInfo = (base: string, media: StoredMedia) => ({
+export const mediaInfo = (base: string, media: StoredMedia, now: number) => ({
   messaging_product: 'whatsapp',
-  url: `${base}${ATTACHMENTS_PATH}?mid=${media.id}&ext=${Math.floor(media.at / 1000)}&hash=${media.sha256.slice(0, 16)}`,
+  url: `${base}${ATTACHMENTS_PATH}?mid=${media.id}&ext=${Math.floor(now / 1000)}&hash=${media.sha256.slice(0, 16)}`,
   mime_type: media.mimeType,
   sha256: media.sha256,
   file_size: media.size,

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { badParam, GraphFailure, noSuchObject } from './errors.ts';
-import { ATTACHMENTS_PATH, mediaInfo, uploadMedia, visibleMedia } from './media-routes.ts';
+import { ATTACHMENTS_PATH, download, mediaInfo, uploadMedia, visibleMedia } from './media-routes.ts';
 import { postMessage, type MessagesContext } from './messages-route.ts';
 import type { FakeNumber } from './state.ts';
 
@@ -68,14 +68,20 @@ const route = async (
   const method = req.method ?? 'GET';
   const token = checkToken(ctx, bearer(req, url));
   if (method === 'GET' && path === ATTACHMENTS_PATH) {
-    const media = visibleMedia(ctx.state, token, url.searchParams.get('mid') ?? '', method);
+    const media = download(ctx.state, token, url, ctx.now());
     res.writeHead(200, { 'content-type': media.mimeType, 'content-length': media.size }).end(media.bytes);
     return undefined;
   }
   const [id, edge, ...rest] = path.split('/').filter(Boolean);
   if (!id || rest.length > 0) throw new GraphFailure(2500, { message: `Unknown path components: ${path}` });
   if (edge === undefined && method === 'GET') {
-    if (ctx.state.media.has(id)) return mediaInfo(ctx.base(), visibleMedia(ctx.state, token, id, method));
+    if (ctx.state.media.has(id)) {
+      const media = visibleMedia(ctx.state, token, id, method);
+      // Meta's optional guard: only answer when the media belongs to this phone number.
+      const owner = url.searchParams.get('phone_number_id');
+      if (owner && owner !== media.phoneNumberId) throw badParam(`Media ${id} does not belong to phone number ${owner}.`);
+      return mediaInfo(ctx.base(), media, ctx.now());
+    }
     const n = numberFor(ctx, token, id, method);
     return {
       verified_name: n.verifiedName,

@@ -33,6 +33,25 @@ test('an upload is described by GET /{media-id} and downloads through its url wi
   });
 });
 
+test('a media URL lasts 5 minutes; GET /{media-id} again gives a fresh one; phone_number_id guards ownership', async () => {
+  let now = Date.parse('2026-12-01T10:00:00Z');
+  await withGraph(
+    async ({ call, upload }) => {
+      const id = (await upload(JPEG, 'image/jpeg')).body.id as string;
+      const stale = (await call(`/${id}`)).body.url as string;
+      now += 6 * 60 * 1000;
+      const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
+      assert.equal((await fetch(stale, auth)).status, 404);
+      const fresh = (await call(`/${id}?phone_number_id=${PNID}`)).body.url as string;
+      assert.equal((await fetch(fresh, auth)).status, 200);
+      const foreign = await call(`/${id}?phone_number_id=999`);
+      assert.equal(foreign.status, 400);
+      assert.equal(foreign.body.error?.code, 100);
+    },
+    { now: () => now },
+  );
+});
+
 test('a message by media id is answered in Meta shape and records the sha256 of the uploaded bytes', async () => {
   await withGraph(async ({ graph, send, upload }) => {
     const id = (await upload(JPEG, 'image/jpeg')).body.id as string;
@@ -148,6 +167,33 @@ test('link mode fetches a URL once and keeps serving the cached bytes after the 
       assert.equal(graph.messages()[3].media?.sha256, sha(v2));
       await graph.settled();
       assert.ok(graph.messages().every((m) => m.status === 'read'));
+    });
+  } finally {
+    await origin.close();
+  }
+});
+
+test('link mode follows loopback redirects and refuses to leave loopback', async () => {
+  const origin = await startOrigin();
+  try {
+    await withGraph(async ({ graph, callback, send }) => {
+      origin.put('real.jpg', JPEG, { contentType: 'image/jpeg' });
+      origin.redirect('moved.jpg', `${origin.url}/real.jpg`, 302);
+      origin.redirect('away.jpg', 'http://example.com/real.jpg', 302);
+      await send({ type: 'image', image: { link: `${origin.url}/moved.jpg` } });
+      await send({ type: 'image', image: { link: `${origin.url}/away.jpg` } });
+      await send({ type: 'image', image: { link: 'http://example.com/x.jpg' } });
+      await graph.settled();
+      assert.deepEqual(
+        graph.messages().map((m) => [m.status, m.media?.sha256, m.errors?.[0].code]),
+        [
+          ['read', sha(JPEG), undefined],
+          ['failed', undefined, 131053],
+          ['failed', undefined, 131053],
+        ],
+      );
+      const failed = callback.posts.map((p) => changeOf(p).statuses?.[0]).filter((st) => st?.status === 'failed');
+      assert.ok(failed.every((st) => /loopback only/.test(st?.errors?.[0].error_data.details ?? '')));
     });
   } finally {
     await origin.close();
