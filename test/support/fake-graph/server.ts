@@ -73,7 +73,7 @@ const route = async (
     return undefined;
   }
   const [id, edge, ...rest] = path.split('/').filter(Boolean);
-  if (!id || rest.length > 0) throw new GraphFailure(2500, { message: `Unknown path components: ${path}` });
+  if (!id || rest.length > 0) throw new GraphFailure(2500, { status: 400, message: `Unknown path components: ${path}` });
   if (edge === undefined && method === 'GET') {
     if (ctx.state.media.has(id)) {
       const media = visibleMedia(ctx.state, token, id, method);
