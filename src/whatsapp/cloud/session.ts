@@ -123,7 +123,7 @@ export class CloudSession implements DriverSession {
     const notification = verifiedNotification(request, this.options.appSecret);
     for (const value of changesFor(notification, this.options.phoneNumberId)) {
       for (const receipt of receiptsOf(value, this.session.sessionId)) {
-        if (receipt.status === 'failed' && receipt.error?.code === 'media_upload_failed') this.forgetMediaOf(receipt.waMessageId);
+        if (receipt.status === 'failed' && receipt.error?.code === 'media_upload_failed') await this.forgetMediaOf(receipt.waMessageId);
         this.gate.pass(receipt.waMessageId, receipt);
       }
       // Read after the answer, one after another: Meta wants its 200 at once, and the order of messages is kept.
@@ -190,13 +190,12 @@ export class CloudSession implements DriverSession {
     if (this.sentMedia.size > RECENT_MEDIA_SENDS) this.sentMedia.delete(this.sentMedia.keys().next().value as string);
   }
 
-  /** Meta accepted a message, then could not use its media: the id is not trusted for the next send. */
-  private forgetMediaOf(waMessageId: string) {
-    for (const e of this.sentMedia.get(waMessageId) ?? []) {
-      this.settings.mediaIds
-        .invalidate(this.options.phoneNumberId, e.sha256, e.mediaId)
-        .catch((err: unknown) => this.log.error({ err }, 'a refused media id could not be forgotten'));
-    }
+  /** Meta accepted a message, then could not use its media: the id is not trusted for the next send (forgotten before the receipt is seen). */
+  private async forgetMediaOf(waMessageId: string) {
+    const entries = this.sentMedia.get(waMessageId) ?? [];
+    await Promise.all(entries.map((e) => this.settings.mediaIds.invalidate(this.options.phoneNumberId, e.sha256, e.mediaId))).catch(
+      (err: unknown) => this.log.error({ err }, 'a refused media id could not be forgotten'),
+    );
   }
 
   /** A GraphError as the caller's error; an expired token also takes the session to needs_relink. */
