@@ -1,4 +1,5 @@
 import { fetch, FormData, type Response } from 'undici';
+import { isObject } from './json.js';
 
 /** What Meta said when it refused a call, in Graph's `{ error: { … } }` shape; `network` when no answer came. */
 export interface GraphFault {
@@ -39,9 +40,6 @@ export interface GraphClient {
   /** Bytes behind a media URL Meta gave out (it wants the same bearer token), refused above `maxBytes`. */
   download(url: string, maxBytes: number): Promise<Buffer>;
 }
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Meta's words without the token, should an answer ever echo it. */
 const scrub = (text: string, token: string) => (token ? text.split(token).join('[redacted]') : text);

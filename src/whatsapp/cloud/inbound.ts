@@ -1,11 +1,7 @@
 import type { DriverBlobs, InboundContent, InboundDriverMessage, SendAs } from '../driver.js';
 import type { GraphClient } from './graph-client.js';
 import { metaSha256 } from './meta-sha256.js';
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObject) : []);
-const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+import { isObject, list, text, type Json } from './json.js';
 
 const MEDIA: readonly SendAs[] = ['image', 'video', 'audio', 'document', 'sticker'];
 

@@ -1,5 +1,6 @@
 import { HashsendError } from '../../errors.js';
 import type { GraphFault } from './graph-client.js';
+import { text } from './json.js';
 
 interface Mapped {
   code: string;
@@ -88,7 +89,6 @@ export const mapStatusError = (
   sessionId: string,
 ) => {
   const code = typeof error?.code === 'number' ? error.code : 0;
-  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
   const fault = {
     code,
     network: false,

@@ -1,6 +1,7 @@
 import { unsupportedByDriver } from '../capabilities.js';
 import type { OutboundContent, SendAs, SendRequest, TemplateComponent, TemplateParameter } from '../driver.js';
 import type { UploadableMedia } from './media-upload.js';
+import { type Json } from './json.js';
 
 /** How Meta is to find a media file: by the id of an upload, or by a URL it fetches. */
 export type MetaMediaRef = { id: string } | { link: string };
@@ -24,8 +25,6 @@ const TYPE: Record<SendAs, 'image' | 'video' | 'audio' | 'document' | 'sticker'>
   document: 'document',
   sticker: 'sticker',
 };
-
-type Json = Record<string, unknown>;
 
 const templateParameter = async (p: TemplateParameter, resolve: ResolveMedia, sent: string[]): Promise<Json> => {
   if (p.type !== 'image' && p.type !== 'video' && p.type !== 'document') return { ...p };

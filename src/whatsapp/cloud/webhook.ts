@@ -2,10 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HashsendError, invalidRequest } from '../../errors.js';
 import type { DriverEvent, InboundHttpRequest, InboundHttpResponse, ReceiptStatus } from '../driver.js';
 import { mapStatusError } from './meta-errors.js';
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObject) : []);
+import { isObject, list, type Json } from './json.js';
 
 const sameSecret = (a: string, b: string) => {
   const x = Buffer.from(a);
