@@ -8,6 +8,8 @@ const MEDIA: readonly SendAs[] = ['image', 'video', 'audio', 'document', 'sticke
 export interface InboundDeps {
   graph: GraphClient;
   blobs: DriverBlobs;
+  /** Media ids are asked for as this number's (Meta's `phone_number_id` parameter). */
+  phoneNumberId: string;
   /** Attachments larger than this are not downloaded. */
   maxBytes: number;
 }
@@ -21,10 +23,10 @@ export class InboundSkipped extends Error {
  * An attachment fetched from Meta (`GET /{media-id}`, then its URL with the same token) and stored only under the
  * sha256 the webhook declared for it: bytes that hash to anything else are refused by the blob store.
  */
-const storeMedia = async ({ graph, blobs, maxBytes }: InboundDeps, as: SendAs, media: Json) => {
+const storeMedia = async ({ graph, blobs, maxBytes, phoneNumberId }: InboundDeps, as: SendAs, media: Json) => {
   const id = text(media.id);
   if (!id) throw new InboundSkipped(`the ${as} has no media id`);
-  const info = await graph.get<Json>(id);
+  const info = await graph.get<Json>(`${id}?phone_number_id=${phoneNumberId}`);
   const sha256 = metaSha256(media.sha256) ?? metaSha256(info.sha256);
   const url = text(info.url);
   if (!sha256 || !url) throw new InboundSkipped(`Meta gave no ${sha256 ? 'url' : 'sha256'} for media ${id}`);

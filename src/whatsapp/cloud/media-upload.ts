@@ -42,7 +42,7 @@ export const uploadBlob = async (
     mimetype: media.mimetype.split(';')[0].trim(),
     filename: media.filename ?? `${media.sha256.slice(0, 16)}`,
   });
-  const info = await graph.get<MediaInfo>(mediaId);
+  const info = await graph.get<MediaInfo>(`${mediaId}?phone_number_id=${phoneNumberId}`);
   const reported = metaSha256(info.sha256);
   if (reported !== media.sha256) {
     await graph.delete(mediaId).catch(() => undefined);

@@ -134,7 +134,16 @@ export class CloudSession implements DriverSession {
 
   private async readInbound(value: Record<string, unknown>, m: Record<string, unknown>) {
     try {
-      const message = await inboundOf({ graph: this.graph, blobs: this.session.blobs, maxBytes: this.settings.limits.document }, value, m);
+      const message = await inboundOf(
+        {
+          graph: this.graph,
+          blobs: this.session.blobs,
+          phoneNumberId: this.options.phoneNumberId,
+          maxBytes: this.settings.limits.document,
+        },
+        value,
+        m,
+      );
       if (message) this.emit({ type: 'inbound', message });
     } catch (err) {
       const reason = err instanceof GraphError ? mapGraphFault(err.fault, this.session.sessionId).message : (err as Error).message;
