@@ -23,10 +23,13 @@ export class ReceiptGate<E> {
       finished = true;
       this.inFlight -= 1;
       if (waMessageId) this.remember(waMessageId);
+      // Held now with no send left in flight: no send will name them (older messages, or a send whose answer was lost).
+      // Taken now, not when released, so a send that starts meanwhile cannot keep them waiting.
+      const orphans = this.inFlight === 0 ? [...this.held.keys()] : [];
       // After the caller's own continuation: the send has returned before its receipts are seen.
       setImmediate(() => {
         if (waMessageId) this.release(waMessageId);
-        if (this.inFlight === 0) for (const id of [...this.held.keys()]) this.release(id);
+        for (const id of orphans) this.release(id);
       });
     };
   }
