@@ -8,9 +8,9 @@ export const cloudOptionsSchema = z.object({
   /** Meta's id of the business phone number (WhatsApp Manager → API Setup), not the number itself. */
   phoneNumberId: z.string().regex(/^\d{5,20}$/, 'the phone number id: digits only (WhatsApp Manager → API Setup), not the phone number'),
   /** A system user's (or a temporary) access token with whatsapp_business_messaging. Never shown or logged. */
-  accessToken: z.string().trim().min(20, 'an access token from Meta (at least 20 characters)'),
+  accessToken: z.string().trim().min(1, 'an access token from Meta (WhatsApp Manager → API Setup, or a system user token)'),
   /** The Meta app's secret: every webhook call is signed with it. Never shown or logged. */
-  appSecret: z.string().trim().min(8, "the Meta app's secret (App settings → Basic)"),
+  appSecret: z.string().trim().min(1, "the Meta app's secret (App settings → Basic)"),
   /** What Meta's webhook setup must echo back; chosen by the operator, typed into Meta's dashboard. */
   verifyToken: z.string().min(8, 'at least 8 characters').max(200),
   /** @default 'upload' */

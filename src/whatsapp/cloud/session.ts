@@ -147,7 +147,8 @@ export class CloudSession implements DriverSession {
       if (message) this.emit({ type: 'inbound', message });
     } catch (err) {
       const reason = err instanceof GraphError ? mapGraphFault(err.fault, this.session.sessionId).message : (err as Error).message;
-      this.log.error({ waMessageId: m.id, skipped: err instanceof InboundSkipped, reason }, 'an inbound message could not be read');
+      // As for Baileys: nothing is stored or reported for media that is not what Meta declared, or did not arrive.
+      this.log.warn({ waMessageId: m.id, skipped: err instanceof InboundSkipped, reason }, 'inbound message dropped');
     }
   }
 
