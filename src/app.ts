@@ -10,6 +10,7 @@ import { createBlobStore } from './media/blobs.js';
 import { createFetcher } from './media/fetcher.js';
 import { createMediaResolver } from './media/resolver.js';
 import { createSandboxDriver } from './whatsapp/sandbox/driver.js';
+import { createCloudDriver } from './whatsapp/cloud/index.js';
 import { createSessionManager } from './whatsapp/sessions.js';
 import { createOutbox } from './outbox/index.js';
 import { createEventBus } from './events/bus.js';
@@ -102,6 +103,14 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
           ...config.whatsapp.baileys,
         }),
       ),
+      cloud: createCloudDriver({
+        log,
+        store: stores.namespace('cloud'),
+        ...config.whatsapp.cloud,
+        publicUrl: config.publicUrl,
+        publicMedia: config.media.publicMedia,
+        limits: config.media.maxBytes,
+      }),
     },
     defaultDriver: config.whatsapp.defaultDriver,
     blobs,

@@ -82,6 +82,13 @@ export const settingsSchema = z.object({
   WHATSAPP_UPLOAD_TIMEOUT_MS: int(120_000),
   WHATSAPP_RECONNECT_BASE_MS: int(1000),
   WHATSAPP_RECONNECT_MAX_MS: int(60_000),
+  CLOUD_GRAPH_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://graph.facebook.com'),
+  CLOUD_API_VERSION: z
+    .string()
+    .regex(/^v\d+\.\d+$/, 'a Graph API version such as v23.0')
+    .default('v23.0'),
+  CLOUD_MEDIA_ID_TTL_MS: int(29 * 24 * 60 * 60 * 1000),
+  CLOUD_TIMEOUT_MS: int(30_000),
   AUTH_MAX_FAILURES: int(20),
   AUTH_FAILURE_WINDOW_MS: int(60_000),
   WASENDER_ACCESS_TOKENS: list(),
@@ -156,6 +163,16 @@ export interface Config {
       ackTimeoutMs: number;
       mediaUploadTimeoutMs: number;
       backoff: { baseMs: number; maxMs: number };
+    };
+    /** The Cloud API driver (Meta's WhatsApp Business Platform). */
+    cloud: {
+      /** The Graph API's address; a test points it at a fake. */
+      graphUrl: string;
+      apiVersion: string;
+      /** How long an uploaded media id is sent by before the content is uploaded again (Meta keeps uploads 30 days). */
+      mediaIdTtlMs: number;
+      /** Every Graph API call, its body included. */
+      timeoutMs: number;
     };
   };
   auth: { maxFailures: number; failureWindowMs: number };
@@ -259,6 +276,12 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
         ackTimeoutMs: s.WHATSAPP_ACK_TIMEOUT_MS,
         mediaUploadTimeoutMs: s.WHATSAPP_UPLOAD_TIMEOUT_MS,
         backoff: { baseMs: s.WHATSAPP_RECONNECT_BASE_MS, maxMs: s.WHATSAPP_RECONNECT_MAX_MS },
+      },
+      cloud: {
+        graphUrl: s.CLOUD_GRAPH_URL,
+        apiVersion: s.CLOUD_API_VERSION,
+        mediaIdTtlMs: s.CLOUD_MEDIA_ID_TTL_MS,
+        timeoutMs: s.CLOUD_TIMEOUT_MS,
       },
     },
     auth: { maxFailures: s.AUTH_MAX_FAILURES, failureWindowMs: s.AUTH_FAILURE_WINDOW_MS },

@@ -17,6 +17,13 @@ export const REDACT_PATHS = [
   '*.password',
   'secret',
   '*.secret',
+  // A Cloud API session's options.
+  'accessToken',
+  '*.accessToken',
+  '*.*.accessToken',
+  'appSecret',
+  '*.appSecret',
+  '*.*.appSecret',
   '*.noiseKey',
   '*.signedIdentityKey',
   '*.privKey',

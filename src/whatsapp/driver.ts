@@ -229,6 +229,11 @@ export interface DriverOptionsSpec<O> {
   schema: z.ZodType<O>;
   /** The options as the API shows them: secrets left out. */
   view(options: O, sessionId: string): Record<string, unknown>;
+  /**
+   * Refuses (throws a HashsendError) options this server's settings cannot serve, when a session is created or its
+   * options are changed; options already stored are not checked again, so a session is never lost to a setting.
+   */
+  check?(options: O): void;
 }
 
 export interface Driver<O = unknown> {

@@ -15,6 +15,7 @@ export const parseDriverOptions = (driver: Driver, options: unknown): unknown =>
   }
   const result = driver.options.schema.safeParse(options ?? {});
   if (!result.success) throw fromZodError(result.error, 'options', ['options']);
+  driver.options.check?.(result.data);
   return result.data;
 };
 
