@@ -2,7 +2,7 @@ import { HashsendError } from '../errors.js';
 import type { CardInput, MessageInput, MessageService, SendOptions } from '../messages/service.js';
 import type { Outbox } from '../outbox/index.js';
 import type { SendAs } from '../whatsapp/driver.js';
-import { ownMediaHash } from './media-urls.js';
+import { ownMediaHash } from '../media/content-urls.js';
 import type { MessageIds } from './message-ids.js';
 import { messageInfoOf, sendStatusOf } from './message-view.js';
 

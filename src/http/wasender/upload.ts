@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { Router } from 'express';
 import { z } from 'zod';
 import { HashsendError } from '../../errors.js';
-import { mediaUrl } from '../../wasender/media-urls.js';
+import { mediaUrl } from '../../media/content-urls.js';
 import { storeBase64 } from '../../wasender/uploads.js';
 import { jsonBody } from '../json-body.js';
 import { receiveUpload, sendContent, type MediaRouteDeps } from '../routes/media.js';

@@ -6,7 +6,7 @@ import { Agent as DownloadAgent } from 'undici';
 import type { Logger } from '../../log.js';
 import { WHATSAPP_WEB_CAPABILITIES } from '../capabilities.js';
 import type { Driver } from '../driver.js';
-import type { BackoffOptions } from './reconnect-policy.js';
+import type { BackoffOptions } from '../../lib/backoff.js';
 import { BaileysSession } from './session.js';
 
 export interface BaileysDriverOptions {

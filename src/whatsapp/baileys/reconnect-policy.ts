@@ -1,3 +1,5 @@
+import { backoffDelay, type BackoffOptions } from '../../lib/backoff.js';
+
 /** What ended a connection, as the session saw it. */
 export interface Disconnect {
   /** Baileys' `lastDisconnect.error.output.statusCode`; undefined when the network failed under it. */
@@ -21,25 +23,6 @@ export type ReconnectAction =
   | { action: 'stop'; state: 'logged_out' | 'conflict' | 'needs_relink'; wipe: boolean; reason: string }
   /** Not linked and nobody scanned in time: connect again only when the operator asks for a QR. */
   | { action: 'wait-for-operator' };
-
-export interface BackoffOptions {
-  /** First retry delay before jitter. @default 1000 */
-  baseMs?: number;
-  /** No delay exceeds this. @default 60000 */
-  maxMs?: number;
-  /** A number in [0, 1): injectable so tests can pin the jitter. @default Math.random */
-  random?: () => number;
-}
-
-/**
- * Capped exponential backoff with "equal jitter": the delay lies in [ceiling / 2, ceiling], where the ceiling
- * doubles per attempt up to `maxMs`, so reconnecting sessions spread out yet never retry in a tight loop.
- */
-export const backoffDelay = (attempt: number, { baseMs = 1000, maxMs = 60_000, random = Math.random }: BackoffOptions = {}) => {
-  const exponent = Math.min(Math.max(attempt, 1) - 1, 30);
-  const ceiling = Math.min(maxMs, baseMs * 2 ** exponent);
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-};
 
 /** Baileys' DisconnectReason codes that mean something other than "try again later". */
 const RESTART_REQUIRED = 515;

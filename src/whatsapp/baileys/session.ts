@@ -25,7 +25,8 @@ import { readInboundFrom } from './inbound-reader.js';
 import { openAuthStore, type AuthStore } from './auth-store.js';
 import { baileysLogger } from './baileys-logger.js';
 import { NeedsRelinkError } from './needs-relink-error.js';
-import { decideReconnect, type BackoffOptions } from './reconnect-policy.js';
+import type { BackoffOptions } from '../../lib/backoff.js';
+import { decideReconnect } from './reconnect-policy.js';
 import { ConnectionDeadError, sendOnSocket } from './sender.js';
 import { UploadCache } from './upload-cache.js';
 

@@ -2,7 +2,7 @@ import { HashsendError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { MediaLimits } from '../../media/inspect.js';
 import type { Store } from '../../store/index.js';
-import type { BackoffOptions } from '../baileys/reconnect-policy.js';
+import type { BackoffOptions } from '../../lib/backoff.js';
 import type { Driver, DriverCapabilities } from '../driver.js';
 import { MediaIdCache } from './media-ids.js';
 import { cloudOptionsSpec, type CloudOptions } from './options.js';

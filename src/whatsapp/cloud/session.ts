@@ -1,8 +1,8 @@
 import { HashsendError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { MediaLimits } from '../../media/inspect.js';
-import { mediaUrl } from '../../wasender/media-urls.js';
-import { backoffDelay, type BackoffOptions } from '../baileys/reconnect-policy.js';
+import { mediaUrl } from '../../media/content-urls.js';
+import { backoffDelay, type BackoffOptions } from '../../lib/backoff.js';
 import { unsupportedByDriver } from '../capabilities.js';
 import type {
   DriverEvent,

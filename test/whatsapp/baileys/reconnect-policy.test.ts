@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, decideReconnect } from '../../../src/whatsapp/baileys/reconnect-policy.js';
+import { backoffDelay } from '../../../src/lib/backoff.js';
+import { decideReconnect } from '../../../src/whatsapp/baileys/reconnect-policy.js';
 
 const pinned = (r: number) => ({ random: () => r });
 

@@ -1,4 +1,4 @@
-import { SHA256_PATTERN } from '../media/sha256.js';
+import { SHA256_PATTERN } from './sha256.js';
 
 /** Where the WASender surface serves stored media by hash, with a session key, when PUBLIC_MEDIA is off. */
 export const KEYED_MEDIA_PREFIX = '/wasender/api/media/';
