@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fromZodError, invalidRequest } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
@@ -19,8 +19,13 @@ export const parseDriverOptions = (driver: Driver, options: unknown): unknown =>
   return result.data;
 };
 
-export const writeDriverOptions = (dir: string, options: unknown) =>
-  writeFileAtomic(path.join(dir, OPTIONS_FILE), JSON.stringify(options), 0o600);
+/** Written before the session first opens, so the folder is made here (0700, as the drivers' own). */
+export const writeDriverOptions = async (dir: string, options: unknown) => {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path.join(dir, OPTIONS_FILE), JSON.stringify(options), 0o600);
+};
+
+export const removeDriverOptions = (dir: string) => rm(path.join(dir, OPTIONS_FILE), { force: true });
 
 /**
  * The stored options, read again through the schema (a file from an older version may lack a field now needed).

@@ -8,7 +8,8 @@ import type { Store } from '../store/index.js';
 import type { DriverBlobs, Driver, DriverEvent, DriverSession, SendRequest, SentRef, SessionState } from './driver.js';
 import { acquireOwner } from './owner-lock.js';
 import { NO_CAPABILITIES, unsupportedByDriver } from './capabilities.js';
-import { parseDriverOptions, readDriverOptions, writeDriverOptions } from './session-options.js';
+import { parseDriverOptions, readDriverOptions, removeDriverOptions, writeDriverOptions } from './session-options.js';
+import { isLinking, waitForLinkable } from './link-wait.js';
 import { isSessionEvent, type SessionEvent, type SessionInfo, type SessionManager } from './session-types.js';
 
 export type { SessionEvent, SessionInfo, SessionManager };
@@ -201,38 +202,19 @@ export const createSessionManager = ({
   const awaitLinkable = async (e: Entry) => {
     if (e.state === 'connected') return;
     if (e.state === 'qr' && e.qr && Date.parse(e.qr.expiresAt) > Date.now()) return;
-    if (!['starting', 'reconnecting', 'qr'].includes(e.state)) {
+    if (!isLinking(e.state)) {
       await serial(e, async () => {
         await close(e);
         await open(e);
       });
       // Reopened and settled at once (needs_relink, stopped): no QR is coming, and waiting for one would only time out.
-      if (!['starting', 'reconnecting', 'qr'].includes(e.state)) return;
+      if (!isLinking(e.state)) return;
     }
     if (e.state === 'qr' && e.qr) return;
-    await new Promise<void>((resolve, reject) => {
-      const done = (err?: Error) => {
-        clearTimeout(timer);
-        off();
-        if (err) reject(err);
-        else resolve();
-      };
-      const listener = (event: SessionEvent) => {
-        if (event.type === 'qr' && event.sessionId === e.meta.id) done();
-        if (event.type === 'state' && event.session.id === e.meta.id && !['starting', 'reconnecting', 'qr'].includes(event.session.state))
-          done();
-        if (event.type === 'deleted' && event.sessionId === e.meta.id) done(notFound(e.meta.id));
-      };
-      const timer = setTimeout(() => done(new HashsendError('qr_timeout', 504, 'the session did not show a QR code in time')), linkWaitMs);
-      const off = on(listener);
-    });
+    await waitForLinkable(on, e.meta.id, linkWaitMs);
   };
 
-  const storeOptions = async (id: string, options: unknown) => {
-    const dir = path.join(sessionsDir, id);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeDriverOptions(dir, options);
-  };
+  const storeOptions = (id: string, options: unknown) => writeDriverOptions(path.join(sessionsDir, id), options);
 
   const requireLinking = (e: Entry, how: 'qr' | 'code') => {
     if (!driverOf(e.meta.driver)?.capabilities.linking.includes(how))
@@ -337,6 +319,9 @@ export const createSessionManager = ({
       await serial(e, async () => {
         await e.driver?.logout();
         await close(e);
+        // Its options hold the credentials (the Cloud API's token): logging out forgets them too.
+        if (e.options !== undefined) await removeDriverOptions(path.join(sessionsDir, id));
+        e.options = undefined;
         delete e.meta.me;
         await saveMeta(e);
         setState(e, 'logged_out');

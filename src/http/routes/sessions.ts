@@ -150,7 +150,7 @@ export const describeSessionRoutes: DescribeRoutes = (r) => {
         createdAt: '2025-01-01T10:00:00.000Z',
         updatedAt: '2025-01-01T10:00:00.000Z',
       }),
-      ...errors({ 400: ['invalid_request', 'unknown_driver'], 409: ['session_exists'] }),
+      ...errors({ 400: ['invalid_request', 'unknown_driver'], 409: ['session_exists'], 422: ['public_media_required'] }),
       ...authErrors,
     },
   });
@@ -180,7 +180,7 @@ export const describeSessionRoutes: DescribeRoutes = (r) => {
     request: { params: sessionIdParam, body: { content: { 'application/json': { schema: updateSessionSchema } } } },
     responses: {
       200: json(sessionSchema, 'The session, reopened'),
-      ...errors({ 400: ['invalid_request'], 404: ['session_not_found'], 422: ['unsupported_by_driver'] }),
+      ...errors({ 400: ['invalid_request'], 404: ['session_not_found'], 422: ['unsupported_by_driver', 'public_media_required'] }),
       ...authErrors,
     },
   });
@@ -235,7 +235,8 @@ export const describeSessionRoutes: DescribeRoutes = (r) => {
     path: '/api/sessions/{id}/logout',
     tags,
     summary: 'Log out',
-    description: 'Unlinks the number on WhatsApp and removes the credentials; the session stays, `logged_out`, ready to link again.',
+    description:
+      'Unlinks the number on WhatsApp and removes the credentials (for `cloud`, its stored options with the token); the session stays, `logged_out`, ready to link again (`cloud`: `PATCH` new options).',
     request: { params: sessionIdParam },
     responses: { 200: json(sessionSchema, 'The session, logged out'), ...notFound, ...authErrors },
   });

@@ -254,6 +254,15 @@ describe("Meta's errors as hashsend's codes", () => {
   });
 });
 
+test('logging a cloud session out forgets its token: it needs new options to send again', async () => {
+  const out = await server.api('/api/sessions/expiring/logout', { method: 'POST' });
+  const session = (await out.json()) as { state: string; options?: unknown };
+  assert.deepEqual([out.status, session.state, session.options], [200, 'logged_out', undefined]);
+  await assert.rejects(stat(path.join(server.sessionsDir, 'expiring', 'driver-options.json')), { code: 'ENOENT' });
+  const qr = await server.api('/api/sessions/expiring/qr');
+  assert.equal(qr.status, 422);
+});
+
 test('link mode: Meta is given the content-addressed /m/<sha256>.<ext> URL, so a replaced file is never served stale', async () => {
   await server.restart({ CLOUD_GRAPH_URL: graph.url, MEDIA_ALLOW_HOSTS: '127.0.0.1', PUBLIC_MEDIA: 'true', PUBLIC_URL: server.url });
   graph.addNumber({
