@@ -184,6 +184,49 @@ describe('template media never goes stale', () => {
   });
 });
 
+test('a template broadcast: one header upload, each recipient its own {{name}}, the report naming the sha256 sent', async () => {
+  const banner = await makeJpeg({ seed: 404 });
+  origin.put('banner.jpg', banner, { contentType: 'image/jpeg' });
+  const recipients = ['Ada', 'Grace', 'Linus'].map((name, i) => ({ to: `+1555000800${i}`, vars: { name } }));
+  const res = await server.api('/api/sessions/cloud/broadcasts', {
+    method: 'POST',
+    json: {
+      name: 'spring',
+      pace: { perMinute: 0 },
+      recipients,
+      message: {
+        template: {
+          name: 'spring_sale',
+          language: 'en_US',
+          components: [
+            { type: 'header', parameters: [{ type: 'image', image: { url: `${origin.url}/banner.jpg` } }] },
+            { type: 'body', parameters: [{ type: 'text', text: 'Hello {{name}}' }] },
+          ],
+        },
+      },
+    },
+  });
+  assert.equal(res.status, 202, await res.clone().text());
+  const { id } = (await res.json()) as { id: string };
+  const got = await graph.waitFor((g) => {
+    const sent = g.messages().filter((m) => m.to.startsWith('1555000800'));
+    return sent.length === 3 ? sent : undefined;
+  });
+  const bodyText = (m: (typeof got)[number]) =>
+    (m.body.template as { components: { type: string; parameters: { text?: string }[] }[] }).components.find((c) => c.type === 'body')
+      ?.parameters[0].text;
+  assert.deepEqual(got.map(bodyText).sort(), ['Hello Ada', 'Hello Grace', 'Hello Linus']);
+  assert.deepEqual(new Set(got.map((m) => m.media?.sha256)), new Set([sha(banner)]));
+  assert.equal(graph.uploads().filter((u) => u.sha256 === sha(banner)).length, 1);
+  const report = await waitFor('the report', async () => {
+    const rows = (
+      (await (await server.api(`/api/broadcasts/${id}/report`)).json()) as { items: { status: string; sha256: string | null }[] }
+    ).items;
+    return rows.every((r) => ['delivered', 'read'].includes(r.status)) ? rows : undefined;
+  });
+  assert.deepEqual(new Set(report.map((r) => r.sha256)), new Set([sha(banner)]));
+});
+
 describe("Meta's errors as hashsend's codes", () => {
   const cases: [label: string, code: number, async: boolean, expected: string][] = [
     ['recipient not allowed', 131030, false, 'recipient_not_allowed'],
