@@ -79,14 +79,16 @@ export const createCloudPanel = (sessionId, { onReplaced }) => {
       fields.know(o);
       missing.hidden = Boolean(o?.phoneNumberId);
       facts.hidden = !missing.hidden;
-      if (o?.phoneNumberId) {
-        facts.replaceChildren(
-          ...fact('Phone number id', h('code', {}, o.phoneNumberId)),
-          ...fact('Media', MEDIA_MODES[o.mediaMode] ?? o.mediaMode ?? '—'),
-          ...fact('Callback URL', copyable(location.origin + o.webhookPath, 'Callback URL', 'cloud-callback')),
-          ...fact('Verify token', copyable(o.verifyToken, 'Verify token', 'cloud-verify')),
-        );
-      }
+      facts.replaceChildren(
+        ...(o?.phoneNumberId
+          ? [
+              ...fact('Phone number id', h('code', {}, o.phoneNumberId)),
+              ...fact('Media', MEDIA_MODES[o.mediaMode] ?? o.mediaMode ?? '—'),
+              ...fact('Callback URL', copyable(location.origin + o.webhookPath, 'Callback URL', 'cloud-callback')),
+              ...fact('Verify token', copyable(o.verifyToken, 'Verify token', 'cloud-verify')),
+            ]
+          : []),
+      );
       // A refused token, or no options at all: the form is what to do next, so it is open.
       const wanted = next.state === 'needs_relink' || !o?.phoneNumberId;
       el.classList.toggle('cloud-card-alert', next.state === 'needs_relink');

@@ -10,11 +10,13 @@ export const wireCreateForm = ({ onCreated }) => {
   const driver = $('new-driver');
   const cloud = cloudFields('new-cloud');
   cloud.el.id = 'new-cloud';
-  $('create-error').before(cloud.el);
   const controls = { id: $('new-id'), ...cloud.controls };
 
+  // Out of the document, not just hidden, for the other drivers: its labels ("Phone number id") stay unambiguous.
   const showDriver = () => {
-    cloud.el.hidden = driver.value !== 'cloud';
+    if (driver.value === 'cloud') return $('create-error').before(cloud.el);
+    cloud.clearSecrets();
+    cloud.el.remove();
   };
   driver.addEventListener('change', () => {
     showDriver();

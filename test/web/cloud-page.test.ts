@@ -66,7 +66,7 @@ describe('operator page: a Cloud API session', () => {
 
     // The Cloud API fields are there only for that driver; the verify token comes prefilled with a random one.
     const cloudFields = page.locator('#new-cloud');
-    assert.equal(await cloudFields.isVisible(), false);
+    assert.equal(await cloudFields.count(), 0);
     await page.getByLabel('Driver').selectOption('cloud');
     await cloudFields.waitFor();
     await shots.shoot(t, page, 'cloud-create-form');
@@ -145,8 +145,24 @@ describe('operator page: a Cloud API session', () => {
     assert.deepEqual(session.options, { phoneNumberId: PNID, mediaMode: 'upload', verifyToken: verify, webhookPath: '/hooks/meta' });
     await assertNoSecrets(page, 'after the new token');
 
+    // Logging out forgets the token and the options with it: the card asks for all of them again.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await headState(page, 'logged_out');
+    await card.getByText('No Cloud API options are stored').waitFor();
+    assert.equal(await card.locator('#cloud-callback').count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Link again' }).count(), 0, 'no QR to ask for');
+    assert.equal(await replace.isVisible(), true);
+    await replace.getByLabel('Phone number id').fill(PNID);
+    await replace.getByLabel('Access token').fill(FRESH);
+    await replace.getByLabel('App secret').fill(SECRET);
+    const newVerify = await replace.getByLabel('Verify token').inputValue();
+    await replace.getByRole('button', { name: 'Save and reconnect' }).click();
+    await headState(page, 'connected');
+    assert.equal(await card.locator('#cloud-verify').innerText(), newVerify);
+    await assertNoSecrets(page, 'after giving the options again');
+
     const sends = graph.requests().filter((r) => r.method === 'GET' && r.path.includes(PNID));
-    assert.ok(sends.length >= 3, 'the token was checked with Meta at create and after each replacement');
+    assert.ok(sends.length >= 4, 'the token was checked with Meta at create and after each replacement');
     for (const secret of SECRETS) assert.ok(!server.output().includes(secret), `the server log holds ${secret.slice(0, 14)}…`);
     assert.deepEqual(pageErrors, []);
     await page.close();
