@@ -47,6 +47,11 @@ export const createCloudPanel = (sessionId, { onReplaced }) => {
     'section',
     { class: 'card cloud-card', 'aria-labelledby': 'cloud-title' },
     h('h2', { id: 'cloud-title' }, 'Cloud API'),
+    h(
+      'p',
+      { class: 'help' },
+      'In your Meta app, WhatsApp → Configuration → Webhook: paste the Callback URL and the Verify token, then subscribe to messages.',
+    ),
     facts,
     missing,
     replace,
