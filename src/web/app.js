@@ -3,7 +3,8 @@
 // This module signs in, lists the sessions, switches between the sessions and webhooks views and starts the page;
 // session.js shows the session selected, webhooks.js the webhooks view.
 import { ApiError, api, keyStore, listOf, onAuthFailure } from './api.js';
-import { $, h, showFormError, toast } from './dom.js';
+import { wireCreateForm } from './create-form.js';
+import { $, h, showFormError } from './dom.js';
 import { DRIVER_LABELS, badge, formatMe } from './format.js';
 import { closeSession, loadMessages, renderDetail, selectSession } from './session.js';
 import { hooks, state } from './state.js';
@@ -123,25 +124,12 @@ const renderSessionList = () => {
 };
 hooks.sessionsChanged = renderSessionList;
 
-$('create-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const button = event.currentTarget.querySelector('button[type=submit]');
-  const id = $('new-id').value.trim();
-  const body = { driver: $('new-driver').value, ...(id ? { id } : {}) };
-  button.disabled = true;
-  showFormError($('create-error'), undefined);
-  try {
-    const created = await api('/api/sessions', { method: 'POST', body });
-    $('new-id').value = '';
-    toast(`Session ${created.id} created`);
+wireCreateForm({
+  onCreated: async (created) => {
     await refreshSessions().catch(() => undefined);
     if (!state.sessions.some((s) => s.id === created.id)) state.sessions.push(created);
     selectSession(created.id);
-  } catch (err) {
-    showFormError($('create-error'), err);
-  } finally {
-    button.disabled = false;
-  }
+  },
 });
 
 // Start

@@ -11,6 +11,18 @@ const STATE_HINTS = {
   stopped: 'The session is stopped; its credentials are kept.',
 };
 
+/** A Cloud API session has no phone to link: its options (the access token) are what it needs again. */
+const CLOUD_HINTS = {
+  starting: 'Checking the access token with Meta…',
+  reconnecting: 'Meta could not be reached; checking the token again with backoff.',
+  logged_out: 'Logging out forgot the access token. Give the options again in the Cloud API card.',
+  needs_relink: 'Meta refused the access token. Replace it in the Cloud API card.',
+  stopped: 'The session is stopped; give the access token again in the Cloud API card to reopen it.',
+};
+const hintFor = (s) => (s.driver === 'cloud' ? CLOUD_HINTS[s.state] : undefined) ?? STATE_HINTS[s.state];
+/** Whether "Link again" (a new QR) means anything: a Cloud API session reopens with new options instead. */
+const linksByScan = (s) => s.driver !== 'cloud';
+
 const LIVE_LABELS = { on: 'Live', retrying: 'Reconnecting…', off: 'Offline' };
 export const liveLabel = (live) => LIVE_LABELS[live] ?? LIVE_LABELS.off;
 
@@ -31,7 +43,7 @@ const liveIndicator = (live) =>
 /** `actions`: { restart, logout, remove }, each called with the button pressed. */
 export const headerCard = (s, live, actions) => {
   const canLogout = ['connected', 'reconnecting', 'qr', 'starting'].includes(s.state);
-  const canRestart = ['logged_out', 'stopped', 'conflict', 'needs_relink'].includes(s.state);
+  const canRestart = linksByScan(s) && ['logged_out', 'stopped', 'conflict', 'needs_relink'].includes(s.state);
   const button = (label, cls, action) => h('button', { type: 'button', class: cls, onclick: (e) => action(e.currentTarget) }, label);
   return h(
     'section',
@@ -58,7 +70,7 @@ export const headerCard = (s, live, actions) => {
     ),
     s.lastError && s.state !== 'connected'
       ? h('p', { class: 'notice notice-error' }, describeLastError(s.lastError))
-      : STATE_HINTS[s.state] && h('p', { class: 'notice' }, STATE_HINTS[s.state]),
+      : hintFor(s) && h('p', { class: 'notice' }, hintFor(s)),
     h(
       'div',
       { class: 'actions' },
@@ -73,7 +85,7 @@ const formatPairingCode = (code) => (/^[A-Z0-9]{8}$/i.test(code) ? `${code.slice
 
 /** Shown while the session waits for a scan. `actions`: { sandboxLink(button), requestPairingCode(submitEvent) }. */
 export const linkCard = (s, { qrUrl, pairingCode }, actions) => {
-  if (s.state !== 'qr') return null;
+  if (s.state !== 'qr' || !linksByScan(s)) return null;
   const qr = qrUrl
     ? h('img', { id: 'qr-image', class: 'qr-image', src: qrUrl, alt: `QR code to link session ${s.id}`, width: 264, height: 264 })
     : h('div', { class: 'qr-image qr-loading', role: 'img', 'aria-label': 'Loading QR code' }, h('span', { class: 'spinner' }));

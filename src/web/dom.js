@@ -86,3 +86,38 @@ export const runAction = async (button, action, done) => {
     button.disabled = false;
   }
 };
+
+/** Shows one field's problem under it, named by the control (aria-invalid, aria-describedby); none clears it. */
+const setFieldError = (control, message) => {
+  const holder = control.closest('.field') ?? control.parentElement;
+  const id = `${control.id}-error`;
+  let el = holder.querySelector(`#${CSS.escape(id)}`);
+  const described = (control.getAttribute('aria-describedby') ?? '').split(' ').filter((d) => d && d !== id);
+  if (!message) {
+    el?.remove();
+    control.removeAttribute('aria-invalid');
+    if (described.length) control.setAttribute('aria-describedby', described.join(' '));
+    else control.removeAttribute('aria-describedby');
+    return;
+  }
+  el ??= holder.appendChild(h('p', { class: 'field-error', id }));
+  el.textContent = message;
+  control.setAttribute('aria-invalid', 'true');
+  control.setAttribute('aria-describedby', [...described, id].join(' '));
+};
+
+/**
+ * A 400's `details.issues` shown next to the controls their paths name (`{ 'options.phoneNumberId': input }`);
+ * no error clears them. True when every issue found its control, so the form's own error can stay short.
+ */
+export const showFieldErrors = (controls, err) => {
+  for (const control of Object.values(controls)) setFieldError(control, undefined);
+  const issues = err instanceof ApiError && Array.isArray(err.details?.issues) ? err.details.issues : [];
+  const messages = new Map();
+  for (const issue of issues) {
+    if (!controls[issue.path]) continue;
+    messages.set(issue.path, [...(messages.get(issue.path) ?? []), issue.message]);
+  }
+  for (const [path, list] of messages) setFieldError(controls[path], list.join('; '));
+  return issues.length > 0 && issues.every((i) => controls[i.path]);
+};

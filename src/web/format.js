@@ -11,7 +11,7 @@ const STATE_LABELS = {
   needs_relink: 'Needs relink',
   stopped: 'Stopped',
 };
-export const DRIVER_LABELS = { baileys: 'WhatsApp', sandbox: 'Sandbox' };
+export const DRIVER_LABELS = { baileys: 'WhatsApp', cloud: 'Cloud API', sandbox: 'Sandbox' };
 
 export const stateLabel = (state) => STATE_LABELS[state] ?? state ?? 'Unknown';
 export const badge = (state, extraClass = '') =>

@@ -2,13 +2,14 @@
 import { ApiError, api, listOf, sessionPath } from './api.js';
 import { createBroadcastPanel } from './broadcasts.js';
 import { headerCard, linkCard, liveLabel, messagesBody } from './cards.js';
+import { createCloudPanel } from './cloud-card.js';
 import { $, h, reportError, runAction, showFormError, toast } from './dom.js';
 import { createSendPanel } from './send.js';
 import { hooks, state } from './state.js';
 import { followEvents } from './stream.js';
 
 /** What lives as long as a session is selected: its stream and the panels whose forms keep what was typed. */
-let current = { stream: undefined, send: undefined, broadcasts: undefined, messagesHolder: undefined };
+let current = { stream: undefined, send: undefined, broadcasts: undefined, messagesHolder: undefined, cloud: undefined };
 
 export const selectSession = (id) => {
   if (id === state.selectedId && id !== undefined) return;
@@ -57,14 +58,20 @@ const openSession = (id) => {
     ),
     messagesHolder,
   );
-  $('detail-body').replaceChildren(h('div', { id: 'session-slot' }), current.send.el, current.broadcasts.el, messagesCard);
+  $('detail-body').replaceChildren(
+    h('div', { id: 'session-slot' }),
+    h('div', { id: 'cloud-slot', hidden: true }),
+    current.send.el,
+    current.broadcasts.el,
+    messagesCard,
+  );
 };
 
 /** Ends the stream of the session that was selected; its panels go with the next `openSession` or the redraw. */
 export const closeSession = () => {
   current.stream?.abort();
   current.broadcasts?.destroy();
-  current = { stream: undefined, send: undefined, broadcasts: undefined, messagesHolder: undefined };
+  current = { stream: undefined, send: undefined, broadcasts: undefined, messagesHolder: undefined, cloud: undefined };
   releaseQr();
   setLive('off');
 };
@@ -297,4 +304,17 @@ export const renderDetail = () => {
     newPhone.value = phone;
     if (phoneFocused) newPhone.focus();
   }
+  renderCloud(s);
+};
+
+/** A Cloud API session's card, in its own slot: redrawing the header leaves a token being typed where it is. */
+const renderCloud = (s) => {
+  if (s.driver !== 'cloud') return;
+  if (!current.cloud) {
+    current.cloud = createCloudPanel(s.id, { onReplaced: (session) => applySession(session, { replace: true }) });
+    const cloudSlot = $('cloud-slot');
+    cloudSlot.replaceChildren(current.cloud.el);
+    cloudSlot.hidden = false;
+  }
+  current.cloud.update(s);
 };
