@@ -26,24 +26,34 @@ export interface AuthOptions {
   /** Failed attempts allowed per client address within the window before 429. */
   maxFailures: number;
   failureWindowMs: number;
+  /** Where failures are counted. @default in this process's memory */
+  limiter?: FailureLimiter;
 }
 
 /** Above this many addresses on record, expired ones are swept out, so rotating addresses cannot grow the map. */
 const SWEEP_ABOVE = 10_000;
 
+/** Where failed attempts are counted: this process's memory, or Redis (src/cluster/auth-failures.ts) for several nodes. */
+export interface FailureLimiter {
+  /** Milliseconds until `client` may try again, or 0 when this failure is still within the allowance. */
+  fail(client: string): Promise<number>;
+}
+
 /**
- * Counts failed authentication attempts per client address. `fail` records one and answers how long the address
- * is blocked for (0: not blocked): past `maxFailures` in the window every failure is refused until the window
+ * Counts failed authentication attempts per client address in memory. `fail` records one and answers how long the
+ * address is blocked for (0: not blocked): past `maxFailures` in the window every failure is refused until the window
  * passes. A right key is never counted nor blocked, so a guesser sharing an address cannot lock real callers out.
  */
-export const createFailureLimiter = ({ maxFailures, failureWindowMs }: Pick<AuthOptions, 'maxFailures' | 'failureWindowMs'>) => {
+export const createFailureLimiter = ({
+  maxFailures,
+  failureWindowMs,
+}: Pick<AuthOptions, 'maxFailures' | 'failureWindowMs'>): FailureLimiter => {
   const failures = new Map<string, { count: number; resetAt: number }>();
   const sweep = (now: number) => {
     for (const [client, record] of failures) if (record.resetAt <= now) failures.delete(client);
   };
   return {
-    /** Milliseconds until `client` may try again, or 0 when this failure is still within the allowance. */
-    fail(client: string): number {
+    async fail(client: string): Promise<number> {
       const now = Date.now();
       if (failures.size > SWEEP_ABOVE) sweep(now);
       let record = failures.get(client);
@@ -57,19 +67,18 @@ export const createFailureLimiter = ({ maxFailures, failureWindowMs }: Pick<Auth
     },
   };
 };
-export type FailureLimiter = ReturnType<typeof createFailureLimiter>;
 
 /**
  * Checks `Authorization: Bearer <key>` or `X-Api-Key: <key>` in constant time. Repeated failures from one address
  * are answered 429 until the window passes, so the key cannot be guessed at speed.
  */
-export const requireApiKey = ({ apiKey, maxFailures, failureWindowMs }: AuthOptions): RequestHandler => {
+export const requireApiKey = ({ apiKey, maxFailures, failureWindowMs, limiter }: AuthOptions): RequestHandler => {
   const expected = keyDigests([apiKey]);
-  const limiter = createFailureLimiter({ maxFailures, failureWindowMs });
-  return function requireApiKey(req, res, next) {
+  const failures = limiter ?? createFailureLimiter({ maxFailures, failureWindowMs });
+  return async function requireApiKey(req, res, next) {
     const key = presentedKey(req.headers.authorization, req.headers['x-api-key']);
     if (key && keyMatches(key, expected)) return next();
-    const blockedMs = limiter.fail(req.ip ?? 'unknown');
+    const blockedMs = await failures.fail(req.ip ?? 'unknown');
     if (blockedMs > 0) {
       res.setHeader('Retry-After', String(Math.ceil(blockedMs / 1000)));
       return next(new HashsendError('rate_limited', 429, 'too many failed authentication attempts; try again later'));

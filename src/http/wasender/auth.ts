@@ -30,8 +30,8 @@ export const createWasenderAuth = ({ accounts, accessTokens, limiter }: Wasender
   const tokens = keyDigests(accessTokens.filter(Boolean));
   const isAccessToken = (token: string) => keyMatches(token, tokens);
 
-  const refuse = (client: string, err: WasenderError) => {
-    const blockedMs = limiter.fail(client);
+  const refuse = async (client: string, err: WasenderError) => {
+    const blockedMs = await limiter.fail(client);
     if (blockedMs <= 0) return err;
     const retryAfter = Math.ceil(blockedMs / 1000);
     return new WasenderError(429, 'rate_limited', 'Too many failed authentication attempts; try again later.', undefined, {
