@@ -98,9 +98,7 @@ test('a dropped lease is no longer renewed or reported', async () => {
   keeper.drop('dropped');
   await renewals.next();
   // It runs out in Redis (the keeper would have renewed it) and nobody is told: the owner released it itself.
-  await (
-    await watchExpiry('hs:lease:dropped')
-  ).expired;
+  await expired;
   await renewals.next();
   keeper.stop();
   assert.deepEqual(lost, []);
