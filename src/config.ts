@@ -43,7 +43,7 @@ export const settingsSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   SESSIONS_DIR: z.string().default('./sessions'),
   REDIS_URL: optional(),
-  CLUSTER_LEASE_TTL_MS: int(10_000),
+  CLUSTER_LEASE_TTL_MS: int(10_000).refine((n) => n >= 1000, 'at least 1000 (milliseconds)'),
   CLUSTER_NODE_ID: optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'a pino level (fatal, error, warn, info, debug, trace, silent)')

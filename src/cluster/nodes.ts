@@ -141,9 +141,12 @@ export const createNodeRegistry = ({
     if (event.type !== 'released') live().catch((err: unknown) => log.warn({ err }, 'the live nodes could not be read'));
   };
 
-  const stopTimers = () => {
+  /** Stops heartbeats and listening. Not awaited: the subscriber queues commands while Redis is away. */
+  const silence = () => {
     clearInterval(timer);
     timer = undefined;
+    void subscriber?.unsubscribe(CLUSTER_CHANNEL).catch(() => undefined);
+    subscriber = undefined;
   };
 
   return {
@@ -166,16 +169,10 @@ export const createNodeRegistry = ({
     },
     announce,
     async leave() {
-      stopTimers();
-      await subscriber?.unsubscribe(CLUSTER_CHANNEL).catch(() => undefined);
-      subscriber = undefined;
+      silence();
       await redis.client.zRem(NODES, nodeId);
       await announce('leave');
     },
-    crash() {
-      stopTimers();
-      void subscriber?.unsubscribe(CLUSTER_CHANNEL).catch(() => undefined);
-      subscriber = undefined;
-    },
+    crash: silence,
   };
 };

@@ -67,3 +67,16 @@ test('a node cut off from Redis closes its sessions (their renewals go unconfirm
   await tracker.coveredBy(sessions, ['c1']);
   assert.deepEqual(tracker.violations, []);
 });
+
+test('a graceful stop while Redis is down still closes every session and ends', async (t) => {
+  const tracker = createTracker();
+  const cluster = await testCluster();
+  t.after(() => cluster.close());
+  const node = await cluster.start('d1', { tracker, sessionIds: () => sessions.slice(0, 5), ttlMs: 60_000 });
+  await tracker.coveredBy(sessions.slice(0, 5), ['d1']);
+  await cluster.server.halt();
+  await node.ownership.stop();
+  assert.deepEqual(node.ownership.owned(), []);
+  assert.deepEqual(tracker.owners(), new Map());
+  assert.deepEqual(tracker.violations, []);
+});
