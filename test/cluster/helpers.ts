@@ -1,3 +1,6 @@
+import { after, before } from 'node:test';
+import { startRedis, type RedisServer } from '../support/redis.ts';
+import { openClusterRedis, type ClusterRedis } from '../../src/cluster/redis.js';
 import { createLogger } from '../../src/log.js';
 
 export const quiet = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -30,4 +33,18 @@ export const hub = <T>() => {
     on,
     next: (accept?: (value: T) => boolean) => waitFor(on, accept),
   };
+};
+
+/** A redis-server for one file's tests and a node's connection to it (quick health checks), closed after them. */
+export const redisPerFile = () => {
+  const ctx = {} as { server: RedisServer; redis: ClusterRedis };
+  before(async () => {
+    ctx.server = await startRedis();
+    ctx.redis = await openClusterRedis({ url: ctx.server.url, log: quiet, pingIntervalMs: 100, commandTimeoutMs: 300 });
+  });
+  after(async () => {
+    await ctx.redis.close();
+    await ctx.server.stop();
+  });
+  return ctx;
 };

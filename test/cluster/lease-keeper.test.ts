@@ -1,26 +1,17 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { createClient } from '@redis/client';
-import { startRedis, type RedisServer } from '../support/redis.ts';
-import { openClusterRedis, type ClusterRedis } from '../../src/cluster/redis.js';
+import { startRedis } from '../support/redis.ts';
+import { openClusterRedis } from '../../src/cluster/redis.js';
 import { createLeases, type Leases } from '../../src/cluster/leases.js';
 import { createLeaseKeeper } from '../../src/cluster/lease-keeper.js';
-import { hub, quiet } from './helpers.ts';
+import { hub, quiet, redisPerFile } from './helpers.ts';
 
-let server: RedisServer;
-let redis: ClusterRedis;
-before(async () => {
-  server = await startRedis();
-  redis = await openClusterRedis({ url: server.url, log: quiet, pingIntervalMs: 100, commandTimeoutMs: 300 });
-});
-after(async () => {
-  await redis.close();
-  await server.stop();
-});
+const ctx = redisPerFile();
 
 /** Listens for Redis expiring `key` (keyspace notifications); listening when it returns. */
-const watchExpiry = async (key: string, url = server.url) => {
+const watchExpiry = async (key: string, url = ctx.server.url) => {
   const sub = createClient({ url });
   sub.on('error', () => undefined);
   await sub.connect();
@@ -48,7 +39,7 @@ const observed = (leases: Leases) => {
 };
 
 test('the keeper renews every held lease in one round trip per tick, keeping it far past its ttl', async () => {
-  const leases = createLeases({ client: redis.client, nodeId: 'a', ttlMs: 600 });
+  const leases = createLeases({ client: ctx.redis.client, nodeId: 'a', ttlMs: 600 });
   const { renewals, leases: watched } = observed(leases);
   const lost: string[] = [];
   const keeper = createLeaseKeeper({ leases: watched, log: quiet, onLost: (id) => lost.push(id) });
@@ -67,15 +58,15 @@ test('the keeper renews every held lease in one round trip per tick, keeping it 
 });
 
 test('a renewal answered "not yours" reports the lease lost at once, not at the give-up deadline', async () => {
-  const leases = createLeases({ client: redis.client, nodeId: 'a', ttlMs: 600 });
+  const leases = createLeases({ client: ctx.redis.client, nodeId: 'a', ttlMs: 600 });
   const lostLeases = hub<[string, number]>();
   // A deadline an hour away: only the answer can report the loss.
   const keeper = createLeaseKeeper({ leases, log: quiet, onLost: (...lost) => lostLeases.emit(lost), giveUpAfterMs: 3_600_000 });
   const mine = (await leases.acquire('taken'))!;
   keeper.hold('taken', mine.token, performance.now());
-  const other = createLeases({ client: redis.client, nodeId: 'b', ttlMs: 60_000 });
+  const other = createLeases({ client: ctx.redis.client, nodeId: 'b', ttlMs: 60_000 });
   const lost = lostLeases.next();
-  await redis.client.del('hs:lease:taken');
+  await ctx.redis.client.del('hs:lease:taken');
   const theirs = (await other.acquire('taken'))!;
   assert.deepEqual(await lost, ['taken', mine.token]);
   assert.deepEqual(keeper.held(), new Map());
@@ -85,7 +76,7 @@ test('a renewal answered "not yours" reports the lease lost at once, not at the 
 });
 
 test('a dropped lease is no longer renewed or reported', async () => {
-  const leases = createLeases({ client: redis.client, nodeId: 'a', ttlMs: 600 });
+  const leases = createLeases({ client: ctx.redis.client, nodeId: 'a', ttlMs: 600 });
   const { renewals, leases: watched } = observed(leases);
   const lost: string[] = [];
   const keeper = createLeaseKeeper({ leases: watched, log: quiet, onLost: (id) => lost.push(id) });
