@@ -47,7 +47,7 @@ export const createLeaseKeeper = ({
 
   const lose = (sessionId: string, token: number, why: string) => {
     entries.delete(sessionId);
-    log.warn({ sessionId, token, why }, 'a session lease is lost: the session must close');
+    log.warn({ sessionId, fence: token, why }, 'a session lease is lost: the session must close');
     try {
       onLost(sessionId, token);
     } catch (err) {

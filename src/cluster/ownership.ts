@@ -38,7 +38,8 @@ export interface OwnershipOptions {
   sessionIds(): Promise<string[]>;
   /**
    * Opens the session on this node under the fencing token. Should resolve once the session is opening (not when
-   * it is connected): while it runs, a lost lease waits for it. A rejection counts as not adopted.
+   * it is connected): while it runs, a lost lease waits for it. A rejection counts as not adopted: it must leave
+   * nothing open, as the lease is freed at once (and taken again at a later pass).
    */
   adopt(sessionId: string, token: number): Promise<void>;
   /** Closes the session on this node. The lease is released only after it resolves. */
@@ -92,9 +93,10 @@ export const createOwnership = ({
     nodes.announce('released').catch((err: unknown) => log.debug({ err }, 'could not announce released sessions'));
 
   /** Close first, then free the lease: no other node may open the session while this one still has it open. */
-  const closeAndRelease = async (sessionId: string, token?: number) => {
+  const closeAndRelease = async (sessionId: string, why: string, token?: number) => {
     const entry = local.get(sessionId);
     if (!entry || (token !== undefined && entry.token !== token)) return;
+    log.info({ sessionId, fence: entry.token, why }, 'session closing on this node');
     const wasOwned = entry.state === 'owned';
     entry.state = 'releasing';
     try {
@@ -115,7 +117,7 @@ export const createOwnership = ({
     log,
     ...keeperTiming,
     onLost: (sessionId, token) => {
-      void queue.run(sessionId, () => closeAndRelease(sessionId, token)).then(announceReleased);
+      void queue.run(sessionId, () => closeAndRelease(sessionId, 'lease lost', token)).then(announceReleased);
     },
   });
 
@@ -138,7 +140,7 @@ export const createOwnership = ({
     const entry = local.get(sessionId);
     if (entry?.token !== lease.token) return;
     entry.state = 'owned';
-    log.info({ sessionId, token: lease.token, fallbackFor }, 'session adopted');
+    log.info({ sessionId, fence: lease.token, fallbackFor }, 'session adopted');
     emit({ sessionId, owned: true, token: lease.token });
   };
 
@@ -166,7 +168,8 @@ export const createOwnership = ({
     for (const id of plan.settled) delete local.get(id)?.fallbackFor;
     const run = (id: string, task: () => Promise<void>) => limit(() => queue.run(id, task));
     const outcomes = await Promise.allSettled([
-      ...[...plan.lost, ...plan.handBack].map((id) => run(id, () => closeAndRelease(id, held.get(id)!.token))),
+      ...plan.lost.map((id) => run(id, () => closeAndRelease(id, 'lease no longer ours', held.get(id)!.token))),
+      ...plan.handBack.map((id) => run(id, () => closeAndRelease(id, 'handed back', held.get(id)!.token))),
       ...plan.acquire.map(({ sessionId, fallbackFor }) => run(sessionId, () => take(sessionId, fallbackFor))),
     ]);
     // The nodes waiting for these sessions look at once instead of at their next tick.
@@ -215,7 +218,7 @@ export const createOwnership = ({
       await running;
       // Gone from the live set first, so the others' passes place these sessions among themselves.
       await nodes.leave().catch((err: unknown) => log.warn({ err }, 'could not leave the node registry; it will expire'));
-      await Promise.all([...local.keys()].map((id) => limit(() => queue.run(id, () => closeAndRelease(id)))));
+      await Promise.all([...local.keys()].map((id) => limit(() => queue.run(id, () => closeAndRelease(id, 'node stopping')))));
       await queue.drain();
       keeper.stop();
       await announceReleased();

@@ -68,10 +68,12 @@ export interface TestNodeOptions {
   ttlMs: number;
   /** Ownership passes and heartbeats on a timer this far apart. @default ttlMs / 3 */
   tickMs?: number;
+  /** Makes an adoption fail (the session cannot be opened) when it answers true. */
+  failAdopt?: (sessionId: string) => boolean;
 }
 
 /** One "node" inside the test process: its own connections and node id, as a separate process would have. */
-export const startNode = async (id: string, { url, tracker, sessionIds, ttlMs, tickMs }: TestNodeOptions): Promise<TestNode> => {
+export const startNode = async (id: string, { url, tracker, sessionIds, ttlMs, tickMs, failAdopt }: TestNodeOptions): Promise<TestNode> => {
   const redis = await openClusterRedis({ url, log: quiet, pingIntervalMs: 100, commandTimeoutMs: 500 });
   const nodes = createNodeRegistry({ redis, log: quiet, nodeId: id, ttlMs, heartbeatMs: tickMs });
   const leases = createLeases({ client: redis.client, nodeId: id, ttlMs });
@@ -81,7 +83,10 @@ export const startNode = async (id: string, { url, tracker, sessionIds, ttlMs, t
     log: quiet,
     tickMs,
     sessionIds: async () => sessionIds(),
-    adopt: async (sessionId, token) => tracker.adopt(id, sessionId, token),
+    adopt: async (sessionId, token) => {
+      if (failAdopt?.(sessionId)) throw new Error(`${sessionId} cannot be opened`);
+      tracker.adopt(id, sessionId, token);
+    },
     // Closing a socket takes a moment: long enough for another node to open it too if the lease went first.
     release: async (sessionId) => {
       await delay(20);

@@ -83,3 +83,24 @@ test('a session that is deleted is closed and its lease released; onChange repor
   assert.deepEqual(changes, ['-gone-0', '+gone-3']);
   assert.deepEqual(tracker.violations, []);
 });
+
+test('a session that fails to open is not counted as owned, its lease is freed, and it is tried again', async (t) => {
+  const sessions = ['fail-0', 'fail-1'];
+  const tracker = createTracker();
+  const cluster = await testCluster();
+  t.after(() => cluster.close());
+  let broken = true;
+  const node = await cluster.start('fail-n1', {
+    tracker,
+    sessionIds: () => sessions,
+    ttlMs: 3_600_000,
+    tickMs: 600_000,
+    failAdopt: (id) => id === 'fail-0' && broken,
+  });
+  assert.deepEqual(node.ownership.owned(), ['fail-1']);
+  assert.equal(await node.redis.client.exists('hs:lease:fail-0'), 0);
+  broken = false;
+  await node.ownership.tick();
+  assert.deepEqual(node.ownership.owned(), ['fail-0', 'fail-1']);
+  assert.deepEqual(tracker.violations, []);
+});
