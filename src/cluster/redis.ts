@@ -42,8 +42,8 @@ export const openClusterRedis = async ({
   let opened = false;
   const client = createClient({
     url,
-    // Commands fail instead of queueing while the connection is down, and never wait past the timeout for one that
-    // is up but silent (a frozen Redis): callers answer 503 rather than hang.
+    // Commands fail instead of queueing while the connection is down (callers answer 503 rather than hang); one
+    // stuck behind others times out, and one already sent to a silent Redis fails when the PING watchdog drops it.
     disableOfflineQueue: true,
     commandOptions: { timeout: commandTimeoutMs },
     socket: {
