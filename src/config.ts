@@ -43,6 +43,8 @@ export const settingsSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   SESSIONS_DIR: z.string().default('./sessions'),
   REDIS_URL: optional(),
+  CLUSTER_LEASE_TTL_MS: int(10_000).refine((n) => n >= 1000, 'at least 1000 (milliseconds)'),
+  CLUSTER_NODE_ID: optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'a pino level (fatal, error, warn, info, debug, trace, silent)')
     .default('info'),
@@ -118,6 +120,8 @@ export interface Config {
   dataDir: string;
   sessionsDir: string;
   redisUrl?: string;
+  /** Several nodes on `redisUrl`: how long a session's lease outlives its owner, and this node's id in the cluster. */
+  cluster: { leaseTtlMs: number; nodeId?: string };
   logLevel: Settings['LOG_LEVEL'];
   /** How long a SIGTERM/SIGINT may take to drain before the process exits anyway (the outbox survives a cut). */
   shutdownTimeoutMs: number;
@@ -240,6 +244,7 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
     dataDir: s.DATA_DIR,
     sessionsDir: s.SESSIONS_DIR,
     redisUrl: s.REDIS_URL,
+    cluster: { leaseTtlMs: s.CLUSTER_LEASE_TTL_MS, nodeId: s.CLUSTER_NODE_ID },
     logLevel: s.LOG_LEVEL,
     shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
     proxy: { http: s.HTTP_PROXY, https: s.HTTPS_PROXY, noProxy: s.NO_PROXY, bypassOnStale: s.MEDIA_BYPASS_PROXY },

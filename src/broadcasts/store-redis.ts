@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { RedisClientType } from '@redis/client';
 import type { BroadcastStore } from './store.js';
 import type { Broadcast, BroadcastRecipient, BroadcastStatus, RecipientCounts, RecipientStatus } from './types.js';
 import * as scripts from './store-redis-scripts.js';
 import { writeBatch } from './write-batch.js';
+import { evalScript } from '../lib/redis-script.js';
 
 /*
  * Keys, under PREFIX:
@@ -91,19 +91,7 @@ export const openRedisBroadcastStore = async (url: string): Promise<BroadcastSto
   }
   opened = true;
 
-  const shas = new Map<string, string>();
-  /** EVALSHA, loading the script on its first use (or after a SCRIPT FLUSH / a restarted Redis). */
-  const run = async (script: string, keys: string[], args: (string | number)[]): Promise<Reply> => {
-    let sha = shas.get(script);
-    if (!sha) shas.set(script, (sha = createHash('sha1').update(script).digest('hex')));
-    const tail = [String(keys.length), ...keys, ...args.map(String)];
-    try {
-      return await client.sendCommand(['EVALSHA', sha, ...tail]);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return client.sendCommand(['EVAL', script, ...tail]);
-    }
-  };
+  const run = (script: string, keys: string[], args: (string | number)[]): Promise<Reply> => evalScript(client, script, keys, args);
 
   // The broadcast's own flow updates each recipient several times (queued, sent, delivered…): under load, one
   // script call carries every update that waited for the previous call.
