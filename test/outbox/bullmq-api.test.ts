@@ -58,7 +58,11 @@ test('1,000 texts through the API on Redis: each delivered exactly once, in the 
   const ids: string[] = [];
   // Ten requests in flight at a time: the order to check is the one the queue gave them (their positions).
   for (let i = 0; i < texts.length; i += 10) ids.push(...(await Promise.all(texts.slice(i, i + 10).map((t) => send('bulk', t)))));
-  const got = await waitFor('every delivery', async () => ((await deliveries('bulk')).length >= 1000 ? deliveries('bulk') : undefined), 120_000);
+  const got = await waitFor(
+    'every delivery',
+    async () => ((await deliveries('bulk')).length >= 1000 ? deliveries('bulk') : undefined),
+    120_000,
+  );
   assert.equal(got.length, 1000);
   assert.equal(new Set(got.map((d) => d.messageId)).size, 1000, 'no message delivered twice');
   assert.deepEqual(
