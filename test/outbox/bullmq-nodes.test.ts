@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/log.js';
 import { createBullOutbox, type BullOutbox } from '../../src/outbox/bullmq/index.js';
-import type { OutboxSessions } from '../../src/outbox/index.js';
+import type { MessageRecord, OutboxSessions } from '../../src/outbox/index.js';
 import { createStoreFactory, type StoreFactory } from '../../src/store/index.js';
 import type { SessionEvent } from '../../src/whatsapp/sessions.js';
 import type { SessionState } from '../../src/whatsapp/driver.js';
@@ -118,12 +118,12 @@ test('two nodes racing on one Idempotency-Key queue one message, sent once', asy
 test('a disowned session hands its waiting messages back, in order, to the next owner; the old one sends nothing', async () => {
   const oldNode = fakeSessions();
   const newNode = fakeSessions();
-  oldNode.setState('moving', 'connecting');
+  oldNode.setState('moving', 'reconnecting');
   newNode.setState('moving', 'connected');
   const [a, b] = [await node(oldNode.sessions), await node(newNode.sessions)];
   try {
     await a.own('moving');
-    const queued = [];
+    const queued: MessageRecord[] = [];
     for (const t of ['one', 'two', 'three'])
       queued.push(await b.enqueue({ sessionId: 'moving', to: 'x@s.whatsapp.net', content: text(t) }));
     // The first is taken on by the old owner and waits there for the session; the rest wait behind it.

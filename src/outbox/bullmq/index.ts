@@ -122,7 +122,8 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
   const unsubscribe = sessions.subscribe((event) => {
     if (event.type === 'state') {
       if (runners.has(event.session.id)) runner(event.session.id, (r) => r.sessionChanged());
-      else if (ownAll) void own(event.session.id);
+      // `has`: a deleted session's last state change comes before its `deleted`, and must not take it on again.
+      else if (ownAll && sessions.has(event.session.id)) void own(event.session.id);
     }
     if (event.type === 'receipt') onReceipt(event).catch((err) => outboxLog.error({ err }, 'receipt not recorded'));
     if (event.type === 'deleted' && (ownAll || runners.has(event.sessionId))) {
@@ -131,6 +132,19 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
       );
     }
   });
+
+  const backlog = async (): Promise<SessionBacklog[]> => {
+    const ids = new Set([...sessions.list().map((s) => s.id), ...runners.keys(), ...queues.known()]);
+    return Promise.all(
+      [...ids].map(async (sessionId) => {
+        const [depth, oldestId] = await Promise.all([queues.depth(sessionId), queues.oldestId(sessionId)]);
+        const oldest = oldestId === undefined ? undefined : await messages.get(oldestId);
+        return { sessionId, depth, ...(oldest ? { oldest: { id: oldest.id, status: oldest.status, createdAt: oldest.createdAt } } : {}) };
+      }),
+    );
+  };
+  /** What was left at `stop()`, when the queues are closed: what shutdown reports as kept for the next start. */
+  let left: SessionBacklog[] | undefined;
 
   /** Makes sure the message has its job: a crash between storing a message and queuing it leaves it without. */
   const handed = async (record: MessageRecord) => {
@@ -217,20 +231,12 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
     list: (sessionId: string, page: { limit: number; before?: number }) => messages.list(sessionId, page),
     expiresAt: (record: MessageRecord) => new Date(Date.parse(record.createdAt) + maxAgeMs).toISOString(),
 
-    async backlog(): Promise<SessionBacklog[]> {
-      const ids = new Set([...sessions.list().map((s) => s.id), ...runners.keys(), ...queues.known()]);
-      return Promise.all(
-        [...ids].map(async (sessionId) => {
-          const [depth, oldestId] = await Promise.all([queues.depth(sessionId), queues.oldestId(sessionId)]);
-          const oldest = oldestId === undefined ? undefined : await messages.get(oldestId);
-          return { sessionId, depth, ...(oldest ? { oldest: { id: oldest.id, status: oldest.status, createdAt: oldest.createdAt } } : {}) };
-        }),
-      );
-    },
+    backlog: async () => left ?? backlog(),
 
     async stop() {
       unsubscribe();
       await Promise.all([...runners.keys()].map(disown));
+      left = await backlog().catch(() => []);
       await queues.close();
       if (ownClient) await client.close();
     },
