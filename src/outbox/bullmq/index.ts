@@ -48,18 +48,7 @@ const WINNER_WAIT_MS = 5000;
  * queue (`hs-outbox-<session>`, prefix `hs:bull`), worked by the session's owner only (src/outbox/bullmq/session-runner.ts).
  */
 export const createBullOutbox = async (options: BullOutboxOptions): Promise<BullOutbox> => {
-  const {
-    store,
-    sessions,
-    log,
-    maxAgeMs,
-    retryBaseMs,
-    maxAttempts,
-    idempotencyTtlMs = 86_400_000,
-    events,
-    ownAll = false,
-    lockMs,
-  } = options;
+  const { store, sessions, log, maxAgeMs, idempotencyTtlMs = 86_400_000, events, ownAll = false } = options;
   const client = options.redis ?? (await redisClient(options.redisUrl).connect());
   const ownClient = !options.redis;
   const connection = createNodeRedisClient(client);
@@ -77,19 +66,7 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
   const own = (sessionId: string) => {
     let runner = runners.get(sessionId);
     if (!runner) {
-      runner = startSessionRunner({
-        sessionId,
-        queues,
-        connection,
-        messages,
-        finishes,
-        sessions,
-        log: outboxLog.child({ sessionId }),
-        maxAgeMs,
-        retryBaseMs,
-        maxAttempts,
-        ...(lockMs ? { lockMs } : {}),
-      });
+      runner = startSessionRunner({ ...options, sessionId, queues, connection, messages, finishes, log: outboxLog.child({ sessionId }) });
       runners.set(sessionId, runner);
       runner.catch((err: unknown) => {
         if (runners.get(sessionId) === runner) runners.delete(sessionId);

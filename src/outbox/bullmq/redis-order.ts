@@ -1,5 +1,5 @@
 import type { ChunkedList } from '../../store/chunked-list.js';
-import { KEY_PREFIX, defineScript, type RedisClient } from './redis.js';
+import { KEY_PREFIX, type RedisClient } from './redis.js';
 
 // Both keys of a session in one hash slot (`{…}`), so the script also runs on a Redis Cluster.
 const orderKey = (sessionId: string) => `${KEY_PREFIX}:{${sessionId}}:order`;
@@ -7,14 +7,16 @@ const seqKey = (sessionId: string) => `${KEY_PREFIX}:{${sessionId}}:seq`;
 
 /**
  * Takes the next position for an id, unless the id has one already (a retry of a request whose first run took it):
- * then that one. In one script, so two nodes appending to one session never get the same position.
+ * then that one. In one script, so two nodes appending to one session never get the same position. Sent as EVAL,
+ * not EVALSHA: a NOSCRIPT answer (first use, or after Redis restarted) would be retried after later calls had
+ * taken their positions, and positions must follow the order of the calls (the order jobs are added in).
  */
-const claim = defineScript(`
+const CLAIM = `
 local taken = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if taken then return tonumber(taken) end
 local position = redis.call('INCR', KEYS[2]) - 1
 redis.call('ZADD', KEYS[1], position, ARGV[1])
-return position`);
+return position`;
 
 /**
  * Each session's messages in order, on Redis, for any number of nodes appending at once: positions come from one
@@ -28,7 +30,7 @@ export const createRedisOrder = (client: RedisClient): ChunkedList => ({
   },
 
   async append(sessionId, id, writeItem) {
-    const position = Number(await claim(client, [orderKey(sessionId), seqKey(sessionId)], [id]));
+    const position = Number(await client.eval(CLAIM, { keys: [orderKey(sessionId), seqKey(sessionId)], arguments: [id] }));
     return writeItem(position);
   },
 

@@ -40,19 +40,8 @@ const NEVER_FAIL_STALLED = 1_000_000_000;
  * first (one that was `sending` goes again under its id), and when BullMQ gives a job back as stalled its message is
  * found finished.
  */
-export const startSessionRunner = async ({
-  sessionId,
-  queues,
-  connection,
-  messages,
-  finishes,
-  sessions,
-  log,
-  maxAgeMs,
-  retryBaseMs,
-  maxAttempts,
-  lockMs = 5000,
-}: RunnerOptions) => {
+export const startSessionRunner = async (options: RunnerOptions) => {
+  const { sessionId, queues, messages, finishes, sessions, log, lockMs = 5000 } = options;
   const left: Pick<Job, 'data' | 'id'>[] = await queues.queue(sessionId).getJobs(['active']);
   const adopted = new Set<string>(left.map((job) => jobMessageId(job)));
   const adoptedRecords = (await Promise.all([...adopted].map(messages.get)))
@@ -60,23 +49,19 @@ export const startSessionRunner = async ({
     .sort((a, b) => a.position - b.position);
 
   const worker = createSessionWorker({
-    sessionId,
+    ...options,
     // The embedded worker resumes from a cursor over the session's order; here the queue is the order, and what it
     // resumes is only what the last owner left in hand.
     messages: { ...messages, getCursor: async () => 0, from: async () => adoptedRecords, setCursor: async () => undefined },
     send: sessions.send,
     state: (id) => (sessions.has(id) ? sessions.get(id).state : undefined),
-    log,
-    maxAgeMs,
-    retryBaseMs,
-    maxAttempts,
   });
   worker.sessionChanged();
 
   let stopping: (() => void) | undefined;
   const stopped = new Promise<'stopped'>((resolve) => (stopping = () => resolve('stopped')));
 
-  const process = async (job: Job<SendJob>, token?: string) => {
+  const sendJob = async (job: Job<SendJob>, token?: string) => {
     const id = jobMessageId(job);
     const { finished, cancel } = finishes.wait(id);
     try {
@@ -95,8 +80,8 @@ export const startSessionRunner = async ({
     }
   };
 
-  const bull = new Worker<SendJob>(queueName(sessionId), process, {
-    connection,
+  const bull = new Worker<SendJob>(queueName(sessionId), sendJob, {
+    connection: options.connection,
     prefix: BULL_PREFIX,
     concurrency: 1,
     lockDuration: lockMs,
