@@ -87,3 +87,13 @@ test('a transient failure holds back the messages after it and is retried; a per
     ['r1', 'r2', 'p2'],
   );
 });
+
+test('deleting a session fails its queued messages as session_deleted', async () => {
+  await ctx.api.createSession('gone');
+  const ids = [await ctx.api.send('gone', 'g1'), await ctx.api.send('gone', 'g2')];
+  assert.equal((await ctx.server.api('/api/sessions/gone', { method: 'DELETE' })).status, 204);
+  for (const id of ids) {
+    const m = await ctx.api.until(id, (r) => r.status === 'failed', `${id} to fail`);
+    assert.equal(m.error?.code, 'session_deleted');
+  }
+});
