@@ -81,3 +81,26 @@ test('killed right after the message is stored, before its job: the retry with t
     [[id, 1]],
   );
 });
+
+test('a message being sent at a crash and past QUEUE_MAX_AGE_MS at the restart goes again under its id, not expired', async () => {
+  await ctx.api.createSession('late');
+  await ctx.api.link('late');
+  await ctx.api.failNext('late', { count: 1, mode: 'hang_after_delivery' });
+  const id = await ctx.api.send('late', 'maybe delivered');
+  await waitFor('the delivery', async () => ((await ctx.api.deliveries('late')).length === 1 ? true : undefined));
+  assert.equal((await ctx.api.message(id)).status, 'sending');
+
+  await ctx.server.kill('SIGKILL');
+  // A maximum age the message is past as soon as the process is back.
+  await ctx.server.restart({ QUEUE_MAX_AGE_MS: '1' });
+  try {
+    const m = await ctx.api.until(id, (r) => r.status === 'failed' || done(r), 'the message to settle', 20_000);
+    assert.deepEqual([m.status === 'failed' ? m.error?.code : 'delivered', m.attempts], ['delivered', 2]);
+    assert.deepEqual(
+      (await ctx.api.deliveries('late')).map((d) => [d.messageId, d.sendAttempts]),
+      [[id, 2]],
+    );
+  } finally {
+    await ctx.server.restart({ QUEUE_MAX_AGE_MS: '' });
+  }
+});
