@@ -13,6 +13,7 @@ import { createSandboxDriver } from './whatsapp/sandbox/driver.js';
 import { createCloudDriver } from './whatsapp/cloud/index.js';
 import { createSessionManager } from './whatsapp/sessions.js';
 import { createOutbox } from './outbox/index.js';
+import { createBullOutbox } from './outbox/bullmq/index.js';
 import { createEventBus } from './events/bus.js';
 import type { HashsendEvent } from './events/types.js';
 import { createMessageService } from './messages/service.js';
@@ -118,7 +119,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   });
   // Listening before any session opens: nothing a driver reads at start-up is missed.
   const inbox = createInbox({ store: stores.namespace('inbox'), events, media: resolver, log });
-  const outbox = createOutbox({
+  const outboxOptions = {
     events,
     store: stores.namespace('outbox'),
     sessions,
@@ -126,7 +127,11 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     maxAgeMs: config.whatsapp.queueMaxAgeMs,
     retryBaseMs: config.whatsapp.queueRetryBaseMs,
     maxAttempts: config.whatsapp.queueMaxAttempts,
-  });
+  };
+  // On Redis the queue is BullMQ's; a single node for now, so this process works every session's queue.
+  const outbox = config.redisUrl
+    ? await createBullOutbox({ ...outboxOptions, redisUrl: config.redisUrl, ownAll: true })
+    : createOutbox(outboxOptions);
   const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog, webhooks: () => webhooks.counts() });
   const drain = createDrain();
   // Throws session_not_found for an unknown id before anything is fetched or stored.

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../events/bus.js';
 import type { MessageEvent } from '../events/types.js';
@@ -6,9 +5,12 @@ import type { Store } from '../store/index.js';
 import type { OutboundContent, SendRequest, SentRef, SessionState } from '../whatsapp/driver.js';
 import type { SessionEvent } from '../whatsapp/sessions.js';
 import { crashPoint } from './crash-point.js';
+import { newRecord, publishingMessageStore, queuedFor } from './accept.js';
+import { createAppendTurns } from './append-turns.js';
 import { createIdempotencyKeys, storeUnavailable, type IdempotencyRef } from './idempotency-keys.js';
-import { createMessageStore } from './message-store.js';
-import { STATUS_RANK, type MessageRecord } from './types.js';
+import { newMessageId } from './message-id.js';
+import { createReceiptHandler } from './receipts.js';
+import type { MessageRecord } from './types.js';
 import { createSessionWorker, type SessionWorker } from './worker.js';
 
 export type { MessageRecord, MessageStatus } from './types.js';
@@ -87,22 +89,6 @@ export interface SessionBacklog {
 }
 
 /**
- * In the form Baileys uses (`3EB0…`), so the id we choose is one WhatsApp clients expect. The random bytes come
- * from a pool filled 256 ids at a time: one call into the CSPRNG per message cost as much as the rest of the id.
- */
-const ID_BYTES = 10;
-let idPool = Buffer.alloc(0);
-let idOffset = 0;
-const newMessageId = () => {
-  if (idOffset + ID_BYTES > idPool.length) {
-    idPool = randomBytes(ID_BYTES * 256);
-    idOffset = 0;
-  }
-  idOffset += ID_BYTES;
-  return `3EB0${idPool.toString('hex', idOffset - ID_BYTES, idOffset).toUpperCase()}`;
-};
-
-/**
  * The durable send queue: a message is stored before the caller hears 202, then sent by its session's worker.
  * After a restart each worker resumes from its session's cursor, so nothing accepted is lost or sent twice.
  */
@@ -116,35 +102,10 @@ export const createOutbox = ({
   idempotencyTtlMs = 86_400_000,
   events,
 }: OutboxOptions): Outbox => {
-  const messages = createMessageStore(store, (message, previous) => {
-    if (events && message.status !== previous?.status) {
-      events.publish({ type: 'message', message, ...(previous ? { previousStatus: previous.status } : {}) });
-    }
-  });
+  const messages = publishingMessageStore(store, events);
   const keys = createIdempotencyKeys(store, idempotencyTtlMs);
-  /** The message queued for this key, if there is one (reserved is not enough: its request may have died first). */
-  const queuedFor = async (ref: IdempotencyRef) => {
-    const id = await keys.find(ref);
-    const record = id === undefined ? undefined : await messages.get(id);
-    return { id, record: record && (await messages.isQueued(record)) ? record : undefined };
-  };
   const workers = new Map<string, SessionWorker>();
-  /**
-   * Per session, the last enqueue's turn to append: each waits for the one called before it, so messages take
-   * their places in the order `enqueue` was called even when an idempotency lookup makes an earlier one slower.
-   */
-  const appendTurns = new Map<string, Promise<void>>();
-  const takeTurn = (sessionId: string) => {
-    const previous = appendTurns.get(sessionId) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    appendTurns.set(sessionId, mine);
-    const release = () => {
-      if (appendTurns.get(sessionId) === mine) appendTurns.delete(sessionId);
-      done();
-    };
-    return { ready: previous, release };
-  };
+  const takeTurn = createAppendTurns();
   const outboxLog = log.child({ component: 'outbox' });
 
   const worker = (sessionId: string) => {
@@ -165,28 +126,7 @@ export const createOutbox = ({
     return w;
   };
 
-  const onReceipt = async ({ sessionId, waMessageId, status, error }: Extract<SessionEvent, { type: 'receipt' }>) => {
-    const at = new Date().toISOString();
-    const change = (r: MessageRecord): MessageRecord | undefined => {
-      if (r.sessionId !== sessionId || r.status === 'failed') return undefined;
-      // A platform that accepted the message may still fail it (the Cloud API's `failed` status): that is final.
-      if (status === 'failed') return { ...r, status, error: error ?? { code: 'send_failed', message: 'the platform failed the message' } };
-      return {
-        ...r,
-        status: STATUS_RANK[r.status] >= STATUS_RANK[status] ? r.status : status,
-        ...(status === 'sent' ? { sentAt: r.sentAt ?? at } : { deliveredAt: r.deliveredAt ?? at }),
-        ...(status === 'read' ? { readAt: r.readAt ?? at } : {}),
-      };
-    };
-    // Our id is WhatsApp's for WhatsApp Web drivers: one read of the record, not a look first and a read again.
-    if (await messages.update(waMessageId, change)) return;
-    const id = await messages.byWaId(sessionId, waMessageId);
-    if (id) return void (await messages.update(id, change));
-    // A platform that chooses its own ids can report on a message before its id is stored: look again once it is.
-    await workers.get(sessionId)?.recorded();
-    const later = await messages.byWaId(sessionId, waMessageId);
-    if (later) await messages.update(later, change);
-  };
+  const onReceipt = createReceiptHandler(messages, (sessionId) => workers.get(sessionId)?.recorded());
 
   const unsubscribe = sessions.subscribe((event) => {
     if (event.type === 'state') worker(event.session.id).sessionChanged();
@@ -207,41 +147,27 @@ export const createOutbox = ({
       for (const { id } of sessions.list()) worker(id).sessionChanged();
     },
 
-    replay: async (ref: IdempotencyRef) => (await queuedFor(ref)).record,
+    replay: async (ref: IdempotencyRef) => (await queuedFor(keys, messages, ref)).record,
 
     /**
      * Stores the message, then hands it to its session's worker. With `idempotency`, the key is reserved first and a
      * repeat gets the message already queued for it: a retry after a crash at any point queues one message.
      */
-    async enqueue({ sessionId, to, content, media, idempotency, broadcast, replyTo, quoted }: EnqueueRequest): Promise<MessageRecord> {
+    async enqueue(request: EnqueueRequest): Promise<MessageRecord> {
+      const { sessionId, idempotency } = request;
       let id = newMessageId();
       const turn = takeTurn(sessionId);
       let appended: Promise<MessageRecord>;
       try {
         if (idempotency) {
-          const earlier = await queuedFor(idempotency);
+          const earlier = await queuedFor(keys, messages, idempotency);
           if (earlier.record) return earlier.record;
           if (earlier.id) id = earlier.id;
           else await keys.reserve(idempotency, id);
         }
         await turn.ready;
-        const now = new Date().toISOString();
         // The place in the queue is taken in this call, before the turn passes on.
-        appended = messages.append({
-          id,
-          sessionId,
-          to,
-          type: content.type,
-          content,
-          status: 'queued',
-          attempts: 0,
-          createdAt: now,
-          updatedAt: now,
-          ...(media ? { media } : {}),
-          ...(broadcast ? { broadcast } : {}),
-          ...(replyTo ? { replyTo } : {}),
-          ...(quoted ? { quoted } : {}),
-        });
+        appended = messages.append(newRecord(id, request));
       } finally {
         turn.release();
       }

@@ -1,5 +1,5 @@
 import type { Store } from '../store/index.js';
-import { createChunkedList } from '../store/chunked-list.js';
+import { createChunkedList, type ChunkedList } from '../store/chunked-list.js';
 import type { MessageRecord } from './types.js';
 
 /**
@@ -25,15 +25,27 @@ const LIVE_MAX = 10_000;
 /** Told of every message once stored: just queued (`previous` absent), or changed from `previous`. */
 export type MessageChange = (record: MessageRecord, previous?: MessageRecord) => void;
 
-export const createMessageStore = (store: Store, onChange: MessageChange = () => undefined) => {
+export interface MessageStoreOptions {
+  /** Where each session's order is kept. @default chunked lists on `store` (one process appends per session) */
+  order?: ChunkedList;
+  /**
+   * Whether records are read from the copy kept in memory. Off where other processes change messages too (several
+   * nodes): a copy here would go stale. @default true
+   */
+  live?: boolean;
+}
+
+export const createMessageStore = (store: Store, onChange: MessageChange = () => undefined, options: MessageStoreOptions = {}) => {
   const live = new Map<string, MessageRecord>();
+  const keepLive = options.live ?? true;
   const remember = (record: MessageRecord) => {
     live.delete(record.id);
+    if (!keepLive) return;
     if (record.status === 'read' || record.status === 'failed') return;
     live.set(record.id, record);
     if (live.size > LIVE_MAX) live.delete(live.keys().next().value!);
   };
-  const order = createChunkedList(store);
+  const order = options.order ?? createChunkedList(store);
   const cursors = new Map<string, CursorWrites>();
   const locks = new Map<string, Promise<unknown>>();
 
