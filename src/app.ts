@@ -32,6 +32,9 @@ import { webRoutes } from './http/routes/web.js';
 import { createMetrics } from './metrics/index.js';
 import { describeMetricsRoute, metricsHandler } from './metrics/route.js';
 import { createDrain } from './http/drain.js';
+import { storeGuard } from './http/redis-guard.js';
+import { openCluster } from './cluster/index.js';
+import { Router } from 'express';
 import { drainAndClose } from './shutdown.js';
 import { openBroadcastStore } from './broadcasts/open-store.js';
 import { createBroadcastService } from './broadcasts/service.js';
@@ -71,6 +74,7 @@ export interface AppOptions {
 export const createApp = async ({ config, log, events = createEventBus<HashsendEvent>({ log }) }: AppOptions) => {
   let readiness: Readiness = 'starting';
   const stores = await createStoreFactory({ dataDir: config.dataDir, redisUrl: config.redisUrl });
+  const cluster = config.redisUrl ? await openCluster({ url: config.redisUrl, config, log }) : undefined;
   const apiKey = await ensureApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
 
   const blobs = createBlobStore({ dir: path.join(config.dataDir, 'blobs'), log });
@@ -134,6 +138,8 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     : createOutbox(outboxOptions);
   const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog, webhooks: () => webhooks.counts() });
   const drain = createDrain();
+  // Work is refused while the server drains, and while the store it would be kept in (Redis) does not answer.
+  const guards = Router().use(drain.guard, ...(cluster ? [storeGuard(cluster.redis.isUp)] : []));
   // Throws session_not_found for an unknown id before anything is fetched or stored.
   const requireSession = (id: string) => void sessions.get(id);
   const optOutStore = createOptOutStore(stores.namespace('optouts'));
@@ -197,8 +203,10 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   const http = createHttpApp({
     log,
     trustProxy: config.trustProxy,
-    auth: { apiKey: apiKey.key, maxFailures: config.auth.maxFailures, failureWindowMs: config.auth.failureWindowMs },
-    health: healthRoutes({ readiness: () => readiness }),
+    auth: { apiKey: apiKey.key, ...config.auth, limiter: cluster?.failureLimiter('api') },
+    health: healthRoutes({
+      readiness: () => (readiness === 'ready' && cluster && !cluster.redis.isUp() ? 'store_unreachable' : readiness),
+    }),
     metrics: metricsHandler(metrics.registry),
     open: [
       webRoutes(),
@@ -209,8 +217,8 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       // Its own auth (personal access tokens and session keys) and error shape, outside `/api`'s key check.
       wasenderRoutes({
         accounts: wasender,
-        guard: drain.guard,
-        auth: { accessTokens: [apiKey.key, ...config.wasender.accessTokens], ...config.auth },
+        guard: guards,
+        auth: { accessTokens: [apiKey.key, ...config.wasender.accessTokens], ...config.auth, limiter: cluster?.failureLimiter('wasender') },
         routers: [
           wasenderMessageRoutes({ messages: wasenderMessages, tools: sessionTools, pacer: createSendPacer(), publicUrl: config.publicUrl }),
           wasenderUploadRoutes({ media, publicMedia: config.media.publicMedia, publicUrl: config.publicUrl }),
@@ -218,7 +226,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       }),
     ],
     api: [
-      drain.guard,
+      guards,
       mediaRoutes(media),
       sessionRoutes({ sessions, broadcasts: broadcastEvents }),
       sandboxRoutes({ sessions, media: resolver }),
@@ -274,6 +282,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       await fetcher.close();
       await broadcastStore.close();
       await stores.close();
+      await cluster?.close();
     },
   };
 };

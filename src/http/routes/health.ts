@@ -1,11 +1,11 @@
 import { Router } from 'express';
 
-export type Readiness = 'starting' | 'ready' | 'stopping';
+export type Readiness = 'starting' | 'ready' | 'stopping' | 'store_unreachable';
 
 /**
  * `/healthz`: the process answers. `/readyz`: 200 `ready` once start-up has finished (stores open, sessions
- * restored); 503 `starting` before, and 503 `stopping` from the moment a shutdown begins, so a load balancer sends
- * new work elsewhere while this process drains.
+ * restored); 503 `starting` before, 503 `stopping` from the moment a shutdown begins, so a load balancer sends
+ * new work elsewhere while this process drains, and 503 `store_unreachable` while Redis (REDIS_URL) does not answer.
  */
 export const healthRoutes = ({ readiness }: { readiness: () => Readiness }) =>
   Router()

@@ -1,5 +1,6 @@
 import type { RequestHandler, Response } from 'express';
-import { bearerToken, keyDigests, keyMatches, type FailureLimiter } from '../auth.js';
+import { bearerToken, keyDigests, keyMatches } from '../auth.js';
+import type { FailureLimiter } from '../../lib/failure-limiter.js';
 import type { WasenderAccounts, WasenderSession } from '../../wasender/accounts.js';
 import { WasenderError } from './errors.js';
 

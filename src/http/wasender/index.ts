@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import type { WasenderAccounts } from '../../wasender/accounts.js';
-import { createFailureLimiter } from '../auth.js';
+import { createFailureLimiter, type FailureLimiter } from '../../lib/failure-limiter.js';
 import { createWasenderAuth } from './auth.js';
 import { wasenderErrorHandler, wasenderNotFound } from './errors.js';
 import { wasenderSessionRoutes, wasenderStatusRoutes } from './sessions.js';
@@ -20,8 +20,8 @@ export interface WasenderSurface {
 
 export interface WasenderRoutesOptions {
   accounts: WasenderAccounts;
-  auth: { accessTokens: string[]; maxFailures: number; failureWindowMs: number };
-  /** Runs first: the graceful shutdown's guard, so work starting here is refused (503) while the server drains. */
+  auth: { accessTokens: string[]; maxFailures: number; failureWindowMs: number; limiter?: FailureLimiter };
+  /** Runs first: the graceful shutdown's guard (and the store's), so work starting here is refused (503) while the server drains. */
   guard?: RequestHandler;
   /**
    * More routes (messages, upload, …), mounted after the session routes and before the 501 table, so a route
@@ -41,7 +41,7 @@ export const wasenderRoutes = ({ accounts, auth, guard, routers = [] }: Wasender
   const { requireAccessToken, requireSessionKey } = createWasenderAuth({
     accounts,
     accessTokens: auth.accessTokens,
-    limiter: createFailureLimiter(auth),
+    limiter: auth.limiter ?? createFailureLimiter(auth),
   });
   const surface: WasenderSurface = { accounts, requireAccessToken, requireSessionKey };
   const api = Router();
