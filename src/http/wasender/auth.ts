@@ -46,13 +46,19 @@ export const createWasenderAuth = ({ accounts, accessTokens, limiter }: Wasender
     const client = req.ip ?? 'unknown';
     if (!token)
       return next(
-        refuse(client, new WasenderError(401, 'unauthorized', 'Unauthenticated. Send Authorization: Bearer <personal access token>.')),
+        await refuse(
+          client,
+          new WasenderError(401, 'unauthorized', 'Unauthenticated. Send Authorization: Bearer <personal access token>.'),
+        ),
       );
     if (await accounts.bySessionKey(token))
       return next(
-        refuse(client, new WasenderError(403, 'wrong_token_kind', 'This route takes a personal access token, not a session API key.')),
+        await refuse(
+          client,
+          new WasenderError(403, 'wrong_token_kind', 'This route takes a personal access token, not a session API key.'),
+        ),
       );
-    return next(refuse(client, new WasenderError(401, 'unauthorized', 'Invalid personal access token.')));
+    return next(await refuse(client, new WasenderError(401, 'unauthorized', 'Invalid personal access token.')));
   };
 
   const requireSessionKey: RequestHandler = async (req, res, next) => {
@@ -65,13 +71,16 @@ export const createWasenderAuth = ({ accounts, accessTokens, limiter }: Wasender
     const client = req.ip ?? 'unknown';
     if (!token)
       return next(
-        refuse(client, new WasenderError(401, 'unauthorized', 'API key is required. Send Authorization: Bearer <session API key>.')),
+        await refuse(client, new WasenderError(401, 'unauthorized', 'API key is required. Send Authorization: Bearer <session API key>.')),
       );
     if (isAccessToken(token))
       return next(
-        refuse(client, new WasenderError(403, 'wrong_token_kind', "This route takes a session's API key, not a personal access token.")),
+        await refuse(
+          client,
+          new WasenderError(403, 'wrong_token_kind', "This route takes a session's API key, not a personal access token."),
+        ),
       );
-    return next(refuse(client, new WasenderError(401, 'unauthorized', 'Invalid API key.')));
+    return next(await refuse(client, new WasenderError(401, 'unauthorized', 'Invalid API key.')));
   };
 
   return { requireAccessToken, requireSessionKey };
