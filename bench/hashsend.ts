@@ -72,7 +72,14 @@ export const startHashsend = async ({
   logLevel = 'warn',
   profile,
   env = {},
-}: { logLevel?: string; profile?: string; env?: Record<string, string> } = {}): Promise<Hashsend> => {
+  sessionsDir,
+}: {
+  logLevel?: string;
+  profile?: string;
+  env?: Record<string, string>;
+  /** A SESSIONS_DIR shared with other nodes (not removed by `stop()`). @default one of its own */
+  sessionsDir?: string;
+} = {}): Promise<Hashsend> => {
   const root = await mkdtemp(path.join(tmpdir(), 'hashsend-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -89,7 +96,7 @@ export const startHashsend = async ({
       HOST: '127.0.0.1',
       API_KEY,
       DATA_DIR: path.join(root, 'data'),
-      SESSIONS_DIR: path.join(root, 'sessions'),
+      SESSIONS_DIR: sessionsDir ?? path.join(root, 'sessions'),
       DEFAULT_DRIVER: 'sandbox',
       LOG_LEVEL: logLevel,
       ...env,
