@@ -21,8 +21,11 @@ export const DEFAULT_CHECKPOINT_LIMITS: CheckpointLimits = { everyCommits: 50, h
 
 type Mode = 'PASSIVE' | 'RESTART' | 'TRUNCATE';
 
-/** Runs `sql` on the writing connection once its writes in flight have committed, holding back new ones meanwhile. */
-export type Alone = (sql: string) => Promise<unknown[]>;
+/**
+ * Runs `sql` on the writing connection once its writes in flight have committed and `after` has settled, holding
+ * back new writes meanwhile.
+ */
+export type Alone = (sql: string, after?: Promise<unknown>) => Promise<unknown[]>;
 
 export const startCheckpointer = async (alone: Alone, file: string, busyTimeoutMs: number, limits: CheckpointLimits) => {
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
@@ -36,18 +39,19 @@ export const startCheckpointer = async (alone: Alone, file: string, busyTimeoutM
   let idleTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
-  const checkpoint = (mode: Mode) =>
+  const checkpoint = (mode: Mode, after?: Promise<unknown>) =>
     new Promise<void>((resolve) => {
       commits = 0;
       const sql = `PRAGMA wal_checkpoint(${mode})`;
       const done = (err: Error | null, rows?: unknown[]) => {
         const row = rows?.[0] as { busy: number; log: number } | undefined;
-        // A failed or busy checkpoint loses nothing (the WAL keeps every commit); the next one tries again.
-        if (!err && row) walPages = mode !== 'PASSIVE' && !row.busy ? 0 : Math.max(0, row.log);
+        // A failed or busy checkpoint loses nothing (the WAL keeps every commit); the next one tries again. One that
+        // did not get the checkpoint lock at all (log -1) learned nothing of the WAL's size.
+        if (!err && row) walPages = mode !== 'PASSIVE' && !row.busy ? 0 : row.log >= 0 ? row.log : walPages;
         resolve();
       };
       if (mode === 'PASSIVE') db.all(sql, done);
-      else alone(sql).then((rows) => done(null, rows), done);
+      else alone(sql, after).then((rows) => done(null, rows), done);
     });
   const run = (mode: Mode) => {
     const mine: Promise<void> = checkpoint(mode).finally(() => {
@@ -58,12 +62,14 @@ export const startCheckpointer = async (alone: Alone, file: string, busyTimeoutM
     running = mine;
   };
   /**
-   * A passive copy slow enough for many commits to pile up behind it (a busy disk) would let the WAL grow while it
-   * runs: new writes are held back and a RESTART follows it at once.
+   * A passive copy slow enough for many commits to pile up behind it (a busy disk, a busy CPU) would let the WAL
+   * grow while it runs: new writes are held back and a RESTART follows it at once. Not beside it: SQLite refuses a
+   * second checkpoint while one runs, without waiting (busy, log -1), and the WAL would go on growing.
    */
   const overtake = () => {
-    const mine: Promise<void> = Promise.all([running, checkpoint('RESTART')]).then(() => {
+    const mine: Promise<void> = checkpoint('RESTART', running).then(() => {
       if (running === mine) running = undefined;
+      if (!closed && walPages >= limits.hardPages) run('RESTART');
     });
     running = mine;
   };

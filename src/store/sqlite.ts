@@ -35,9 +35,11 @@ export const openSqlite = async (
   let drained: (() => void) | undefined;
   /** Set while a checkpoint runs alone on this connection: writes wait for it. */
   let gate: Promise<unknown> | undefined;
-  const alone = (sql: string) => {
+  const alone = (sql: string, after?: Promise<unknown>) => {
     const run = (async () => {
       if (inFlight) await new Promise<void>((resolve) => (drained = resolve));
+      // Writes are held from here: another connection's checkpoint under way is waited out before this one starts.
+      await after;
       // The one wait kept in SQLite: a RESTART must outwait the other connection's passive copy, and with this
       // connection's writes held back it takes one pool thread, never the lock another writer waits to commit.
       db.configure('busyTimeout', busyTimeoutMs);
