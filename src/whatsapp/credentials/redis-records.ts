@@ -1,0 +1,82 @@
+import type { RedisClientType } from '@redis/client';
+import { seal, unseal, UnsealError, type SealingKey } from '../../lib/sealed-value.js';
+import { UnreadableRecordError, type CredentialStore, type SessionRecords } from './records.js';
+
+/** One hash per session, a field per record. */
+export const credentialsKey = (sessionId: string) => `hs:creds:${sessionId}`;
+
+export interface RedisCredentialsOptions {
+  client: RedisClientType;
+  /** `CREDENTIALS_KEY`: every value is sealed with it (AES-256-GCM) before it reaches Redis. */
+  key: SealingKey;
+}
+
+const unreadable = (location: string, record: string, error: UnsealError) =>
+  new UnreadableRecordError(
+    record,
+    error.problem === 'other_key'
+      ? `${location} ${record} was ${error.message.replace('the key given', 'CREDENTIALS_KEY')}: start with the key it was written with`
+      : `${location} ${record} cannot be opened with CREDENTIALS_KEY: ${error.message}`,
+  );
+
+/**
+ * Records as fields of `hs:creds:<sessionId>`, each value sealed under `key` with the session id and the field
+ * name bound to it, so a value altered in Redis or copied from another session or field does not open. One
+ * command per write (HSET, HDEL, or both in one MULTI), so a batch of changes lands whole or not at all.
+ */
+export const redisRecords = ({ client, key }: RedisCredentialsOptions, sessionId: string): SessionRecords => {
+  const hash = credentialsKey(sessionId);
+  const context = (record: string) => `${hash}/${record}`;
+  let wiped = false;
+  const open = (record: string, sealed: string) => {
+    try {
+      return unseal(key, sealed, context(record));
+    } catch (error) {
+      if (error instanceof UnsealError) return unreadable(hash, record, error);
+      throw error;
+    }
+  };
+
+  return {
+    location: hash,
+    async open() {
+      const all = await client.hGetAll(hash);
+      // Every value is checked now, so a wrong key or a tampered hash stops the session before it connects.
+      for (const [record, sealed] of Object.entries(all)) {
+        const value = open(record, sealed);
+        if (value instanceof UnreadableRecordError) throw value;
+      }
+      return Object.keys(all);
+    },
+    async read(names) {
+      if (names.length === 0) return [];
+      const values = await client.hmGet(hash, names);
+      return values.map((sealed, i) => (sealed === null || sealed === undefined ? undefined : open(names[i], String(sealed))));
+    },
+    async write(changes) {
+      if (wiped) return;
+      const sets = changes
+        .filter((c): c is [string, string] => c[1] !== null)
+        .map(([name, value]) => [name, seal(key, value, context(name))]);
+      const removals = changes.filter(([, value]) => value === null).map(([name]) => name);
+      if (sets.length > 0 && removals.length > 0) {
+        await client.multi().hSet(hash, Object.fromEntries(sets)).hDel(hash, removals).exec();
+      } else if (sets.length > 0) {
+        await client.hSet(hash, Object.fromEntries(sets));
+      } else if (removals.length > 0) {
+        await client.hDel(hash, removals);
+      }
+    },
+    async wipe() {
+      wiped = true;
+      // Commands on one connection run in the order sent: writes asked before this one land before the DEL.
+      await client.del(hash);
+    },
+  };
+};
+
+/** `CREDENTIALS_STORE=redis`: each session's records in `hs:creds:<id>`, sealed with `CREDENTIALS_KEY`. */
+export const redisCredentials = (options: RedisCredentialsOptions): CredentialStore => ({
+  kind: 'redis',
+  session: (sessionId) => redisRecords(options, sessionId),
+});
