@@ -78,7 +78,9 @@ test('what Redis holds is unreadable without the key: no key material, name or t
   await writeDriverOptions(records, { accessToken: 'EAAG-secret-token-123', appSecret: 'app-secret-456' });
   const all = await client.hGetAll(credentialsKey('clear'));
   assert.deepEqual(Object.keys(all).sort(), ['creds', 'driver-options', 'pre-key-1', 'session-4915123456789.0']);
-  const dump = Object.values(all).join('\n');
+  // As stored, and with the payload's base64 undone: a value merely encoded would show its JSON there.
+  const payloads = Object.values(all).map((v) => Buffer.from(v.split(':')[2] ?? '', 'base64').toString('latin1'));
+  const dump = [...Object.values(all), ...payloads].join('\n');
   const secrets = [
     Buffer.from(auth.state.creds.noiseKey.private),
     Buffer.from(auth.state.creds.signedIdentityKey.private),
@@ -88,13 +90,10 @@ test('what Redis holds is unreadable without the key: no key material, name or t
   for (const secret of secrets) {
     for (const form of [secret.toString('base64'), secret.toString('hex')]) assert.ok(!dump.includes(form), `${form} is in Redis in clear`);
   }
-  for (const word of ['EAAG-secret-token-123', 'app-secret-456', 'noiseKey', 'Shop', '4915123456789', 'ratchet']) {
+  for (const word of ['EAAG-secret-token-123', 'app-secret-456', 'noiseKey', 'Buffer', 'Shop', '4915123456789', 'ratchet']) {
     assert.ok(!dump.includes(word), `${word} is in Redis in clear`);
   }
-  for (const value of Object.values(all)) {
-    assert.match(value, new RegExp(`^v1:${key.id}:[A-Za-z0-9+/=]+$`));
-    assert.ok(!Buffer.from(value.split(':')[2], 'base64').toString('latin1').includes('ratchet'));
-  }
+  for (const value of Object.values(all)) assert.match(value, new RegExp(`^v1:${key.id}:[A-Za-z0-9+/=]+$`));
 });
 
 test('a value altered in Redis, or copied from another session, is needs_relink and left as it was', async () => {
