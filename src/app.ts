@@ -95,7 +95,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     limits: config.media.maxBytes,
   };
 
-  const credentials = createCredentialStore({ config, redis: cluster?.redis.client });
+  const credentials = createCredentialStore({ config, redis: cluster?.redis.client, log });
   const sessions = createSessionManager({
     events,
     sessionsDir: config.sessionsDir,
