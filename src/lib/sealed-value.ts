@@ -50,6 +50,8 @@ export class UnsealError extends Error {
   constructor(
     readonly problem: UnsealProblem,
     message: string,
+    /** The id of the key the value names as its own (`other_key`): which key a restart needs. */
+    readonly sealedWith?: string,
   ) {
     super(message);
     this.name = 'UnsealError';
@@ -78,7 +80,7 @@ export const unseal = (key: SealingKey, sealed: string, context: string): string
     throw new UnsealError('malformed', `not a sealed value (expected ${VERSION}:<key id>:<data>)`);
   }
   if (keyId !== key.id) {
-    throw new UnsealError('other_key', `sealed with key ${keyId}, but the key given is ${key.id}`);
+    throw new UnsealError('other_key', `sealed with key ${keyId}, but the key given is ${key.id}`, keyId);
   }
   const raw = Buffer.from(payload, 'base64');
   if (raw.length < NONCE_BYTES + TAG_BYTES) throw new UnsealError('malformed', 'the sealed value is too short');

@@ -11,11 +11,11 @@ export interface RedisCredentialsOptions {
   key: SealingKey;
 }
 
-const unreadable = (location: string, record: string, error: UnsealError) =>
+const unreadable = (location: string, record: string, key: SealingKey, error: UnsealError) =>
   new UnreadableRecordError(
     record,
     error.problem === 'other_key'
-      ? `${location} ${record} was ${error.message.replace('the key given', 'CREDENTIALS_KEY')}: start with the key it was written with`
+      ? `${location} ${record} was sealed with key ${error.sealedWith}, but CREDENTIALS_KEY is ${key.id}: start with the key it was written with`
       : `${location} ${record} cannot be opened with CREDENTIALS_KEY: ${error.message}`,
   );
 
@@ -32,7 +32,7 @@ export const redisRecords = ({ client, key }: RedisCredentialsOptions, sessionId
     try {
       return unseal(key, sealed, context(record));
     } catch (error) {
-      if (error instanceof UnsealError) return unreadable(hash, record, error);
+      if (error instanceof UnsealError) return unreadable(hash, record, key, error);
       throw error;
     }
   };
