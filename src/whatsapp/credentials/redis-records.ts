@@ -1,6 +1,7 @@
 import type { RedisClientType } from '@redis/client';
 import { seal, unseal, UnsealError, type SealingKey } from '../../lib/sealed-value.js';
 import { UnreadableRecordError, type CredentialStore, type SessionRecords } from './records.js';
+import { fencedChange, type Fence } from './fenced-write.js';
 
 /** One hash per session, a field per record. */
 export const credentialsKey = (sessionId: string) => `hs:creds:${sessionId}`;
@@ -9,6 +10,11 @@ export interface RedisCredentialsOptions {
   client: RedisClientType;
   /** `CREDENTIALS_KEY`: every value is sealed with it (AES-256-GCM) before it reaches Redis. */
   key: SealingKey;
+  /**
+   * Several nodes: writes land only while this node holds the session's lease (checked in the same script).
+   * @default unfenced (one node, or ownership kept some other way)
+   */
+  fence?: Fence;
 }
 
 const unreadable = (location: string, record: string, key: SealingKey, error: UnsealError) =>
@@ -24,7 +30,7 @@ const unreadable = (location: string, record: string, key: SealingKey, error: Un
  * name bound to it, so a value altered in Redis or copied from another session or field does not open. One
  * command per write (HSET, HDEL, or both in one MULTI), so a batch of changes lands whole or not at all.
  */
-export const redisRecords = ({ client, key }: RedisCredentialsOptions, sessionId: string): SessionRecords => {
+export const redisRecords = ({ client, key, fence }: RedisCredentialsOptions, sessionId: string): SessionRecords => {
   const hash = credentialsKey(sessionId);
   const context = (record: string) => `${hash}/${record}`;
   let wiped = false;
@@ -57,8 +63,9 @@ export const redisRecords = ({ client, key }: RedisCredentialsOptions, sessionId
       if (wiped) return;
       const sets = changes
         .filter((c): c is [string, string] => c[1] !== null)
-        .map(([name, value]) => [name, seal(key, value, context(name))]);
+        .map(([name, value]): [string, string] => [name, seal(key, value, context(name))]);
       const removals = changes.filter(([, value]) => value === null).map(([name]) => name);
+      if (fence) return fencedChange(client, sessionId, fence(sessionId), hash, { sets, removals });
       if (sets.length > 0 && removals.length > 0) {
         await client.multi().hSet(hash, Object.fromEntries(sets)).hDel(hash, removals).exec();
       } else if (sets.length > 0) {
@@ -70,6 +77,7 @@ export const redisRecords = ({ client, key }: RedisCredentialsOptions, sessionId
     async wipe() {
       wiped = true;
       // Commands on one connection run in the order sent: writes asked before this one land before the DEL.
+      if (fence) return fencedChange(client, sessionId, fence(sessionId), hash, 'delete');
       await client.del(hash);
     },
   };

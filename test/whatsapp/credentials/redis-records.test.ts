@@ -171,3 +171,25 @@ test('driver options round-trip sealed; one that does not open is a problem to r
     problem: 'the session has no options (its credentials were removed)',
   });
 });
+
+test('fenced: credentials are written only while this node holds the lease; a replaced owner changes nothing', async () => {
+  const lease = 'hs:lease:fenced';
+  const fenced = redisCredentials({ client, key, fence: () => ({ key: lease, value: 'node-a:7' }) });
+  await client.set(lease, 'node-a:7');
+  const auth = await openAuthStore({ records: fenced.session('fenced'), log });
+  await auth.saveCreds();
+  await auth.state.keys.set({ 'pre-key': { '1': { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 2) } } });
+  await auth.state.keys.set({ 'pre-key': { '1': null }, session: { a: Buffer.from('s') } });
+  assert.deepEqual((await client.hKeys(credentialsKey('fenced'))).sort(), ['creds', 'session-a']);
+
+  // Paused past its lease: another node took the session over under a newer token.
+  await client.set(lease, 'node-b:8');
+  const before = await client.hGetAll(credentialsKey('fenced'));
+  auth.state.creds.nextPreKeyId = 999;
+  await assert.rejects(auth.saveCreds(), { name: 'FencedWriteError' });
+  await assert.rejects(async () => auth.state.keys.set({ session: { a: Buffer.from('stale') } }), { name: 'FencedWriteError' });
+  await assert.rejects(auth.wipe(), { name: 'FencedWriteError' });
+  assert.deepEqual(await client.hGetAll(credentialsKey('fenced')), before, 'the new owner’s credentials are untouched');
+  const none = redisCredentials({ client, key, fence: () => undefined }).session('fenced');
+  await assert.rejects(none.write([['creds', '{}']]), { name: 'FencedWriteError' });
+});
