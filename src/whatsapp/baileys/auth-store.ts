@@ -11,7 +11,7 @@ import {
 } from '@whiskeysockets/baileys';
 import type { Logger } from '../../log.js';
 import { fileRecords } from '../credentials/file-records.js';
-import { DRIVER_OPTIONS, UnreadableRecordError, type SessionRecords } from '../credentials/records.js';
+import { DRIVER_OPTIONS, StoreUnavailableError, UnreadableRecordError, type SessionRecords } from '../credentials/records.js';
 import { NeedsRelinkError } from './needs-relink-error.js';
 
 export const CREDS_FILE = 'creds.json';
@@ -80,7 +80,7 @@ const loadCreds = async (records: SessionRecords): Promise<AuthenticationCreds> 
       return initAuthCreds();
     }
   } catch (error) {
-    if (error instanceof NeedsRelinkError) throw error;
+    if (error instanceof NeedsRelinkError || error instanceof StoreUnavailableError) throw error;
     if (error instanceof UnreadableRecordError) {
       throw new NeedsRelinkError('creds_undecryptable', `${records.location} ${error.record}`, error.message, { cause: error });
     }

@@ -41,3 +41,11 @@ export class UnreadableRecordError extends Error {
     this.name = 'UnreadableRecordError';
   }
 }
+
+/** The store did not answer (Redis down): nothing is known about the records, so nothing may be concluded from it. */
+export class StoreUnavailableError extends Error {
+  constructor(location: string, options: { cause: unknown }) {
+    super(`${location} could not be read: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    this.name = 'StoreUnavailableError';
+  }
+}

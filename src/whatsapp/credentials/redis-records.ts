@@ -1,6 +1,6 @@
 import type { RedisClientType } from '@redis/client';
 import { seal, unseal, UnsealError, type SealingKey } from '../../lib/sealed-value.js';
-import { UnreadableRecordError, type CredentialStore, type SessionRecords } from './records.js';
+import { StoreUnavailableError, UnreadableRecordError, type CredentialStore, type SessionRecords } from './records.js';
 import { fencedChange, type Fence } from './fenced-write.js';
 
 /** One hash per session, a field per record. */
@@ -34,6 +34,11 @@ export const redisRecords = ({ client, key, fence }: RedisCredentialsOptions, se
   const hash = credentialsKey(sessionId);
   const context = (record: string) => `${hash}/${record}`;
   let wiped = false;
+  // A read that fails tells nothing about the credentials: never a reason to relink.
+  const query = <T>(command: Promise<T>) =>
+    command.catch((cause: unknown) => {
+      throw new StoreUnavailableError(hash, { cause });
+    });
   const open = (record: string, sealed: string) => {
     try {
       return unseal(key, sealed, context(record));
@@ -46,7 +51,7 @@ export const redisRecords = ({ client, key, fence }: RedisCredentialsOptions, se
   return {
     location: hash,
     async open() {
-      const all = await client.hGetAll(hash);
+      const all = await query(client.hGetAll(hash));
       // Every value is checked now, so a wrong key or a tampered hash stops the session before it connects.
       for (const [record, sealed] of Object.entries(all)) {
         const value = open(record, sealed);
@@ -56,7 +61,7 @@ export const redisRecords = ({ client, key, fence }: RedisCredentialsOptions, se
     },
     async read(names) {
       if (names.length === 0) return [];
-      const values = await client.hmGet(hash, names);
+      const values = await query(client.hmGet(hash, names));
       return values.map((sealed, i) => (sealed === null || sealed === undefined ? undefined : open(names[i], String(sealed))));
     },
     async write(changes) {

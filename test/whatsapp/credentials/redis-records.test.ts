@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createClient, type RedisClientType } from '@redis/client';
 import { createLogger } from '../../../src/log.js';
 import { SealingKey } from '../../../src/lib/sealed-value.js';
@@ -21,6 +22,8 @@ const store = () => redisCredentials({ client, key });
 before(async () => {
   redis = await startRedis();
   client = createClient({ url: redis.url }) as RedisClientType;
+  // The outage test stops Redis under this connection too.
+  client.on('error', () => undefined);
   await client.connect();
 });
 after(async () => {
@@ -48,6 +51,10 @@ const linked = async (sessionId: string) => {
   });
   await auth.flush();
   return auth;
+};
+
+const waitForReady = async (c: RedisClientType) => {
+  if (!c.isReady) await once(c, 'ready');
 };
 
 const commandCalls = async (command: string) => {
@@ -192,4 +199,24 @@ test('fenced: credentials are written only while this node holds the lease; a re
   assert.deepEqual(await client.hGetAll(credentialsKey('fenced')), before, 'the new owner’s credentials are untouched');
   const none = redisCredentials({ client, key, fence: () => undefined }).session('fenced');
   await assert.rejects(none.write([['creds', '{}']]), { name: 'FencedWriteError' });
+});
+
+test('Redis not answering at open is an error to retry, never needs_relink, and the login is there once it is back', async () => {
+  await linked('outage');
+  const failFast = createClient({ url: redis.url, disableOfflineQueue: true, socket: { reconnectStrategy: 50 } }) as RedisClientType;
+  failFast.on('error', () => undefined);
+  await failFast.connect();
+  try {
+    await redis.halt();
+    const records = redisCredentials({ client: failFast, key }).session('outage');
+    await assert.rejects(
+      openAuthStore({ records, log }),
+      (e: unknown) => !(e instanceof NeedsRelinkError) && (e as Error).name === 'StoreUnavailableError',
+    );
+    await redis.restart();
+    await waitForReady(failFast);
+    assert.equal((await openAuthStore({ records, log })).isLinked(), true);
+  } finally {
+    await failFast.close();
+  }
 });
