@@ -12,6 +12,7 @@ import { createMediaResolver } from './media/resolver.js';
 import { createSandboxDriver } from './whatsapp/sandbox/driver.js';
 import { createCloudDriver } from './whatsapp/cloud/index.js';
 import { createSessionManager } from './whatsapp/sessions.js';
+import { createCredentialStore } from './whatsapp/credentials/index.js';
 import { createOutbox } from './outbox/index.js';
 import { createBullOutbox } from './outbox/bullmq/index.js';
 import { createEventBus } from './events/bus.js';
@@ -94,9 +95,11 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     limits: config.media.maxBytes,
   };
 
+  const credentials = createCredentialStore({ config, redis: cluster?.redis.client, log });
   const sessions = createSessionManager({
     events,
     sessionsDir: config.sessionsDir,
+    credentials,
     store: stores.namespace('sessions'),
     drivers: {
       sandbox: createSandboxDriver(),
@@ -106,6 +109,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
           log,
           uploadCacheTtlMs: config.whatsapp.uploadCacheTtlMs,
           ...config.whatsapp.baileys,
+          credentials,
         }),
       ),
       cloud: createCloudDriver({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { config as loadDotenv } from 'dotenv';
 import { DEFAULT_OPTOUT_KEYWORDS } from './optouts/keywords.js';
+import { SealingKey } from './lib/sealed-value.js';
 
 /** One setting: how it is parsed, what it expects in words (for the start-up error) and its default. */
 const int = (def: number) =>
@@ -45,6 +46,8 @@ export const settingsSchema = z.object({
   REDIS_URL: optional(),
   CLUSTER_LEASE_TTL_MS: int(10_000).refine((n) => n >= 1000, 'at least 1000 (milliseconds)'),
   CLUSTER_NODE_ID: optional(),
+  CREDENTIALS_STORE: z.enum(['files', 'redis'], 'files or redis').default('files'),
+  CREDENTIALS_KEY: optional().refine((v) => v === undefined || SealingKey.parse(v) !== undefined, '32 bytes as 64 hex digits or base64'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'a pino level (fatal, error, warn, info, debug, trace, silent)')
     .default('info'),
@@ -122,6 +125,11 @@ export interface Config {
   redisUrl?: string;
   /** Several nodes on `redisUrl`: how long a session's lease outlives its owner, and this node's id in the cluster. */
   cluster: { leaseTtlMs: number; nodeId?: string };
+  /**
+   * Where sessions' credentials (and drivers' options) are kept: files in `sessionsDir` (a volume every node mounts,
+   * for several nodes), or Redis, each value sealed with `key`, which JSON and logs show only by its id.
+   */
+  credentials: { store: Settings['CREDENTIALS_STORE']; key?: SealingKey };
   logLevel: Settings['LOG_LEVEL'];
   /** How long a SIGTERM/SIGINT may take to drain before the process exits anyway (the outbox survives a cut). */
   shutdownTimeoutMs: number;
@@ -216,6 +224,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** Settings whose value a start-up error must not repeat. */
+const SECRET_SETTINGS = new Set(['CREDENTIALS_KEY']);
+
+/** Problems between settings, each fine alone. */
+const combinationProblems = (s: Settings): string[] => [
+  ...(s.CREDENTIALS_STORE === 'redis' && !s.REDIS_URL ? ['CREDENTIALS_STORE=redis needs REDIS_URL'] : []),
+  ...(s.CREDENTIALS_STORE === 'redis' && !s.CREDENTIALS_KEY
+    ? ['CREDENTIALS_STORE=redis needs CREDENTIALS_KEY (32 bytes as 64 hex digits or base64, e.g. from `openssl rand -hex 32`)']
+    : []),
+];
+
 /** Parses settings (process.env after `.env` by default); throws ConfigError listing every bad one. */
 export const loadConfig = (env: Record<string, string | undefined> = readEnv()): Config => {
   const parsed = settingsSchema.safeParse(env);
@@ -223,11 +242,14 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const key = String(issue.path[0]);
-        return `${key} must be ${issue.message}, got ${JSON.stringify(env[key])}`;
+        const got = SECRET_SETTINGS.has(key) ? `a value of ${env[key]?.length ?? 0} characters (not shown)` : JSON.stringify(env[key]);
+        return `${key} must be ${issue.message}, got ${got}`;
       }),
     );
   }
   const s = parsed.data;
+  const problems = combinationProblems(s);
+  if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port: s.PORT,
     host: s.HOST,
@@ -245,6 +267,7 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
     sessionsDir: s.SESSIONS_DIR,
     redisUrl: s.REDIS_URL,
     cluster: { leaseTtlMs: s.CLUSTER_LEASE_TTL_MS, nodeId: s.CLUSTER_NODE_ID },
+    credentials: { store: s.CREDENTIALS_STORE, key: s.CREDENTIALS_KEY ? SealingKey.parse(s.CREDENTIALS_KEY) : undefined },
     logLevel: s.LOG_LEVEL,
     shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
     proxy: { http: s.HTTP_PROXY, https: s.HTTPS_PROXY, noProxy: s.NO_PROXY, bypassOnStale: s.MEDIA_BYPASS_PROXY },

@@ -40,3 +40,32 @@ test('.env.example documents every setting', async () => {
     assert.match(example, new RegExp(`^#? ?${key}=`, 'm'), `${key} is missing from .env.example`);
   }
 });
+
+test('credentials are files by default; redis needs REDIS_URL and a well-formed CREDENTIALS_KEY, which no error repeats', () => {
+  assert.equal(loadConfig({}).credentials.store, 'files');
+  assert.equal(loadConfig({}).credentials.key, undefined);
+  const hex = 'ab'.repeat(32);
+  const config = loadConfig({ CREDENTIALS_STORE: 'redis', REDIS_URL: 'redis://127.0.0.1:6379', CREDENTIALS_KEY: hex });
+  assert.equal(config.credentials.store, 'redis');
+  assert.equal(config.credentials.key?.id, loadConfig({ CREDENTIALS_KEY: Buffer.from(hex, 'hex').toString('base64') }).credentials.key?.id);
+  assert.ok(!JSON.stringify(config).includes(hex), 'the key is not in the config as JSON shows it');
+
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.problems;
+    }
+    return [];
+  };
+  assert.deepEqual(problems({ CREDENTIALS_STORE: 'redis', CREDENTIALS_KEY: hex }), ['CREDENTIALS_STORE=redis needs REDIS_URL']);
+  assert.match(problems({ CREDENTIALS_STORE: 'redis', REDIS_URL: 'redis://h' }).join(), /^CREDENTIALS_STORE=redis needs CREDENTIALS_KEY/);
+  assert.deepEqual(problems({ CREDENTIALS_STORE: 'vault' }), ['CREDENTIALS_STORE must be files or redis, got "vault"']);
+  const leaked = 'this is not a key but a secret!';
+  const malformed = problems({ CREDENTIALS_STORE: 'redis', REDIS_URL: 'redis://h', CREDENTIALS_KEY: leaked });
+  assert.deepEqual(malformed, [
+    `CREDENTIALS_KEY must be 32 bytes as 64 hex digits or base64, got a value of ${leaked.length} characters (not shown)`,
+  ]);
+  assert.equal(problems({ CREDENTIALS_KEY: hex.slice(1) }).length, 1, 'a key a digit short is refused');
+});

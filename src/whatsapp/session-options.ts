@@ -1,11 +1,6 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { fromZodError, invalidRequest } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic-file.js';
 import type { Driver } from './driver.js';
-
-/** Beside the driver's credentials in the session folder, owner-only: options carry tokens and secrets. */
-const OPTIONS_FILE = 'driver-options.json';
+import { DRIVER_OPTIONS, UnreadableRecordError, type SessionRecords } from './credentials/records.js';
 
 /** The options a create or update request gave, as the driver's schema reads them; `400 invalid_request` otherwise. */
 export const parseDriverOptions = (driver: Driver, options: unknown): unknown => {
@@ -19,27 +14,29 @@ export const parseDriverOptions = (driver: Driver, options: unknown): unknown =>
   return result.data;
 };
 
-/** Written before the session first opens, so the folder is made here (0700, as the drivers' own). */
-export const writeDriverOptions = async (dir: string, options: unknown) => {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path.join(dir, OPTIONS_FILE), JSON.stringify(options), 0o600);
-};
+/**
+ * Kept beside the driver's credentials in the same records (`driver-options.json` 0600 in the session folder, or a
+ * sealed field of its Redis hash): options carry tokens and secrets. Written before the session first opens.
+ */
+export const writeDriverOptions = (records: SessionRecords, options: unknown) => records.write([[DRIVER_OPTIONS, JSON.stringify(options)]]);
 
-export const removeDriverOptions = (dir: string) => rm(path.join(dir, OPTIONS_FILE), { force: true });
+export const removeDriverOptions = (records: SessionRecords) => records.write([[DRIVER_OPTIONS, null]]);
 
 /**
- * The stored options, read again through the schema (a file from an older version may lack a field now needed).
- * Missing or unreadable: `undefined`, and the reason.
+ * The stored options, read again through the schema (a record from an older version may lack a field now needed).
+ * Missing, unreadable or invalid: `undefined`, and the reason.
  */
-export const readDriverOptions = async (dir: string, driver: Driver): Promise<{ options?: unknown; problem?: string }> => {
+export const readDriverOptions = async (records: SessionRecords, driver: Driver): Promise<{ options?: unknown; problem?: string }> => {
   if (!driver.options) return {};
-  let text: string;
+  const [text] = await records.read([DRIVER_OPTIONS]);
+  if (text === undefined) return { problem: 'the session has no options (its credentials were removed)' };
+  if (text instanceof UnreadableRecordError) return { problem: `the stored options cannot be opened: ${text.message}` };
+  let stored: unknown;
   try {
-    text = await readFile(path.join(dir, OPTIONS_FILE), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { problem: 'the session has no options (its credentials were removed)' };
-    throw err;
+    stored = JSON.parse(text);
+  } catch {
+    return { problem: 'the stored options are not valid JSON' };
   }
-  const result = driver.options.schema.safeParse(JSON.parse(text));
+  const result = driver.options.schema.safeParse(stored);
   return result.success ? { options: result.data } : { problem: `the stored options are not valid: ${result.error.issues[0]?.message}` };
 };

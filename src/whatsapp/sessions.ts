@@ -8,6 +8,8 @@ import type { Store } from '../store/index.js';
 import type { DriverBlobs, Driver, DriverEvent, DriverSession, SendRequest, SentRef, SessionState } from './driver.js';
 import { acquireOwner } from './owner-lock.js';
 import { NO_CAPABILITIES, unsupportedByDriver } from './capabilities.js';
+import type { CredentialStore } from './credentials/records.js';
+import { fileCredentials } from './credentials/file-records.js';
 import { parseDriverOptions, readDriverOptions, removeDriverOptions, writeDriverOptions } from './session-options.js';
 import { isLinking, waitForLinkable } from './link-wait.js';
 import { isSessionEvent, type SessionEvent, type SessionInfo, type SessionManager } from './session-types.js';
@@ -50,6 +52,8 @@ export interface SessionManagerOptions {
   events?: EventBus<{ type: string }>;
   /** How long `qr()` and `pairingCode()` wait for a session to show its first QR. @default 15_000 */
   linkWaitMs?: number;
+  /** Where drivers' options are kept (`CREDENTIALS_STORE`). @default files in `sessionsDir` */
+  credentials?: CredentialStore;
 }
 
 const IDS_KEY = 'ids';
@@ -70,6 +74,7 @@ export const createSessionManager = ({
   log,
   events = createEventBus({ log }),
   linkWaitMs = 15_000,
+  credentials = fileCredentials(sessionsDir),
 }: SessionManagerOptions): SessionManager => {
   const entries = new Map<string, Entry>();
   // Own keys only: a stored name like "constructor" must not find Object.prototype's function.
@@ -163,7 +168,7 @@ export const createSessionManager = ({
       e.meta.lastError = { message: err instanceof Error ? err.message : String(err), at: new Date().toISOString() };
       return setState(e, 'stopped');
     }
-    const { options, problem } = await readDriverOptions(dir, driver).catch((err: unknown) => ({
+    const { options, problem } = await readDriverOptions(credentials.session(e.meta.id), driver).catch((err: unknown) => ({
       options: undefined,
       problem: `the stored options could not be read: ${err instanceof Error ? err.message : String(err)}`,
     }));
@@ -214,7 +219,7 @@ export const createSessionManager = ({
     await waitForLinkable(on, e.meta.id, linkWaitMs);
   };
 
-  const storeOptions = (id: string, options: unknown) => writeDriverOptions(path.join(sessionsDir, id), options);
+  const storeOptions = (id: string, options: unknown) => writeDriverOptions(credentials.session(id), options);
 
   const requireLinking = (e: Entry, how: 'qr' | 'code') => {
     if (!driverOf(e.meta.driver)?.capabilities.linking.includes(how))
@@ -320,7 +325,7 @@ export const createSessionManager = ({
         await e.driver?.logout();
         await close(e);
         // Its options hold the credentials (the Cloud API's token): logging out forgets them too.
-        if (e.options !== undefined) await removeDriverOptions(path.join(sessionsDir, id));
+        if (e.options !== undefined) await removeDriverOptions(credentials.session(id));
         e.options = undefined;
         delete e.meta.me;
         await saveMeta(e);
@@ -338,6 +343,7 @@ export const createSessionManager = ({
         await close(e);
         await e.release?.();
         await rm(path.join(sessionsDir, id), { recursive: true, force: true });
+        await credentials.session(id).wipe();
         entries.delete(id);
         ids = ids.filter((x) => x !== id);
         await store.set(IDS_KEY, ids);

@@ -1,5 +1,3 @@
-import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   BufferJSON,
   initAuthCreds,
@@ -12,11 +10,13 @@ import {
   type SignalKeyStore,
 } from '@whiskeysockets/baileys';
 import type { Logger } from '../../log.js';
-import { KeyedQueue } from '../../lib/keyed-queue.js';
-import { removeFileDurably, TEMP_SUFFIX, writeFileAtomic } from '../../fs/atomic-file.js';
+import { fileRecords } from '../credentials/file-records.js';
+import { DRIVER_OPTIONS, StoreUnavailableError, UnreadableRecordError, type SessionRecords } from '../credentials/records.js';
 import { NeedsRelinkError } from './needs-relink-error.js';
 
 export const CREDS_FILE = 'creds.json';
+/** The record of the credentials themselves; every other one is a Signal key (or a driver's options, never here). */
+const CREDS = 'creds';
 
 /** The `useMultiFileAuthState` shape Baileys takes, plus what the driver needs around it. */
 export interface AuthStore {
@@ -26,20 +26,22 @@ export interface AuthStore {
   isLinked(): boolean;
   /** Waits for every write queued so far. */
   flush(): Promise<void>;
-  /** Removes the folder with every credential in it; later writes from a closing socket are dropped. */
+  /** Removes every credential (the folder, or the Redis hash); later writes from a closing socket are dropped. */
   wipe(): Promise<void>;
 }
 
-export interface AuthStoreOptions {
-  /** `SESSIONS_DIR/<id>`: created 0700 when absent. */
-  dir: string;
-  log: Logger;
-}
+export type AuthStoreOptions = { log: Logger } & (
+  | {
+      /** `SESSIONS_DIR/<id>`: created 0700 when absent. */
+      dir: string;
+    }
+  | { records: SessionRecords }
+);
 
 type KeyType = keyof SignalDataTypeMap;
 
 // Ids are JIDs and numbers chosen by the server: encoded so none can name another path.
-const keyFile = (type: KeyType, id: string) => `${type}-${encodeURIComponent(id)}.json`;
+const keyRecord = (type: KeyType, id: string) => `${type}-${encodeURIComponent(id)}`;
 
 const serialize = (value: unknown) => JSON.stringify(value, BufferJSON.replacer);
 const deserialize = (text: string): unknown => JSON.parse(text, BufferJSON.reviver);
@@ -47,7 +49,7 @@ const deserialize = (text: string): unknown => JSON.parse(text, BufferJSON.reviv
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const hasKeyPair = (v: unknown) => isObject(v) && Buffer.isBuffer(v.private) && Buffer.isBuffer(v.public);
 
-/** Enough of the shape to know the file is credentials and not a truncated or foreign JSON document. */
+/** Enough of the shape to know the record is credentials and not a truncated or foreign JSON document. */
 const looksLikeCreds = (v: unknown): v is AuthenticationCreds =>
   isObject(v) &&
   hasKeyPair(v.noiseKey) &&
@@ -57,125 +59,106 @@ const looksLikeCreds = (v: unknown): v is AuthenticationCreds =>
   typeof v.registrationId === 'number' &&
   typeof v.advSecretKey === 'string';
 
-const errnoCode = (error: unknown) => (error as NodeJS.ErrnoException).code;
+/** Records a session's credentials can live beside that are not Signal keys. */
+const NOT_KEYS = new Set([CREDS, DRIVER_OPTIONS]);
 
 /**
- * Loads the credentials of one session. A missing `creds.json` in a folder with no key files is a session
- * never linked (fresh credentials); anything else that does not yield credentials throws NeedsRelinkError.
+ * Opens the records and loads the credentials. No creds record and no key records is a session never linked
+ * (fresh credentials); anything else that does not yield credentials throws NeedsRelinkError.
  */
-const loadCreds = async (dir: string, names: string[]): Promise<AuthenticationCreds> => {
-  const path = join(dir, CREDS_FILE);
-  let text: string;
+const loadCreds = async (records: SessionRecords): Promise<AuthenticationCreds> => {
+  const where = `${records.location} ${CREDS}`;
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    const names = await records.open();
+    const found = (await records.read([CREDS]))[0];
+    if (found instanceof UnreadableRecordError) throw found;
+    text = found;
+    if (text === undefined) {
+      const keys = names.filter((n) => !NOT_KEYS.has(n));
+      if (keys.length > 0) throw new NeedsRelinkError('creds_missing', where, `${where} is missing beside ${keys.length} keys`);
+      return initAuthCreds();
+    }
   } catch (error) {
-    if (errnoCode(error) !== 'ENOENT') {
-      throw new NeedsRelinkError('creds_unreadable', path, `cannot read ${path}: ${(error as Error).message}`, {
-        cause: error,
-      });
+    if (error instanceof NeedsRelinkError || error instanceof StoreUnavailableError) throw error;
+    if (error instanceof UnreadableRecordError) {
+      throw new NeedsRelinkError('creds_undecryptable', `${records.location} ${error.record}`, error.message, { cause: error });
     }
-    const keyFiles = names.filter((n) => n.endsWith('.json') && n !== CREDS_FILE);
-    if (keyFiles.length > 0) {
-      throw new NeedsRelinkError('creds_missing', path, `${path} is missing beside ${keyFiles.length} key files`);
-    }
-    return initAuthCreds();
+    throw new NeedsRelinkError('creds_unreadable', where, `cannot read ${where}: ${(error as Error).message}`, { cause: error });
   }
   let parsed: unknown;
   try {
     parsed = deserialize(text);
   } catch (error) {
-    throw new NeedsRelinkError('creds_corrupt', path, `${path} is not valid JSON`, { cause: error });
+    throw new NeedsRelinkError('creds_corrupt', where, `${where} is not valid JSON`, { cause: error });
   }
   if (!looksLikeCreds(parsed)) {
-    throw new NeedsRelinkError('creds_corrupt', path, `${path} does not hold WhatsApp credentials`);
+    throw new NeedsRelinkError('creds_corrupt', where, `${where} does not hold WhatsApp credentials`);
   }
   return parsed;
 };
 
 /**
- * Credentials for Baileys in `dir`, one JSON file each (BufferJSON), written atomically with mode 0600 and
- * one write at a time per file. Throws NeedsRelinkError when the folder holds a login it cannot restore.
+ * Credentials for Baileys in one session's records, one per Signal key (BufferJSON), each written whole (see
+ * SessionRecords) and every `keys.set` as one batch. Throws NeedsRelinkError when the records hold a login it cannot
+ * restore: it never answers that with fresh credentials.
  */
-export const openAuthStore = async ({ dir, log }: AuthStoreOptions): Promise<AuthStore> => {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  const names = await readdir(dir);
-  // Leftovers of writes a crash interrupted: the rename never happened, so the real file is intact.
-  await Promise.all(names.filter((n) => n.endsWith(TEMP_SUFFIX)).map((n) => rm(join(dir, n), { force: true })));
-  const creds = await loadCreds(dir, names);
+export const openAuthStore = async (options: AuthStoreOptions): Promise<AuthStore> => {
+  const { log } = options;
+  const records = 'records' in options ? options.records : fileRecords(options.dir);
+  const creds = await loadCreds(records);
+  // Only to await in flush(): each backend keeps the order of its own writes.
+  const pending = new Set<Promise<unknown>>();
+  const track = (write: Promise<void>) => {
+    pending.add(write);
+    void write.then(
+      () => pending.delete(write),
+      () => pending.delete(write),
+    );
+    return write;
+  };
 
-  const queue = new KeyedQueue();
-  let wiped = false;
-
-  const write = (file: string, render: () => string) =>
-    queue.run(file, async () => {
-      if (wiped) return;
-      await writeFileAtomic(join(dir, file), render());
-    });
-  const remove = (file: string) =>
-    queue.run(file, async () => {
-      if (wiped) return;
-      await removeFileDurably(join(dir, file));
-    });
-
-  const readKey = async <T extends KeyType>(type: T, id: string): Promise<SignalDataTypeMap[T] | undefined> => {
-    const file = keyFile(type, id);
-    return queue.run(file, async () => {
-      let text: string;
-      try {
-        text = await readFile(join(dir, file), 'utf8');
-      } catch (error) {
-        if (errnoCode(error) === 'ENOENT') return undefined;
-        throw error;
-      }
-      let value: unknown;
-      try {
-        value = deserialize(text);
-      } catch {
-        // A lost signal key costs one re-established session with that contact, not the login: say so.
-        log.warn({ file }, 'unreadable signal key file ignored');
-        return undefined;
-      }
-      if (type === 'app-state-sync-key' && isObject(value)) {
-        value = proto.Message.AppStateSyncKeyData.fromObject(value);
-      }
-      return value as SignalDataTypeMap[T];
-    });
+  const decodeKey = <T extends KeyType>(type: T, name: string, text: string | undefined | UnreadableRecordError) => {
+    if (text === undefined) return undefined;
+    try {
+      if (text instanceof UnreadableRecordError) throw text;
+      let value = deserialize(text);
+      if (type === 'app-state-sync-key' && isObject(value)) value = proto.Message.AppStateSyncKeyData.fromObject(value);
+      return value as SignalDataTypeMap[T] | undefined;
+    } catch (error) {
+      // A lost signal key costs one re-established session with that contact, not the login: say so.
+      log.warn({ record: name, why: (error as Error).message }, 'unreadable signal key ignored');
+      return undefined;
+    }
   };
 
   const rawKeys: SignalKeyStore = {
     async get(type, ids) {
+      const names = ids.map((id) => keyRecord(type, id));
+      const texts = await records.read(names);
       const found: { [id: string]: SignalDataTypeMap[typeof type] } = {};
-      await Promise.all(
-        ids.map(async (id) => {
-          const value = await readKey(type, id);
-          if (value !== undefined && value !== null) found[id] = value;
-        }),
-      );
+      ids.forEach((id, i) => {
+        const value = decodeKey(type, names[i], texts[i]);
+        if (value !== undefined && value !== null) found[id] = value;
+      });
       return found;
     },
     async set(data: SignalDataSet) {
-      const tasks: Promise<void>[] = [];
+      const changes: [string, string | null][] = [];
       for (const [type, entries] of Object.entries(data) as [KeyType, Record<string, unknown>][]) {
-        for (const [id, value] of Object.entries(entries ?? {})) {
-          const file = keyFile(type, id);
-          tasks.push(value ? write(file, () => serialize(value)) : remove(file));
-        }
+        for (const [id, value] of Object.entries(entries ?? {})) changes.push([keyRecord(type, id), value ? serialize(value) : null]);
       }
-      await Promise.all(tasks);
+      if (changes.length > 0) await track(records.write(changes));
     },
   };
 
   return {
     state: { creds, keys: makeCacheableSignalKeyStore(rawKeys, log) },
-    // Rendered when its turn comes, so a queue of saves ends with the newest credentials on disk.
-    saveCreds: () => write(CREDS_FILE, () => serialize(creds)),
+    saveCreds: () => track(records.write([[CREDS, serialize(creds)]])),
     isLinked: () => Boolean(creds.account),
-    flush: () => queue.drain(),
-    async wipe() {
-      wiped = true;
-      await queue.drain();
-      await rm(dir, { recursive: true, force: true });
+    flush: async () => {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
     },
+    wipe: () => records.wipe(),
   };
 };

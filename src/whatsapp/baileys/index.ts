@@ -6,6 +6,7 @@ import { Agent as DownloadAgent } from 'undici';
 import type { Logger } from '../../log.js';
 import { WHATSAPP_WEB_CAPABILITIES } from '../capabilities.js';
 import type { Driver } from '../driver.js';
+import type { CredentialStore } from '../credentials/records.js';
 import type { BackoffOptions } from '../../lib/backoff.js';
 import { BaileysSession } from './session.js';
 
@@ -35,6 +36,8 @@ export interface BaileysDriverOptions {
   inboundMediaMaxBytes?: number;
   /** How long an inbound attachment's download may wait for its headers, or between two chunks. @default 60000 */
   mediaDownloadTimeoutMs?: number;
+  /** Where sessions' credentials are kept (`CREDENTIALS_STORE`). @default files in each session's folder */
+  credentials?: CredentialStore;
 }
 
 const packageVersion = () => {
@@ -76,6 +79,7 @@ export const createBaileysDriver = ({
   backoff,
   inboundMediaMaxBytes = 100 * 1024 * 1024,
   mediaDownloadTimeoutMs = 60_000,
+  credentials,
 }: BaileysDriverOptions): Driver => {
   const ca = mediaCaFile ? [...rootCertificates, readFileSync(mediaCaFile, 'utf8')] : undefined;
   const settings = {
@@ -86,6 +90,7 @@ export const createBaileysDriver = ({
     socketOptions: { keepAliveIntervalMs, connectTimeoutMs, ...endpointOptions(wsUrl, ca), ...socketOptions },
     backoff,
     inboundMedia: { maxBytes: inboundMediaMaxBytes, dispatcher: downloadDispatcher(ca, mediaDownloadTimeoutMs) },
+    credentials,
   };
   return {
     name: 'baileys',

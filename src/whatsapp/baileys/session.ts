@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import {
   makeWASocket,
   type ConnectionState,
@@ -23,6 +22,8 @@ import { AckTracker } from './ack-tracker.js';
 import type { InboundMediaSettings } from './inbound-media.js';
 import { readInboundFrom } from './inbound-reader.js';
 import { openAuthStore, type AuthStore } from './auth-store.js';
+import { fileRecords } from '../credentials/file-records.js';
+import type { CredentialStore, SessionRecords } from '../credentials/records.js';
 import { baileysLogger } from './baileys-logger.js';
 import { NeedsRelinkError } from './needs-relink-error.js';
 import type { BackoffOptions } from '../../lib/backoff.js';
@@ -38,6 +39,8 @@ export interface BaileysSessionSettings {
   socketOptions: Partial<SocketConfig>;
   backoff?: BackoffOptions;
   inboundMedia: InboundMediaSettings;
+  /** Where credentials are kept (`CREDENTIALS_STORE`); absent: files in the session's folder. */
+  credentials?: CredentialStore;
 }
 
 /** Baileys' own QR lifetimes (`lib/Socket/socket.js`): the first code lives 60 s, each later one 20 s. */
@@ -92,11 +95,14 @@ export class BaileysSession implements DriverSession {
     await this.store?.flush();
     this.store = undefined;
     try {
-      this.store = await openAuthStore({ dir: this.options.dir, log: this.baileysLog });
+      this.store = await openAuthStore({ records: this.records(), log: this.baileysLog });
     } catch (error) {
       if (!(error instanceof NeedsRelinkError)) throw error;
       this.wanted = false;
-      this.log.error({ reason: error.reason, file: error.file }, `credentials unusable, the number must be linked again: ${error.message}`);
+      this.log.error(
+        { reason: error.reason, record: error.file },
+        `credentials unusable, the number must be linked again: ${error.message}`,
+      );
       this.setState('needs_relink', { reason: error.message });
       return;
     }
@@ -153,8 +159,12 @@ export class BaileysSession implements DriverSession {
     await this.sock?.end(undefined);
     const store = this.store;
     this.store = undefined;
-    await (store ? store.wipe() : rm(this.options.dir, { recursive: true, force: true }));
+    await (store ?? this.records()).wipe();
     this.setState('logged_out', { reason: 'logged out by the operator' });
+  }
+
+  private records(): SessionRecords {
+    return this.settings.credentials?.session(this.options.sessionId) ?? fileRecords(this.options.dir);
   }
 
   async onWhatsApp(phones: string[]): Promise<OnWhatsAppResult[]> {

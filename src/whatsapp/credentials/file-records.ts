@@ -1,0 +1,63 @@
+import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { removeFileDurably, TEMP_SUFFIX, writeFileAtomic } from '../../fs/atomic-file.js';
+import { KeyedQueue } from '../../lib/keyed-queue.js';
+import type { CredentialStore, SessionRecords } from './records.js';
+
+const SUFFIX = '.json';
+const fileOf = (name: string) => `${name}${SUFFIX}`;
+
+/**
+ * Records as files in `dir` (`<name>.json`), written atomically (temp, fsync, rename) with mode 0600 in a 0700
+ * folder, one write at a time per file so the last asked is the last on disk. On a volume every node mounts, this
+ * is also the shared store.
+ */
+export const fileRecords = (dir: string): SessionRecords => {
+  const queue = new KeyedQueue();
+  let wiped = false;
+  const change = (name: string, value: string | null) =>
+    queue.run(name, async () => {
+      if (wiped) return;
+      if (value === null) return removeFileDurably(path.join(dir, fileOf(name)));
+      await writeFileAtomic(path.join(dir, fileOf(name)), value);
+    });
+  const readOne = (name: string) =>
+    queue.run(name, async () => {
+      try {
+        return await readFile(path.join(dir, fileOf(name)), 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    });
+
+  return {
+    location: dir,
+    async open() {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700);
+      const names = await readdir(dir);
+      // Leftovers of writes a crash interrupted: the rename never happened, so the real file is intact.
+      await Promise.all(names.filter((n) => n.endsWith(TEMP_SUFFIX)).map((n) => rm(path.join(dir, n), { force: true })));
+      return names.filter((n) => n.endsWith(SUFFIX)).map((n) => n.slice(0, -SUFFIX.length));
+    },
+    read: (names) => Promise.all(names.map(readOne)),
+    async write(changes) {
+      if (wiped) return;
+      // Written before a session first opens (a driver's options), so the folder may not be there yet.
+      if (changes.some(([, value]) => value !== null)) await mkdir(dir, { recursive: true, mode: 0o700 });
+      await Promise.all(changes.map(([name, value]) => change(name, value)));
+    },
+    async wipe() {
+      wiped = true;
+      await queue.drain();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+/** `CREDENTIALS_STORE=files`: each session's records in `SESSIONS_DIR/<id>`. */
+export const fileCredentials = (sessionsDir: string): CredentialStore => ({
+  kind: 'files',
+  session: (sessionId) => fileRecords(path.join(sessionsDir, sessionId)),
+});
