@@ -52,7 +52,7 @@ export const openCluster = async ({ url, config, log: parentLog, events, callTim
       nodeId: nodes.nodeId,
       holder: (sessionId: string) => leases.holder(sessionId),
       live: () => nodes.live(),
-      call: rpc.call,
+      callWithin: rpc.callWithin,
       handlers,
     },
     /** The ownership loop over these sessions; `start()` it once the node can open them. */

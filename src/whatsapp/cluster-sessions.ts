@@ -14,7 +14,8 @@ export interface ClusterLink {
   nodeId: string;
   holder(sessionId: string): Promise<{ nodeId: string } | undefined>;
   live(): Promise<string[]>;
-  call<T>(node: string, method: string, ...args: unknown[]): Promise<T>;
+  /** Runs `method` on `node`, failing `503 owner_unreachable` without an answer `within` ms. */
+  callWithin<T>(within: number, node: string, method: string, ...args: unknown[]): Promise<T>;
   /** Where this node's answers to the others' calls are looked up, by method name. */
   handlers: Record<string, (...args: unknown[]) => Promise<unknown>>;
 }
@@ -30,6 +31,12 @@ export interface ClusterSessionsOptions {
   poke(): void;
   /** How long a call waits for some node to own the session before `503 session_unowned`. */
   ownerWaitMs: number;
+  /**
+   * How long the owner may take to answer: a QR or pairing code may wait for the session to show one (`linking`),
+   * the rest answer at once (`quick`), so a call to an owner that just died soon asks the next one.
+   * @default { quick: 5000, linking: 20_000 }
+   */
+  callMs?: { quick: number; linking: number };
 }
 
 /** The several-nodes manager adds what the ownership loop drives. */
@@ -76,6 +83,7 @@ export const createClusterSessions = ({
   log,
   poke,
   ownerWaitMs,
+  callMs = { quick: 5000, linking: 20_000 },
 }: ClusterSessionsOptions): ClusterSessionManager => {
   const mine = new Set<string>();
   const mirror = createSessionMirror({ client, events, log, onDeleted: (id) => local.forget(id) });
@@ -123,9 +131,18 @@ export const createClusterSessions = ({
       // A holder whose heartbeat ran out is dead: its lease is about to expire, asking it would only time out.
       if (holder && holder.nodeId !== cluster.nodeId && (await cluster.live()).includes(holder.nodeId)) {
         try {
-          return await cluster.call<Awaited<ReturnType<(typeof ownerOnly)[M]>>>(holder.nodeId, `sessions.${method}`, id, ...args);
+          const within = method === 'qr' || method === 'pairingCode' ? callMs.linking : callMs.quick;
+          return await cluster.callWithin<Awaited<ReturnType<(typeof ownerOnly)[M]>>>(
+            within,
+            holder.nodeId,
+            `sessions.${method}`,
+            id,
+            ...args,
+          );
         } catch (err) {
-          if (!isHashsendError(err) || err.code !== 'not_owner' || Date.now() > deadline) throw err;
+          // Moved on, or died before its heartbeat ran out: ask whoever holds the lease next.
+          const retry = isHashsendError(err) && (err.code === 'not_owner' || err.code === 'owner_unreachable');
+          if (!retry || Date.now() > deadline) throw err;
         }
       } else if (Date.now() > deadline) throw unowned(id);
       await delay(100);
