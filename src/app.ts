@@ -138,8 +138,9 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
           events,
           log,
           poke: cluster.poke,
-          // A dead owner's lease runs out within its TTL, and the next owner takes it at its next pass.
-          ownerWaitMs: Math.round(cluster.leaseTtlMs * 1.5) + 1000,
+          // A dead owner's lease runs out within its TTL and the next owner takes it at its next pass; a call to the
+          // dead one first may take its 5 s to fail.
+          ownerWaitMs: Math.round(cluster.leaseTtlMs * 1.5) + 6000,
         })
       : undefined;
   const sessions = clusterSessions ?? localSessions;

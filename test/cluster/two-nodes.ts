@@ -53,16 +53,20 @@ export const untilState = (node: StartedServer, sessionId: string, state: string
     timeoutMs,
   );
 
-/** How often `node` logged adopting the session (its ownership loop opened it there). */
-export const adopted = (node: StartedServer, sessionId: string) =>
+/** When (epoch ms, from its log) `node` adopted the session: its ownership loop opened it there. */
+export const adoptions = (node: StartedServer, sessionId: string) =>
   node
     .output()
     .split('\n')
     .flatMap((line) => {
       try {
-        return [JSON.parse(line) as { msg?: string; sessionId?: string }];
+        return [JSON.parse(line) as { msg?: string; sessionId?: string; time: number }];
       } catch {
         return [];
       }
     })
-    .filter((l) => l.msg === 'session adopted' && l.sessionId === sessionId).length;
+    .filter((l) => l.msg === 'session adopted' && l.sessionId === sessionId)
+    .map((l) => l.time);
+
+/** How often `node` adopted the session. */
+export const adopted = (node: StartedServer, sessionId: string) => adoptions(node, sessionId).length;
