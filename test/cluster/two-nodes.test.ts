@@ -109,6 +109,24 @@ test('1,000 sends split across both nodes are each delivered exactly once, in or
   assert.equal(adopted(owner, SESSION), 1);
 });
 
+test('a session deleted through the node that does not own it is gone on both, and its id can be used again', async () => {
+  const id = 'gone';
+  const { owner, other } = ownerOf(id);
+  assert.equal((await other.api('/api/sessions', { method: 'POST', json: { id, driver: 'sandbox' } })).status, 201);
+  await untilState(owner, id, 'qr');
+  await untilState(other, id, 'qr');
+  assert.equal((await other.api(`/api/sessions/${id}`, { method: 'DELETE' })).status, 204);
+  for (const n of ctx.nodes) {
+    const res = await n.api(`/api/sessions/${id}`);
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'session_not_found');
+  }
+  assert.equal((await owner.api('/api/sessions', { method: 'POST', json: { id, driver: 'sandbox' } })).status, 201);
+  await untilState(other, id, 'qr');
+  assert.equal(adopted(owner, id), 2);
+  assert.equal(adopted(other, id), 0);
+});
+
 test('a node stopped gracefully hands its sessions over at once: the other node sends for them well before their lease could have run out', async () => {
   const { owner, other } = ownerOf(SESSION);
   const api = messageApi(other);
