@@ -36,6 +36,7 @@ import { describeMetricsRoute, metricsHandler } from './metrics/route.js';
 import { createDrain } from './http/drain.js';
 import { storeGuard } from './http/redis-guard.js';
 import { openCluster } from './cluster/index.js';
+import { ownNodeSessions } from './cluster/node-sessions.js';
 import { Router } from 'express';
 import { drainAndClose } from './shutdown.js';
 import { openBroadcastStore } from './broadcasts/open-store.js';
@@ -202,27 +203,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   };
   const ownership =
     cluster && clusterSessions && bullOutbox
-      ? cluster.own({
-          sessionIds: clusterSessions.sessionIds,
-          async adopt(id) {
-            await clusterSessions.adopt(id);
-            try {
-              await bullOutbox.own(id);
-              await broadcasts.adoptSession(id);
-            } catch (err) {
-              // Nothing may stay open: the lease is freed at once.
-              await broadcasts.releaseSession(id);
-              await bullOutbox.disown(id);
-              await clusterSessions.release(id);
-              throw err;
-            }
-          },
-          async release(id) {
-            await broadcasts.releaseSession(id);
-            await bullOutbox.disown(id);
-            await clusterSessions.release(id);
-          },
-        })
+      ? ownNodeSessions({ cluster, sessions: clusterSessions, outbox: bullOutbox, broadcasts, log })
       : undefined;
   const wasender = createWasenderAccounts({
     store: stores.namespace('wasender'),

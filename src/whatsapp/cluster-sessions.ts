@@ -86,6 +86,8 @@ export const createClusterSessions = ({
   callMs = { quick: 5000, linking: 20_000 },
 }: ClusterSessionsOptions): ClusterSessionManager => {
   const mine = new Set<string>();
+  /** The ids the last pass found stored: one missing now was deleted; one created here since is not forgotten. */
+  let listed = new Set<string>();
   const mirror = createSessionMirror({ client, events, log, onDeleted: (id) => local.forget(id) });
 
   const viewOf = (session: SessionInfo) => (mine.has(session.id) ? session : (mirror.view(session.id)?.session ?? session));
@@ -211,7 +213,8 @@ export const createClusterSessions = ({
     async sessionIds() {
       const all = await ids.list();
       const known = new Set(all);
-      for (const { id } of local.list()) if (!known.has(id) && !mine.has(id)) local.forget(id);
+      for (const { id } of local.list()) if (listed.has(id) && !known.has(id) && !mine.has(id)) local.forget(id);
+      listed = known;
       await Promise.all(all.filter((id) => !local.has(id)).map((id) => local.register(id)));
       await mirror.refresh(
         all.filter((id) => !mine.has(id)),
