@@ -164,8 +164,10 @@ export const createClusterSessions = ({
     },
     async create(request) {
       const created = await local.create(request);
-      poke();
-      return created;
+      // Deleted and created again before this node's ownership loop let the old lease go: it still holds it.
+      if (mine.has(created.id)) await local.adopt(created.id);
+      else poke();
+      return mine.has(created.id) ? local.get(created.id) : created;
     },
     configure: (id, options) => onOwner('configure', id, options),
     capabilities: (id) => local.capabilities(id),
