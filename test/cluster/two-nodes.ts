@@ -12,16 +12,20 @@ export const NODE_IDS = ['node-a', 'node-b'] as const;
  * Two hashsend processes on one redis-server, sharing one SESSIONS_DIR (the volume credentials live on), each with
  * its own DATA_DIR and port; started before the file's tests and stopped after.
  */
-export const twoNodes = (env: Record<string, string> = {}) => {
+export const twoNodes = (
+  env: Record<string, string> | (() => Promise<Record<string, string>>) = {},
+  { imports }: { imports?: string[] } = {},
+) => {
   const ctx = {} as { redis: RedisServer; sessionsDir: string; nodes: StartedServer[] };
   before(async () => {
+    const settings = typeof env === 'function' ? await env() : env;
     ctx.redis = await startRedis();
     ctx.sessionsDir = await mkdtemp(path.join(tmpdir(), 'hashsend-shared-sessions-'));
     ctx.nodes = await Promise.all(
       NODE_IDS.map((id) =>
         startServer(
-          { LOG_LEVEL: 'info', CLUSTER_LEASE_TTL_MS: '2000', ...env, REDIS_URL: ctx.redis.url, CLUSTER_NODE_ID: id },
-          { sessionsDir: ctx.sessionsDir },
+          { LOG_LEVEL: 'info', CLUSTER_LEASE_TTL_MS: '2000', ...settings, REDIS_URL: ctx.redis.url, CLUSTER_NODE_ID: id },
+          { sessionsDir: ctx.sessionsDir, ...(imports ? { imports } : {}) },
         ),
       ),
     );
