@@ -44,7 +44,10 @@ export interface ServerOptions {
  * hashsend as a child process (`node --import tsx src/main.ts`) with its own temp DATA_DIR and SESSIONS_DIR, on a
  * free loopback port, the sandbox driver by default. Resolves once `/readyz` answers 200.
  */
-export const startServer = async (env: Record<string, string> = {}, { imports = [], sessionsDir: sharedSessionsDir }: ServerOptions = {}): Promise<StartedServer> => {
+export const startServer = async (
+  env: Record<string, string> = {},
+  { imports = [], sessionsDir: sharedSessionsDir }: ServerOptions = {},
+): Promise<StartedServer> => {
   const root = await mkdtemp(path.join(tmpdir(), 'hashsend-test-'));
   const port = await freePort();
   const apiKey = env.API_KEY ?? 'test-key-0123456789';
