@@ -198,14 +198,14 @@ export const createClusterSessions = ({
     },
 
     async adopt(id) {
-      mine.add(id);
       try {
         await local.adopt(id);
       } catch (err) {
-        mine.delete(id);
         await local.release(id).catch(() => undefined);
         throw err;
       }
+      // Only once open: a call meanwhile (a link right after creating) waits for it rather than finding no driver.
+      mine.add(id);
     },
     async release(id) {
       if (!mine.delete(id)) return;
