@@ -302,9 +302,10 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     async stop({ drainMs = 0 }: { drainMs?: number } = {}) {
       readiness = 'stopping';
       stopOptOutKeywords();
-      await broadcasts.stop();
-      // Each session closed and its lease freed now: another node opens it at once, not when the lease runs out.
+      // Each session closed (its broadcast runners and queue first) and its lease freed now: another node opens
+      // it at once, not when the lease runs out.
       await ownership?.stop();
+      await broadcasts.stop();
       await drainAndClose({ drain, outbox, sessions, server, log }, { drainMs });
       // Sessions are closed: nothing more arrives, and what did is stored before the store closes.
       await inbox.stop();

@@ -9,7 +9,7 @@ export interface NodeSessionsOptions {
   cluster: Cluster;
   sessions: ClusterSessionManager;
   outbox: Pick<BullOutbox, 'own' | 'disown'>;
-  broadcasts: Pick<BroadcastService, 'adoptSession' | 'releaseSession'>;
+  broadcasts: Pick<BroadcastService, 'adoptSession' | 'releaseSession' | 'start'>;
   log: Logger;
   /**
    * How long a release waits for the queue's message in hand before closing the session anyway: a lease lost
@@ -38,7 +38,7 @@ export const ownNodeSessions = ({
     await sessions.release(id);
     await disowned;
   };
-  return cluster.own({
+  const ownership = cluster.own({
     sessionIds: sessions.sessionIds,
     async adopt(id) {
       await sessions.adopt(id);
@@ -53,4 +53,18 @@ export const ownNodeSessions = ({
     },
     release,
   });
+  // A broadcast created or resumed on another node reaches the owner as an event, which pub/sub may drop: once a
+  // lease period the owner picks up any active broadcast of its sessions that has no runner (`start` skips the rest).
+  const sweep = setInterval(
+    () => void broadcasts.start().catch((err: unknown) => log.warn({ err }, 'active broadcasts not looked up')),
+    cluster.leaseTtlMs,
+  );
+  sweep.unref();
+  return {
+    ...ownership,
+    async stop() {
+      clearInterval(sweep);
+      await ownership.stop();
+    },
+  };
 };
