@@ -13,6 +13,8 @@ import { createSandboxDriver } from './whatsapp/sandbox/driver.js';
 import { createCloudDriver } from './whatsapp/cloud/index.js';
 import { createSessionManager } from './whatsapp/sessions.js';
 import { createCredentialStore } from './whatsapp/credentials/index.js';
+import { createClusterSessions } from './whatsapp/cluster-sessions.js';
+import { redisSessionIds } from './whatsapp/session-ids.js';
 import { createOutbox } from './outbox/index.js';
 import { createBullOutbox } from './outbox/bullmq/index.js';
 import { createEventBus } from './events/bus.js';
@@ -35,6 +37,7 @@ import { describeMetricsRoute, metricsHandler } from './metrics/route.js';
 import { createDrain } from './http/drain.js';
 import { storeGuard } from './http/redis-guard.js';
 import { openCluster } from './cluster/index.js';
+import { ownNodeSessions } from './cluster/node-sessions.js';
 import { Router } from 'express';
 import { drainAndClose } from './shutdown.js';
 import { openBroadcastStore } from './broadcasts/open-store.js';
@@ -75,7 +78,8 @@ export interface AppOptions {
 export const createApp = async ({ config, log, events = createEventBus<HashsendEvent>({ log }) }: AppOptions) => {
   let readiness: Readiness = 'starting';
   const stores = await createStoreFactory({ dataDir: config.dataDir, redisUrl: config.redisUrl });
-  const cluster = config.redisUrl ? await openCluster({ url: config.redisUrl, config, log }) : undefined;
+  // Before any session opens: other nodes' events and calls are heard from the start.
+  const cluster = config.redisUrl ? await openCluster({ url: config.redisUrl, config, log, events }) : undefined;
   const apiKey = await ensureApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
 
   const blobs = createBlobStore({ dir: path.join(config.dataDir, 'blobs'), log });
@@ -96,11 +100,15 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   };
 
   const credentials = createCredentialStore({ config, redis: cluster?.redis.client, log });
-  const sessions = createSessionManager({
+  const sessionStore = stores.namespace('sessions');
+  const sessionIds = cluster ? redisSessionIds(cluster.redis.client, sessionStore) : undefined;
+  const localSessions = createSessionManager({
     events,
     sessionsDir: config.sessionsDir,
     credentials,
-    store: stores.namespace('sessions'),
+    store: sessionStore,
+    // On Redis a session opens only on the node holding its lease (src/cluster/ownership.ts).
+    ...(sessionIds ? { leased: true, ids: sessionIds } : {}),
     drivers: {
       sandbox: createSandboxDriver(),
       // Importing Baileys takes ~0.6 s: start-up pays it only when a Baileys session is there to restore.
@@ -125,6 +133,22 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     blobs,
     log,
   });
+  const clusterSessions =
+    cluster && sessionIds
+      ? createClusterSessions({
+          local: localSessions,
+          ids: sessionIds,
+          cluster: cluster.link,
+          client: cluster.redis.client,
+          events,
+          log,
+          poke: cluster.poke,
+          // A dead owner's lease runs out within its TTL and the next owner takes it at its next pass; a call to the
+          // dead one first may take its 5 s to fail.
+          ownerWaitMs: Math.round(cluster.leaseTtlMs * 1.5) + 6000,
+        })
+      : undefined;
+  const sessions = clusterSessions ?? localSessions;
   // Listening before any session opens: nothing a driver reads at start-up is missed.
   const inbox = createInbox({ store: stores.namespace('inbox'), events, media: resolver, log });
   const outboxOptions = {
@@ -136,10 +160,9 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     retryBaseMs: config.whatsapp.queueRetryBaseMs,
     maxAttempts: config.whatsapp.queueMaxAttempts,
   };
-  // On Redis the queue is BullMQ's; a single node for now, so this process works every session's queue.
-  const outbox = config.redisUrl
-    ? await createBullOutbox({ ...outboxOptions, redisUrl: config.redisUrl, ownAll: true })
-    : createOutbox(outboxOptions);
+  // On Redis the queue is BullMQ's: any node queues, a session's queue is worked by its owner only.
+  const bullOutbox = config.redisUrl ? await createBullOutbox({ ...outboxOptions, redisUrl: config.redisUrl, ownAll: false }) : undefined;
+  const outbox = bullOutbox ?? createOutbox(outboxOptions);
   const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog, webhooks: () => webhooks.counts() });
   const drain = createDrain();
   // Work is refused while the server drains, and while the store it would be kept in (Redis) does not answer.
@@ -176,10 +199,16 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     requireSession,
     events,
     log,
+    ...(clusterSessions ? { runsHere: clusterSessions.owns } : {}),
   });
+  // Shown to clients only: another node's broadcast progress too.
   const broadcastEvents = {
-    subscribe: (listener: (e: BroadcastEvent) => void) => events.subscribe((e) => e.type === 'broadcast' && listener(e)),
+    subscribe: (listener: (e: BroadcastEvent) => void) => events.subscribe((e) => e.type === 'broadcast' && listener(e), { from: 'all' }),
   };
+  const ownership =
+    cluster && clusterSessions && bullOutbox
+      ? ownNodeSessions({ cluster, sessions: clusterSessions, outbox: bullOutbox, broadcasts, log })
+      : undefined;
   const wasender = createWasenderAccounts({
     store: stores.namespace('wasender'),
     sessions,
@@ -263,6 +292,8 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       });
       outbox.start();
       webhooks.start();
+      // This node's share of the sessions opens, with their queues and broadcasts.
+      await ownership?.start();
       // After the outbox: a broadcast picked up again finds its session's queue running.
       await broadcasts.start();
       readiness = 'ready';
@@ -275,6 +306,9 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     async stop({ drainMs = 0 }: { drainMs?: number } = {}) {
       readiness = 'stopping';
       stopOptOutKeywords();
+      // Each session closed (its broadcast runners and queue first) and its lease freed now: another node opens
+      // it at once, not when the lease runs out.
+      await ownership?.stop();
       await broadcasts.stop();
       await drainAndClose({ drain, outbox, sessions, server, log }, { drainMs });
       // Sessions are closed: nothing more arrives, and what did is stored before the store closes.

@@ -48,6 +48,11 @@ export interface BroadcastServiceOptions {
   progressIntervalMs?: number;
   /** Failed attempts in a row that pause a broadcast. @default 5 */
   maxFailuresInARow?: number;
+  /**
+   * Whether this node runs the session's broadcasts (on several nodes: it owns the session). Another node's runs
+   * start at `adoptSession`, or when a broadcast event from another node shows one created or resumed. @default always
+   */
+  runsHere?: (sessionId: string) => boolean;
 }
 
 const notFound = (id: string) => new HashsendError('broadcast_not_found', 404, `no broadcast "${id.slice(0, 64)}"`);
@@ -66,6 +71,7 @@ export const createBroadcastService = ({
   window = 64,
   progressIntervalMs = 250,
   maxFailuresInARow = 5,
+  runsHere = () => true,
 }: BroadcastServiceOptions) => {
   const log = parentLog.child({ component: 'broadcasts' });
   const runners = new Map<string, Runner>();
@@ -140,7 +146,7 @@ export const createBroadcastService = ({
   });
 
   const run = (b: Broadcast) => {
-    if (runners.has(b.id)) return;
+    if (runners.has(b.id) || !runsHere(b.sessionId)) return;
     pauseStates.delete(b.id);
     const runner = startRunner(b, {
       store,
@@ -197,6 +203,22 @@ export const createBroadcastService = ({
     }
   });
 
+  // Another node created, resumed, paused or cancelled one of the broadcasts this node runs (or should run).
+  const unsubscribeRemote = events.subscribe(
+    (event) => {
+      if (event.type !== 'broadcast' || !runsHere(event.broadcast.sessionId)) return;
+      const { id, status } = event.broadcast;
+      if (!ACTIVE.includes(status))
+        return void stopRunner(id).catch((err: unknown) => log.error({ err, broadcastId: id }, 'runner not stopped'));
+      if (runners.has(id)) return;
+      store
+        .get(id)
+        .then((b) => b && ACTIVE.includes(b.status) && run(b))
+        .catch((err: unknown) => log.error({ err, broadcastId: id }, 'broadcast of another node not taken on'));
+    },
+    { from: 'remote' },
+  );
+
   const validate = (input: CreateBroadcastInput) => {
     if (input.quietHours && !isTimeZone(input.quietHours.timezone)) {
       throw new HashsendError('invalid_request', 400, `unknown time zone "${input.quietHours.timezone.slice(0, 64)}" in quietHours`);
@@ -244,7 +266,9 @@ export const createBroadcastService = ({
           listed.recipients.map((r, index) => ({ broadcastId: b.id, index, ...r, status: 'pending' })),
         ),
       );
-      run(b);
+      // On another node's session: the event tells its owner to run it.
+      if (runsHere(sessionId)) run(b);
+      else await publish(b);
       return { ...(await view(b)), duplicates: listed.duplicates, invalid: listed.invalid };
     },
 
@@ -288,8 +312,17 @@ export const createBroadcastService = ({
     async start() {
       for (const b of await store.withStatus(ACTIVE)) run(b);
     },
+    /** This node owns the session now: its scheduled and running broadcasts go on here. */
+    async adoptSession(sessionId: string) {
+      for (const b of await store.withStatus(ACTIVE)) if (b.sessionId === sessionId) run(b);
+    },
+    /** Another node takes the session: its runners stop here (what they handed to the outbox stays queued). */
+    async releaseSession(sessionId: string) {
+      await Promise.all(ofSession(sessionId).map(stopRunner));
+    },
     async stop() {
       unsubscribe();
+      unsubscribeRemote();
       for (const t of throttled.values()) clearTimeout(t.timer);
       await Promise.all([...runners.keys()].map(stopRunner));
       await ops.drain();

@@ -1,19 +1,76 @@
 import type { Config } from '../config.js';
+import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
 import { createRedisFailureLimiter } from './auth-failures.js';
+import { bridgeEvents } from './event-bridge.js';
+import { createLeases } from './leases.js';
+import { createNodeRegistry } from './nodes.js';
+import { createOwnership, type OwnershipOptions } from './ownership.js';
 import { openClusterRedis } from './redis.js';
+import { createRpc, type Handler } from './rpc.js';
+
+/** The event types every node shows: a session's state and QR, receipts, deletions and broadcast progress. */
+const BRIDGED = new Set(['state', 'qr', 'receipt', 'deleted', 'broadcast']);
+
+export interface OpenClusterOptions {
+  url: string;
+  config: Pick<Config, 'auth' | 'cluster'>;
+  log: Logger;
+  /** The node's bus: its events of the bridged types go to the other nodes, theirs come onto it marked remote. */
+  events: EventBus<{ type: string }>;
+  /** How long a call to a session's owner may take (a QR it waits for included). @default 20_000 */
+  callTimeoutMs?: number;
+}
 
 /**
  * What a node on Redis (`REDIS_URL`) shares with the others, as the composition root builds it: the connection
- * whose health decides readiness, and the failed-authentication allowances kept in Redis.
+ * whose health decides readiness, the failed-authentication allowances, the node registry and session leases, the
+ * event bridge and calls to other nodes (both listening once this resolves, before any session opens), and the
+ * ownership loop, built by `own()` once the sessions it opens exist.
  */
-export const openCluster = async ({ url, config, log }: { url: string; config: Pick<Config, 'auth'>; log: Logger }) => {
-  const redis = await openClusterRedis({ url, log: log.child({ component: 'cluster' }) });
+export const openCluster = async ({ url, config, log: parentLog, events, callTimeoutMs = 20_000 }: OpenClusterOptions) => {
+  const log = parentLog.child({ component: 'cluster' });
+  const redis = await openClusterRedis({ url, log });
+  const { leaseTtlMs: ttlMs, nodeId: configuredId } = config.cluster;
+  const nodes = createNodeRegistry({ redis, log, ttlMs, ...(configuredId ? { nodeId: configuredId } : {}) });
+  const leases = createLeases({ client: redis.client, nodeId: nodes.nodeId, ttlMs });
+  // One subscriber for both, so an event published before a call's answer arrives before that answer.
+  const subscriber = await redis.subscriber();
+  const bridge = await bridgeEvents({ bus: events, publisher: redis.client, subscriber, nodeId: nodes.nodeId, types: BRIDGED, log });
+  const handlers: Record<string, Handler> = {};
+  const rpc = await createRpc({ publisher: redis.client, subscriber, nodeId: nodes.nodeId, handlers, log, timeoutMs: callTimeoutMs });
+  let ownership: ReturnType<typeof createOwnership> | undefined;
+
   return {
     redis,
-    /** The allowance of one surface (`api`, `wasender`), shared by every node. */
+    nodeId: nodes.nodeId,
+    leaseTtlMs: ttlMs,
+    /** The failed-authentication allowance of one surface (`api`, `wasender`), shared by every node. */
     failureLimiter: (surface: string) => createRedisFailureLimiter({ client: redis.client, surface, ...config.auth }),
-    close: () => redis.close(),
+    /** What the session manager needs to reach a session's owner. */
+    link: {
+      nodeId: nodes.nodeId,
+      holder: (sessionId: string) => leases.holder(sessionId),
+      live: () => nodes.live(),
+      callWithin: rpc.callWithin,
+      handlers,
+    },
+    /** The ownership loop over these sessions; `start()` it once the node can open them. */
+    own(options: Pick<OwnershipOptions, 'sessionIds' | 'adopt' | 'release'>) {
+      ownership = createOwnership({ nodes, leases, log, ...options });
+      return ownership;
+    },
+    /** Every node's ownership loop looks now (a session was created), this one's included. */
+    poke() {
+      void ownership?.tick();
+      nodes.announce('released').catch((err: unknown) => log.debug({ err }, 'could not ask the other nodes to look'));
+    },
+    async close() {
+      await ownership?.stop();
+      await rpc.close().catch(() => undefined);
+      await bridge.close().catch(() => undefined);
+      await redis.close();
+    },
   };
 };
 

@@ -96,29 +96,35 @@ export const createRpc = async ({ publisher, subscriber, nodeId, handlers, log, 
     else call.reject(new HashsendError(reply.error.code, reply.error.status, reply.error.message, reply.error.details));
   });
 
+  const callWithin = <T>(within: number, node: string, method: string, ...args: unknown[]): Promise<T> => {
+    const id = randomBytes(9).toString('base64url');
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(
+          new HashsendError('owner_unreachable', 503, `node ${node}, which owns the session, did not answer in time; retry`, { node }),
+        );
+      }, within);
+      waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      publisher.publish(requestChannel(node), encode({ id, from: nodeId, method, args } satisfies Request)).catch((err: unknown) => {
+        waiting.delete(id);
+        clearTimeout(timer);
+        reject(
+          new HashsendError('store_unavailable', 503, 'Redis could not carry the call to the owning node; retry', undefined, {
+            cause: err,
+          }),
+        );
+      });
+    });
+  };
+
   return {
     /** Runs `method` on `node` and resolves with its answer. */
     call<T>(node: string, method: string, ...args: unknown[]): Promise<T> {
-      const id = randomBytes(9).toString('base64url');
-      return new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiting.delete(id);
-          reject(
-            new HashsendError('owner_unreachable', 503, `node ${node}, which owns the session, did not answer in time; retry`, { node }),
-          );
-        }, timeoutMs);
-        waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-        publisher.publish(requestChannel(node), encode({ id, from: nodeId, method, args } satisfies Request)).catch((err: unknown) => {
-          waiting.delete(id);
-          clearTimeout(timer);
-          reject(
-            new HashsendError('store_unavailable', 503, 'Redis could not carry the call to the owning node; retry', undefined, {
-              cause: err,
-            }),
-          );
-        });
-      });
+      return callWithin<T>(timeoutMs, node, method, ...args);
     },
+    /** `call`, waiting `within` ms for the answer instead of the default. */
+    callWithin,
     async close() {
       for (const [, call] of waiting) {
         clearTimeout(call.timer);

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { BroadcastEvent } from '../events/types.js';
+import type { SubscribeOptions } from '../events/bus.js';
 import type { SessionEvent, SessionInfo } from '../whatsapp/sessions.js';
 
 /** What the event stream needs of the session manager. */
 export interface SessionEventSource {
   get(id: string): SessionInfo;
   currentQr(id: string): { qr: string; expiresAt: string } | undefined;
-  subscribe(listener: (event: SessionEvent) => void): () => void;
+  subscribe(listener: (event: SessionEvent) => void, options?: SubscribeOptions): () => void;
 }
 
 interface Frame {
@@ -65,7 +66,8 @@ export const createSessionEventLog = (source: SessionEventSource, { keep = 100, 
     for (const listener of listeners) listener(sessionId, frame);
     if (event.type === 'deleted') logs.delete(sessionId);
   };
-  source.subscribe(record);
+  // Every node's: a client following a session sees its owner's events whichever node it reached.
+  source.subscribe(record, { from: 'all' });
   broadcasts?.subscribe(record);
 
   return {

@@ -1,4 +1,11 @@
+import type { CredentialStore } from './credentials/records.js';
+import type { EventBus, SubscribeOptions } from '../events/bus.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
+import type { SessionIds } from './session-ids.js';
 import type {
+  Driver,
+  DriverBlobs,
   DriverCapabilities,
   DriverSession,
   InboundDriverMessage,
@@ -72,8 +79,42 @@ export interface SessionManager {
   handleHttp(id: string, request: InboundHttpRequest): Promise<InboundHttpResponse>;
   /** `503 session_not_connected` unless connected. */
   send(id: string, request: SendRequest): Promise<SentRef>;
-  /** Calls `listener` with every session event until the returned function is called. */
-  subscribe(listener: (event: SessionEvent) => void): () => void;
+  /** Calls `listener` with every session event (this node's, unless `from` says otherwise) until the returned function is called. */
+  subscribe(listener: (event: SessionEvent) => void, options?: SubscribeOptions): () => void;
   /** Stops every session, keeping its credentials: the next start restores them. */
   stop(): Promise<void>;
+}
+
+/** What the cluster's manager needs of the one on this node besides the common interface. */
+export interface LocalSessionManager extends SessionManager {
+  /** Opens the session (known from the store if this node has not seen it); resolves once it is opening. */
+  adopt(id: string): Promise<void>;
+  /** Closes the session here, keeping its credentials. */
+  release(id: string): Promise<void>;
+  /** Makes a session created elsewhere known here without opening it; false when the store has no such session. */
+  register(id: string): Promise<boolean>;
+  /** Drops a session deleted elsewhere from this node's memory, touching nothing stored. */
+  forget(id: string): void;
+}
+
+export interface SessionManagerOptions {
+  sessionsDir: string;
+  store: Store;
+  drivers: Record<string, Driver>;
+  defaultDriver: string;
+  blobs: DriverBlobs;
+  log: Logger;
+  /** Where session events are published; other publishers' events on it are passed over. @default a bus of its own */
+  events?: EventBus<{ type: string }>;
+  /** How long `qr()` and `pairingCode()` wait for a session to show its first QR. @default 15_000 */
+  linkWaitMs?: number;
+  /**
+   * Several nodes (src/whatsapp/cluster-sessions.ts): sessions open only when `adopt`ed under their lease, which
+   * stands in for the folder's pid lock; `restore` and `create` register without opening. @default false
+   */
+  leased?: boolean;
+  /** Where the ids of every session are kept. @default a list in `store` */
+  ids?: SessionIds;
+  /** Where drivers' options are kept (`CREDENTIALS_STORE`). @default files in `sessionsDir` */
+  credentials?: CredentialStore;
 }

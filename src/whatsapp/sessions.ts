@@ -2,19 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { HashsendError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { createEventBus, type EventBus } from '../events/bus.js';
-import type { Store } from '../store/index.js';
-import type { DriverBlobs, Driver, DriverEvent, DriverSession, SendRequest, SentRef, SessionState } from './driver.js';
+import { createEventBus, type SubscribeOptions } from '../events/bus.js';
+import type { DriverEvent, DriverSession, SendRequest, SentRef, SessionState } from './driver.js';
 import { acquireOwner } from './owner-lock.js';
 import { NO_CAPABILITIES, unsupportedByDriver } from './capabilities.js';
-import type { CredentialStore } from './credentials/records.js';
 import { fileCredentials } from './credentials/file-records.js';
 import { parseDriverOptions, readDriverOptions, removeDriverOptions, writeDriverOptions } from './session-options.js';
 import { isLinking, waitForLinkable } from './link-wait.js';
-import { isSessionEvent, type SessionEvent, type SessionInfo, type SessionManager } from './session-types.js';
+import {
+  isSessionEvent,
+  type SessionManagerOptions,
+  type LocalSessionManager,
+  type SessionEvent,
+  type SessionInfo,
+  type SessionManager,
+} from './session-types.js';
+import { storedIds } from './session-ids.js';
 
-export type { SessionEvent, SessionInfo, SessionManager };
+export type { SessionEvent, SessionInfo, SessionManager, LocalSessionManager, SessionManagerOptions };
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -41,22 +46,6 @@ interface Entry {
   ops: Promise<unknown>;
 }
 
-export interface SessionManagerOptions {
-  sessionsDir: string;
-  store: Store;
-  drivers: Record<string, Driver>;
-  defaultDriver: string;
-  blobs: DriverBlobs;
-  log: Logger;
-  /** Where session events are published; other publishers' events on it are passed over. @default a bus of its own */
-  events?: EventBus<{ type: string }>;
-  /** How long `qr()` and `pairingCode()` wait for a session to show its first QR. @default 15_000 */
-  linkWaitMs?: number;
-  /** Where drivers' options are kept (`CREDENTIALS_STORE`). @default files in `sessionsDir` */
-  credentials?: CredentialStore;
-}
-
-const IDS_KEY = 'ids';
 const metaKey = (id: string) => `session:${id}`;
 const notFound = (id: string) => new HashsendError('session_not_found', 404, `no session "${id}"`);
 const phoneOf = (jid: string) => jid.split('@')[0].split(':')[0];
@@ -75,15 +64,16 @@ export const createSessionManager = ({
   events = createEventBus({ log }),
   linkWaitMs = 15_000,
   credentials = fileCredentials(sessionsDir),
-}: SessionManagerOptions): SessionManager => {
+  leased = false,
+  ids = storedIds(store),
+}: SessionManagerOptions): LocalSessionManager => {
   const entries = new Map<string, Entry>();
   // Own keys only: a stored name like "constructor" must not find Object.prototype's function.
   const driverOf = (name: string) => (Object.hasOwn(drivers, name) ? drivers[name] : undefined);
-  let ids: string[] = [];
 
   const emit = (event: SessionEvent) => events.publish(event);
-  const on = (listener: (event: SessionEvent) => void) =>
-    events.subscribe((event) => (isSessionEvent(event) ? listener(event) : undefined));
+  const on = (listener: (event: SessionEvent) => void, options?: SubscribeOptions) =>
+    events.subscribe((event) => (isSessionEvent(event) ? listener(event) : undefined), options);
   const info = (e: Entry): SessionInfo => ({
     id: e.meta.id,
     driver: e.meta.driver,
@@ -161,8 +151,9 @@ export const createSessionManager = ({
     }
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      // Claimed again at every open: logging out or a 401 wipes the folder, the lock file with it.
-      e.release = await acquireOwner(dir);
+      // Claimed again at every open: logging out or a 401 wipes the folder, the lock file with it. On several
+      // nodes the folder is shared and a pid means nothing there: the session's lease is the lock.
+      if (!leased) e.release = await acquireOwner(dir);
     } catch (err) {
       log.error({ err, sessionId: e.meta.id }, 'session folder could not be claimed');
       e.meta.lastError = { message: err instanceof Error ? err.message : String(err), at: new Date().toISOString() };
@@ -226,6 +217,15 @@ export const createSessionManager = ({
       throw unsupportedByDriver(e.meta.driver, how === 'qr' ? 'link by QR code' : 'link by pairing code');
   };
 
+  /** A stored session made known here as `starting`, once; the entry when it is new. */
+  const registerMeta = async (id: string) => {
+    const meta = (await store.get(metaKey(id))) as Meta | undefined;
+    if (!meta || entries.has(meta.id)) return undefined;
+    const e: Entry = { meta, state: 'starting', updatedAt: new Date().toISOString(), generation: 0, ops: Promise.resolve() };
+    entries.set(meta.id, e);
+    return e;
+  };
+
   const notAwaiting = (e: Entry) =>
     new HashsendError('not_awaiting_qr', 409, `session "${e.meta.id}" is ${e.state}, not waiting for a QR scan`, { state: e.state });
 
@@ -236,15 +236,8 @@ export const createSessionManager = ({
      * none is ever `session_not_found` once this resolves. Each reports its progress through its state.
      */
     async restore() {
-      ids = ((await store.get(IDS_KEY)) as string[] | undefined) ?? [];
-      const metas = (await Promise.all(ids.map((id) => store.get(metaKey(id))))) as (Meta | undefined)[];
-      const restored: Entry[] = [];
-      for (const meta of metas) {
-        if (!meta || entries.has(meta.id)) continue;
-        const e: Entry = { meta, state: 'starting', updatedAt: new Date().toISOString(), generation: 0, ops: Promise.resolve() };
-        entries.set(meta.id, e);
-        restored.push(e);
-      }
+      const restored = (await Promise.all((await ids.list()).map(registerMeta))).filter((e) => e !== undefined);
+      if (leased) return;
       for (const e of restored) {
         serial(e, () => open(e)).catch((err) => log.error({ err, sessionId: e.meta.id }, 'session could not be restored'));
       }
@@ -272,9 +265,10 @@ export const createSessionManager = ({
       entries.set(id, e);
       if (parsed !== undefined) await storeOptions(id, parsed);
       await saveMeta(e);
-      ids = [...ids, id];
-      await store.set(IDS_KEY, ids);
-      await serial(e, () => open(e));
+      await ids.add(id);
+      // Leased: the node the session's lease goes to opens it.
+      if (leased) e.options = parsed;
+      else await serial(e, () => open(e));
       return info(e);
     },
 
@@ -345,8 +339,7 @@ export const createSessionManager = ({
         await rm(path.join(sessionsDir, id), { recursive: true, force: true });
         await credentials.session(id).wipe();
         entries.delete(id);
-        ids = ids.filter((x) => x !== id);
-        await store.set(IDS_KEY, ids);
+        await ids.remove(id);
         await store.delete(metaKey(id));
       });
       emit({ type: 'deleted', sessionId: id });
@@ -379,6 +372,18 @@ export const createSessionManager = ({
     },
 
     subscribe: on,
+
+    async adopt(id) {
+      const e = entries.get(id) ?? (await registerMeta(id)) ?? entries.get(id);
+      if (!e) throw notFound(id);
+      await serial(e, () => open(e));
+    },
+    async release(id) {
+      const e = entries.get(id);
+      if (e) await serial(e, () => close(e));
+    },
+    register: async (id) => entries.has(id) || (await registerMeta(id)) !== undefined,
+    forget: (id) => void entries.delete(id),
 
     async stop() {
       await Promise.allSettled(

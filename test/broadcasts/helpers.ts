@@ -79,3 +79,29 @@ export const report = async (server: StartedServer, id: string) => {
   }
   return rows;
 };
+
+/**
+ * After a crash in the middle of an `Offer {{n}}` broadcast to `phones`, now completed: every recipient got its own
+ * text once, and the report and counts agree. A second send of one id is the transport's retry of the message in
+ * flight at the crash (WhatsApp shows it once), never a second message.
+ */
+export const assertEachOnceAfterCrash = async (server: StartedServer, session: string, broadcastId: string, phones: string[]) => {
+  const done = await untilStatus(server, broadcastId, 'completed', 120_000);
+  assert.equal(done.total, phones.length);
+  const got = await deliveries(server, session);
+  assert.equal(got.length, phones.length);
+  assert.deepEqual(new Set(got.map((d) => d.to)), new Set(phones.map(jidOf)));
+  const byTo = new Map(got.map((d) => [d.to, d]));
+  phones.forEach((p, i) => assert.equal(byTo.get(jidOf(p))?.text, `Offer ${i}`));
+  const resent = got.filter((d) => d.sendAttempts !== 1);
+  assert.ok(resent.length <= 1 && resent.every((d) => d.sendAttempts === 2), JSON.stringify(resent));
+
+  const rows = await report(server, broadcastId);
+  assert.equal(rows.length, phones.length);
+  for (const r of rows) {
+    assert.ok(['sent', 'delivered', 'read'].includes(r.status), `${r.index} is ${r.status}`);
+    assert.equal(r.messageId, byTo.get(r.to)?.messageId);
+  }
+  const counts = (await broadcast(server, broadcastId)).counts;
+  assert.equal(counts.sent + counts.delivered + counts.read, phones.length);
+};

@@ -56,7 +56,9 @@ export const serverOnRedis = (env: Record<string, string> = {}) => {
   const ctx = {} as { redis: RedisServer; server: StartedServer; api: ReturnType<typeof messageApi> };
   before(async () => {
     ctx.redis = await startRedis();
-    ctx.server = await startServer({ ...env, REDIS_URL: ctx.redis.url });
+    // A process that crashed still holds its sessions' leases until they run out: a short lease keeps a restart
+    // from waiting the default 10 s for its own sessions.
+    ctx.server = await startServer({ CLUSTER_LEASE_TTL_MS: '2000', ...env, REDIS_URL: ctx.redis.url });
     ctx.api = messageApi(ctx.server);
   });
   after(async () => {

@@ -33,19 +33,27 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 export interface ServerOptions {
   /** Extra modules node preloads with `--import` after tsx, e.g. the WhatsApp simulator's trust preload. */
   imports?: string[];
+  /**
+   * A SESSIONS_DIR other servers use too (several nodes on one shared volume); the caller creates and removes it.
+   * @default a folder of this server's own, removed by `close()`
+   */
+  sessionsDir?: string;
 }
 
 /**
  * hashsend as a child process (`node --import tsx src/main.ts`) with its own temp DATA_DIR and SESSIONS_DIR, on a
  * free loopback port, the sandbox driver by default. Resolves once `/readyz` answers 200.
  */
-export const startServer = async (env: Record<string, string> = {}, { imports = [] }: ServerOptions = {}): Promise<StartedServer> => {
+export const startServer = async (
+  env: Record<string, string> = {},
+  { imports = [], sessionsDir: sharedSessionsDir }: ServerOptions = {},
+): Promise<StartedServer> => {
   const root = await mkdtemp(path.join(tmpdir(), 'hashsend-test-'));
   const port = await freePort();
   const apiKey = env.API_KEY ?? 'test-key-0123456789';
   const url = `http://127.0.0.1:${port}`;
   const dataDir = path.join(root, 'data');
-  const sessionsDir = path.join(root, 'sessions');
+  const sessionsDir = sharedSessionsDir ?? path.join(root, 'sessions');
   let out = '';
   let child: ChildProcess | undefined;
   let exited: Promise<number | null> = Promise.resolve(null);

@@ -4,6 +4,7 @@ import { HashsendError } from '../../errors.js';
 import type { MediaResolver } from '../../media/resolver.js';
 import { isSandboxSession, type SandboxSession } from '../../whatsapp/sandbox/driver.js';
 import type { SessionManager } from '../../whatsapp/sessions.js';
+import { isRemoteDriverSession } from '../../whatsapp/remote-driver.js';
 import { authErrors, errors, json, sessionIdParam, type DescribeRoutes } from '../openapi.js';
 import { parse } from '../validate.js';
 import { sandboxInboundOf, sandboxInboundSchema, sandboxReceivedSchema } from './sandbox-inbound.js';
@@ -63,6 +64,8 @@ const sandboxOf = (sessions: SessionManager, id: string): SandboxSession => {
   const info = sessions.get(id);
   const session = sessions.driverSession(id);
   if (info.driver !== 'sandbox') throw new HashsendError('not_sandbox', 400, `session "${id}" uses the ${info.driver} driver, not sandbox`);
+  // Open on another node: each control is a call to it (src/whatsapp/remote-driver.ts).
+  if (session && isRemoteDriverSession(session)) return session as SandboxSession;
   if (!session || !isSandboxSession(session)) throw new HashsendError('session_not_connected', 503, `session "${id}" is ${info.state}`);
   return session;
 };
@@ -85,11 +88,11 @@ export const sandboxRoutes = ({ sessions, media }: SandboxRouteDeps) =>
       await sandbox.link(phone, name);
       res.json(sessions.get(req.params.id));
     })
-    .get('/sessions/:id/sandbox/deliveries', (req, res) => {
-      res.json({ items: sandboxOf(sessions, req.params.id).deliveries() });
+    .get('/sessions/:id/sandbox/deliveries', async (req, res) => {
+      res.json({ items: await sandboxOf(sessions, req.params.id).deliveries() });
     })
-    .get('/sessions/:id/sandbox/presences', (req, res) => {
-      res.json({ items: sandboxOf(sessions, req.params.id).presences() });
+    .get('/sessions/:id/sandbox/presences', async (req, res) => {
+      res.json({ items: await sandboxOf(sessions, req.params.id).presences() });
     })
     .post('/sessions/:id/sandbox/failures', async (req, res) => {
       const sandbox = sandboxOf(sessions, req.params.id);

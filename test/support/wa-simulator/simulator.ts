@@ -136,10 +136,17 @@ export class WaSimulator extends EventEmitter implements SimContext, PhoneContex
     };
   }
 
+  /**
+   * Logins of a device while another socket of it was still logged in: two clients holding one credential at once
+   * (a reconnect after the old socket closed is not one).
+   */
+  replacedLogins = 0;
+
   /** Like WhatsApp: a device that logs in again replaces its older socket, which gets a 440 conflict. */
   onLogin(conn: SimConnection) {
     for (const s of this.connections(conn.account!.phone)) {
       if (s !== conn && s.companion === conn.companion) {
+        this.replacedLogins++;
         s.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] });
       }
     }
