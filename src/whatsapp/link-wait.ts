@@ -1,5 +1,6 @@
 import { HashsendError } from '../errors.js';
 import type { SessionEvent } from './session-types.js';
+import { sessionNotFound } from './session-entry.js';
 
 const LINKING_STATES: ReadonlySet<string> = new Set(['starting', 'reconnecting', 'qr']);
 export const isLinking = (state: string) => LINKING_STATES.has(state);
@@ -20,6 +21,6 @@ export const waitForLinkable = (subscribe: (listener: (event: SessionEvent) => v
     const off = subscribe((event) => {
       if (event.type === 'qr' && event.sessionId === id) done();
       if (event.type === 'state' && event.session.id === id && !isLinking(event.session.state)) done();
-      if (event.type === 'deleted' && event.sessionId === id) done(new HashsendError('session_not_found', 404, `no session "${id}"`));
+      if (event.type === 'deleted' && event.sessionId === id) done(sessionNotFound(id));
     });
   });

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { HashsendError } from '../errors.js';
 import { createEventBus, type SubscribeOptions } from '../events/bus.js';
-import type { DriverEvent, DriverSession, SendRequest, SentRef, SessionState } from './driver.js';
+import type { DriverEvent, SendRequest, SentRef, SessionState } from './driver.js';
 import { acquireOwner } from './owner-lock.js';
 import { NO_CAPABILITIES, unsupportedByDriver } from './capabilities.js';
 import { fileCredentials } from './credentials/file-records.js';
@@ -18,36 +18,13 @@ import {
   type SessionManager,
 } from './session-types.js';
 import { storedIds } from './session-ids.js';
+import { sessionNotFound as notFound, type Entry, type Meta } from './session-entry.js';
 
 export type { SessionEvent, SessionInfo, SessionManager, LocalSessionManager, SessionManagerOptions };
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
-interface Meta {
-  id: string;
-  driver: string;
-  createdAt: string;
-  me?: { id: string; name?: string };
-  lastError?: SessionInfo['lastError'];
-}
-
-interface Entry {
-  meta: Meta;
-  state: SessionState;
-  updatedAt: string;
-  qr?: { qr: string; expiresAt: string };
-  driver?: DriverSession;
-  /** The driver's options, as last read from the session folder. */
-  options?: unknown;
-  release?: () => Promise<void>;
-  /** Bumped on each (re)open, so events from a session already replaced are ignored. */
-  generation: number;
-  /** Lifecycle operations on one session run one after another. */
-  ops: Promise<unknown>;
-}
-
 const metaKey = (id: string) => `session:${id}`;
-const notFound = (id: string) => new HashsendError('session_not_found', 404, `no session "${id}"`);
 const phoneOf = (jid: string) => jid.split('@')[0].split(':')[0];
 
 /**
