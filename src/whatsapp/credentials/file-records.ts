@@ -15,10 +15,15 @@ const fileOf = (name: string) => `${name}${SUFFIX}`;
 export const fileRecords = (dir: string): SessionRecords => {
   const queue = new KeyedQueue();
   let wiped = false;
+  // Written before a session first opens (a driver's options), so the folder may not be there yet.
+  let folder: Promise<unknown> | undefined;
+  // Queued at once, in the order asked: anything awaited before taking a place in the queue would let an older
+  // save land after a newer one.
   const change = (name: string, value: string | null) =>
     queue.run(name, async () => {
       if (wiped) return;
       if (value === null) return removeFileDurably(path.join(dir, fileOf(name)));
+      await (folder ??= mkdir(dir, { recursive: true, mode: 0o700 }));
       await writeFileAtomic(path.join(dir, fileOf(name)), value);
     });
   const readOne = (name: string) =>
@@ -44,8 +49,6 @@ export const fileRecords = (dir: string): SessionRecords => {
     read: (names) => Promise.all(names.map(readOne)),
     async write(changes) {
       if (wiped) return;
-      // Written before a session first opens (a driver's options), so the folder may not be there yet.
-      if (changes.some(([, value]) => value !== null)) await mkdir(dir, { recursive: true, mode: 0o700 });
       await Promise.all(changes.map(([name, value]) => change(name, value)));
     },
     async wipe() {
