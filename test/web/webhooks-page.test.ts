@@ -147,7 +147,10 @@ describe('operator page: webhooks', () => {
       const check = verifyWebhookSignature({ payload: r.raw, header: r.headers['x-hashsend-signature'] as string, secret });
       assert.equal(check.ok, true, `${r.body.type} is signed with the secret the page showed`);
     }
-    assert.match(await detail().locator('[data-count="delivered"]').innerText(), /delivered\s+4/);
+    // The endpoint's counts come with the endpoint list, polled apart from the deliveries table: they catch up.
+    await page.waitForFunction(() =>
+      /delivered\s+4/.test((document.querySelector('[data-count="delivered"]') as HTMLElement | null)?.innerText ?? ''),
+    );
     await shoot(t, 'webhook-added');
 
     await shown.getByRole('button', { name: 'I have stored it' }).click();
