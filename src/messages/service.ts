@@ -88,7 +88,7 @@ export interface MessageServiceOptions {
   /** Throws `session_not_found` for an unknown session, before any media is fetched. */
   requireSession(id: string): void;
   /** The session's driver and what it can send. */
-  capabilities(sessionId: string): { driver: string; capabilities: DriverCapabilities };
+  capabilities(sessionId: string): { name: string; capabilities: DriverCapabilities };
   /** The session's suppression list: a send to a number on it is `409 opted_out` unless it is a reply. */
   optOuts: OptOutLookup;
   inbox: InboundLookup;
@@ -134,13 +134,9 @@ export const createMessageService = ({
   optOuts,
   inbox,
 }: MessageServiceOptions): MessageService => {
-  const driverOf = (sessionId: string) => {
-    const { driver, capabilities: can } = capabilities(sessionId);
-    return { name: driver, capabilities: can };
-  };
   /** The cheap part of `checkSendable`, from the input alone: nothing is fetched for a send that would be refused. */
   const precheck = (sessionId: string, input: MessageInput | CardInput, quoted: boolean) => {
-    const driver = driverOf(sessionId);
+    const driver = capabilities(sessionId);
     checkContentType(driver, typeOf(input));
     if (quoted) checkQuoting(driver);
     return driver;

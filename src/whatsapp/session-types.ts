@@ -61,7 +61,7 @@ export interface SessionManager {
   configure(id: string, options: unknown): Promise<SessionInfo>;
   list(): SessionInfo[];
   /** The session's driver and what it can do; `404 session_not_found` for an unknown id. */
-  capabilities(id: string): { driver: string; capabilities: DriverCapabilities };
+  capabilities(id: string): { name: string; capabilities: DriverCapabilities };
   /** `404 session_not_found` for an unknown id. */
   get(id: string): SessionInfo;
   has(id: string): boolean;

@@ -265,7 +265,7 @@ export const createSessionManager = ({
 
     capabilities(id) {
       const e = entryOf(id);
-      return { driver: e.meta.driver, capabilities: driverOf(e.meta.driver)?.capabilities ?? NO_CAPABILITIES };
+      return { name: e.meta.driver, capabilities: driverOf(e.meta.driver)?.capabilities ?? NO_CAPABILITIES };
     },
 
     list: () => [...entries.values()].map(info),
