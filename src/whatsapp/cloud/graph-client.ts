@@ -1,5 +1,5 @@
 import { fetch, FormData, type Response } from 'undici';
-import { isObject } from './json.js';
+import { isObject } from '../../lib/json.js';
 
 /** What Meta said when it refused a call, in Graph's `{ error: { … } }` shape; `network` when no answer came. */
 export interface GraphFault {

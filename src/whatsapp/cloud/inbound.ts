@@ -1,7 +1,7 @@
 import type { DriverBlobs, InboundContent, InboundDriverMessage, SendAs } from '../driver.js';
 import type { GraphClient } from './graph-client.js';
 import { metaSha256 } from './meta-sha256.js';
-import { isObject, list, text, type Json } from './json.js';
+import { isObject, list, text, type Json } from '../../lib/json.js';
 
 const MEDIA: readonly SendAs[] = ['image', 'video', 'audio', 'document', 'sticker'];
 

@@ -1,6 +1,6 @@
 import { HashsendError } from '../../errors.js';
 import type { GraphFault } from './graph-client.js';
-import { text } from './json.js';
+import { text } from '../../lib/json.js';
 
 interface Mapped {
   code: string;

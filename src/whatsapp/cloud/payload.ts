@@ -1,7 +1,7 @@
 import { unsupportedByDriver } from '../capabilities.js';
 import type { OutboundContent, SendAs, SendRequest, TemplateComponent, TemplateParameter } from '../driver.js';
 import type { UploadableMedia } from './media-upload.js';
-import { type Json } from './json.js';
+import { type Json } from '../../lib/json.js';
 
 /** How Meta is to find a media file: by the id of an upload, or by a URL it fetches. */
 export type MetaMediaRef = { id: string } | { link: string };

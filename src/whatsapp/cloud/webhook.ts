@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HashsendError, invalidRequest } from '../../errors.js';
 import type { DriverEvent, InboundHttpRequest, InboundHttpResponse, ReceiptStatus } from '../driver.js';
 import { mapStatusError } from './meta-errors.js';
-import { isObject, list, type Json } from './json.js';
+import { isObject, list, type Json } from '../../lib/json.js';
 
 const sameSecret = (a: string, b: string) => {
   const x = Buffer.from(a);

@@ -2,6 +2,7 @@ import { writeSync } from 'node:fs';
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-file.js';
+import { isObject } from '../../lib/json.js';
 
 /** The sandbox's whole world for one session: the "phone" it is linked to and what recipients received. */
 export interface SandboxState {
@@ -68,8 +69,6 @@ export class CorruptStateError extends Error {}
 const FILE = 'sandbox.json';
 const COMPACT_MIN_EVENTS = 1000;
 const COMPACT_FACTOR = 4;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const apply = (state: SandboxState, event: unknown): boolean => {
   if (!isObject(event)) return false;

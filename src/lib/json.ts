@@ -1,4 +1,4 @@
-/** Reading Meta's JSON, which is validated at the edge by looking, never by trusting its shape. */
+/** Reading JSON from outside (Meta's webhooks, a journal on disk): its shape is checked by looking, never trusted. */
 export type Json = Record<string, unknown>;
 
 export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
