@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { messageApi, reached } from '../support/message-api.js';
+import { openEventStream } from '../support/sse.js';
 import { waitFor, type StartedServer } from '../support/server.js';
 import { linkedSession } from '../broadcasts/helpers.js';
 import { NODE_IDS, ownershipLog, twoNodes, untilState } from './two-nodes.js';
@@ -85,6 +86,10 @@ test('Redis stopped and started again under sends to both nodes: 503 store_unava
   await waitFor('the owner to close the session', async () => (/a session lease is lost/.test(owner.output()) ? true : undefined));
   await ctx.redis.restart();
   await waitFor('both nodes ready again', async () => ((await allReadyz()).every((r) => r.status === 200) ? true : undefined), 20_000);
+  // Followed on both nodes from now: the owner's events reach the other node again over the reconnected Redis.
+  const streams = await Promise.all(
+    ctx.nodes.map((n) => openEventStream(`${n.url}/api/sessions/${SESSION}/events`, { authorization: `Bearer ${n.apiKey}` })),
+  );
   const afterRestart = acceptedCount();
   await waitFor('sends accepted after the outage', async () => (acceptedCount() >= afterRestart + 60 ? true : undefined), 30_000);
   await Promise.all(senders.map((s) => s.stop()));
@@ -113,6 +118,13 @@ test('Redis stopped and started again under sends to both nodes: 503 store_unava
       s.accepted().map((o) => o.text),
       `recipient ${r} in order`,
     );
+  }
+
+  const last = senders[0]!.accepted().at(-1)!;
+  const lastWa = byId.get(last.id!)!.messageId;
+  for (const stream of streams) {
+    await stream.next((e) => e.event === 'receipt' && (e.data as { waMessageId: string }).waMessageId === lastWa, 20_000);
+    await stream.close();
   }
 
   // Ready again without a restart: both show the session connected; exactly one node holds it.
