@@ -4,10 +4,11 @@ import { createClient, type RedisClientType } from '@redis/client';
 import { createLeases } from '../../src/cluster/leases.js';
 import { messageApi, reached } from '../support/message-api.js';
 import type { StartedServer } from '../support/server.js';
+import { openEventStream } from '../support/sse.js';
 import { adopted, twoNodes, untilState } from './two-nodes.js';
 
 const TTL_MS = 2000;
-const { ctx } = twoNodes({ CLUSTER_LEASE_TTL_MS: String(TTL_MS) });
+const { ctx, ownerOf } = twoNodes({ CLUSTER_LEASE_TTL_MS: String(TTL_MS) });
 
 const errorOf = async (res: Response) => [res.status, ((await res.json()) as { error?: { code: string } }).error?.code] as const;
 
@@ -61,4 +62,29 @@ test('a session whose owner died before anyone took it over: owner-only calls on
   await untilState(a, id, 'connected');
   await untilState(b, id, 'connected');
   assert.equal(adopted(a, id) + adopted(b, id), 1);
+});
+
+test("a client following a session on the node that does not own it sees the owner's new state even when the event between the nodes was lost", async () => {
+  const id = 'followed';
+  const { owner, other } = ownerOf(id);
+  assert.equal((await owner.api('/api/sessions', { method: 'POST', json: { id, driver: 'sandbox' } })).status, 201);
+  await untilState(other, id, 'qr');
+  const stream = await openEventStream(`${other.url}/api/sessions/${id}/events`, { authorization: `Bearer ${other.apiKey}` });
+  await stream.next((e) => e.event === 'state');
+
+  // Every node's subscription dropped, and kept from coming back while the owner links (a network blip): pub/sub
+  // keeps nothing for a node that is not subscribed.
+  const client = createClient({ url: ctx.redis.url }) as RedisClientType;
+  await client.connect();
+  const maxClients = (await client.configGet('maxclients')).maxclients!;
+  await client.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+  const connected = Number(/connected_clients:(\d+)/.exec(await client.info('clients'))![1]);
+  await client.configSet('maxclients', String(connected));
+  assert.equal((await owner.api(`/api/sessions/${id}/sandbox/link`, { method: 'POST', json: {} })).status, 200);
+  await client.configSet('maxclients', maxClients);
+  await client.close();
+
+  const shown = await stream.next((e) => e.event === 'state' && (e.data as { state: string }).state === 'connected', 10_000);
+  assert.equal((shown.data as { id: string }).id, id);
+  await stream.close();
 });
