@@ -2,9 +2,9 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { messageApi, reached } from '../support/message-api.js';
 import { signature, startFakeGraph, type FakeGraph } from '../support/fake-graph/index.js';
-import { waitFor, type StartedServer } from '../support/server.js';
+import type { StartedServer } from '../support/server.js';
 import { wasenderClient } from '../wasender/support.js';
-import { NODE_IDS, adopted, twoNodes, untilState } from './two-nodes.js';
+import { adopted, twoNodes, untilState } from './two-nodes.js';
 
 /**
  * Calls only a session's owner can answer, made through the node that does not own it: each is passed to the
@@ -175,7 +175,7 @@ test("a Cloud API session's Meta webhooks through the non-owner: the verify hand
   await api.until(again, reached, 'delivered after the options changed');
   assert.equal(adopted(owner, id), 1);
   assert.equal(adopted(other, id), 0);
-  assert.ok(NODE_IDS.length === 2 && (await state(owner, id)) === 'connected');
+  assert.equal(await state(owner, id), 'connected');
 });
 
 test('a session unknown to the install is 404 session_not_found on both nodes, for owner-only calls too', async () => {
@@ -185,5 +185,4 @@ test('a session unknown to the install is 404 session_not_found on both nodes, f
     const hook = await fetch(`${node.url}/hooks/nobody?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1`);
     assert.deepEqual(await errorOf(hook), [404, 'session_not_found']);
   }
-  await waitFor('no stray session', async () => ((await (await ctx.nodes[0]!.api('/api/sessions')).ok) ? true : undefined));
 });
