@@ -64,6 +64,9 @@ const DRIVER_CALLS = new Set([
   'requestPairingCode',
 ]);
 
+/** How long a create or delete waits for each other live node to know of it. */
+const REGISTER_WAIT_MS = 1000;
+
 const notOwner = (id: string) => new HashsendError('not_owner', 503, `this node does not own session "${id}" (any more); retry`);
 const unowned = (id: string) =>
   new HashsendError('session_unowned', 503, `no node has session "${id}" open right now (one is taking it over); retry shortly`);
@@ -120,6 +123,25 @@ export const createClusterSessions = ({
     };
   }
 
+  // A node learns of a session created or deleted elsewhere at its next ownership pass (or from an event pub/sub
+  // may deliver late), too late for a client whose next call the load balancer sends there: a create or delete
+  // answers once every live node knows. One that does not answer in time (dying) catches up at its next pass.
+  cluster.handlers['sessions.register'] = async (id) => void (await local.register(id as string));
+  cluster.handlers['sessions.forget'] = async (id) => void (mine.has(id as string) || local.forget(id as string));
+  const tellOthers = async (method: 'register' | 'forget', id: string) => {
+    const live = await cluster.live().catch(() => [] as string[]);
+    const others = live.filter((node) => node !== cluster.nodeId);
+    await Promise.all(
+      others.map((node) =>
+        cluster
+          .callWithin(REGISTER_WAIT_MS, node, `sessions.${method}`, id)
+          .catch((err: unknown) =>
+            log.warn({ err, sessionId: id, node, method }, 'a node was not told of a session change; it catches up at its next pass'),
+          ),
+      ),
+    );
+  };
+
   const onOwner = async <M extends Method>(
     method: M,
     id: string,
@@ -164,6 +186,7 @@ export const createClusterSessions = ({
     },
     async create(request) {
       const created = await local.create(request);
+      await tellOthers('register', created.id);
       // Deleted and created again before this node's ownership loop let the old lease go: it still holds it.
       if (mine.has(created.id)) await local.adopt(created.id);
       else poke();
@@ -177,7 +200,10 @@ export const createClusterSessions = ({
     qr: (id) => onOwner('qr', id),
     pairingCode: (id, phone) => onOwner('pairingCode', id, phone),
     logout: (id) => onOwner('logout', id),
-    remove: (id) => onOwner('remove', id),
+    async remove(id) {
+      await onOwner('remove', id);
+      await tellOthers('forget', id);
+    },
     currentQr(id) {
       if (mine.has(id)) return local.currentQr(id);
       const view = mirror.view(local.get(id).id);

@@ -1,7 +1,7 @@
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
 import { KeyedQueue } from '../lib/keyed-queue.js';
-import { isSessionEvent, type SessionInfo } from './session-types.js';
+import { isSessionEvent, type SessionEvent, type SessionInfo } from './session-types.js';
 
 /*
  * Keys:
@@ -79,6 +79,9 @@ export const createSessionMirror = ({ client, events, log, onDeleted }: SessionM
     { from: 'remote' },
   );
 
+  /** An event of the owner's this node learns of from its snapshot, published as the bridge would have. */
+  const heard = (event: SessionEvent) => events.publish(event, { remote: true });
+
   return {
     view: (id: string) => views.get(id),
     /** Reads the snapshots of the sessions owned elsewhere; forgets views of sessions no longer there. */
@@ -91,7 +94,13 @@ export const createSessionMirror = ({ client, events, log, onDeleted }: SessionM
         if (!raw) return;
         try {
           const view = JSON.parse(raw) as MirrorView;
-          if (newer(view.session, views.get(id))) views.set(id, view);
+          const known = views.get(id);
+          if (!newer(view.session, known)) return;
+          // Newer than any event heard: one was lost (pub/sub keeps nothing for a node reconnecting). Clients
+          // following the session here hear it now, as they would have from the bridge.
+          if (!known || view.session.updatedAt > known.session.updatedAt) heard({ type: 'state', session: view.session });
+          if (view.qr && view.session.state === 'qr' && view.qr.qr !== known?.qr?.qr) heard({ type: 'qr', sessionId: id, ...view.qr });
+          views.set(id, view);
         } catch (err) {
           log.warn({ err, sessionId: id }, 'an unreadable session snapshot was passed over');
         }

@@ -57,8 +57,8 @@ export const untilState = (node: StartedServer, sessionId: string, state: string
     timeoutMs,
   );
 
-/** When (epoch ms, from its log) `node` adopted the session: its ownership loop opened it there. */
-export const adoptions = (node: StartedServer, sessionId: string) =>
+/** `node`'s log lines about one session's ownership, oldest first. */
+const ownershipLines = (node: StartedServer, sessionId: string) =>
   node
     .output()
     .split('\n')
@@ -69,8 +69,17 @@ export const adoptions = (node: StartedServer, sessionId: string) =>
         return [];
       }
     })
-    .filter((l) => l.msg === 'session adopted' && l.sessionId === sessionId)
+    .filter((l) => l.sessionId === sessionId && (l.msg === 'session adopted' || l.msg === 'session closing on this node'));
+
+/** When (epoch ms, from its log) `node` adopted the session: its ownership loop opened it there. */
+export const adoptions = (node: StartedServer, sessionId: string) =>
+  ownershipLines(node, sessionId)
+    .filter((l) => l.msg === 'session adopted')
     .map((l) => l.time);
 
 /** How often `node` adopted the session. */
 export const adopted = (node: StartedServer, sessionId: string) => adoptions(node, sessionId).length;
+
+/** What `node`'s ownership loop did with the session, in order: opened it (`adopted`) or began closing it. */
+export const ownershipLog = (node: StartedServer, sessionId: string) =>
+  ownershipLines(node, sessionId).map((l) => (l.msg === 'session adopted' ? ('adopted' as const) : ('closing' as const)));
