@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RedisClientType } from '@redis/client';
 import { evalScript } from '../lib/redis-script.js';
-import { writeBatch } from '../broadcasts/write-batch.js';
+import { deliveryWrites } from './delivery-writes.js';
 import * as scripts from './store-redis-scripts.js';
-import type { DeliveryUpdate, WebhookStore } from './store.js';
+import type { WebhookStore } from './store.js';
 import type { DeliveryStatus, StoredDelivery, WebhookDelivery, WebhookEndpoint } from './types.js';
 
 /*
@@ -64,8 +64,6 @@ const deliveryOf = ([seq, flat, next]: [number | string, string[], string | null
 /** A command that may succeed if tried again: the connection, not the command, failed. */
 const transient = (err: unknown) => !(err instanceof Error) || !/^(ERR|WRONGTYPE|NOSCRIPT)\b/.test(err.message);
 
-type Write = { kind: 'insert'; delivery: WebhookDelivery } | { kind: 'update'; update: DeliveryUpdate };
-
 /**
  * The webhook store on Redis, shared by every node (REDIS_URL): same contract as the SQLite store. Writes made
  * while one runs go together in one script call; a batch whose connection failed is sent again (an insert is
@@ -102,17 +100,15 @@ export const openRedisWebhookStore = async (url: string): Promise<WebhookStore> 
     }
   };
 
-  const seqs = new Map<string, number>();
-  const writes = writeBatch<Write>(async (items) => {
-    const inserts = items.flatMap((w) => (w.kind === 'insert' ? [w.delivery] : []));
-    const updates = items.flatMap((w) => (w.kind === 'update' ? [w.update] : []));
+  const writes = deliveryWrites(async (inserts, updates) => {
+    const stored: [string, number][] = [];
     if (inserts.length) {
       const args = inserts.flatMap(({ body, nextAttemptAt: _n, ...rest }) => {
         const { set } = fieldsOf(rest);
         return [rest.id, rest.endpointId, rest.orderingKey, rest.status, millis(rest.createdAt), body, set.length / 2, ...set];
       });
       const got = (await retried(() => run(scripts.ADD, args))) as number[];
-      inserts.forEach((d, i) => seqs.set(d.id, got[i]));
+      inserts.forEach((d, i) => stored.push([d.id, got[i]]));
     }
     if (updates.length) {
       const args = updates.flatMap(({ seq, patch, nextAttemptAt, fence }) => {
@@ -131,6 +127,7 @@ export const openRedisWebhookStore = async (url: string): Promise<WebhookStore> 
       });
       await retried(() => run(scripts.UPDATE, args));
     }
+    return stored;
   });
 
   const read = async (key: string, start: string | number, stop: string | number, rev: boolean, limit: number) => {
@@ -152,13 +149,8 @@ export const openRedisWebhookStore = async (url: string): Promise<WebhookStore> 
       while (Number(await run(scripts.REMOVE_DELIVERIES, [id, REMOVE_BATCH])) > 0);
       await client.hDel(`${PREFIX}endpoints`, id);
     },
-    addDelivery: (delivery) =>
-      writes.add({ kind: 'insert', delivery }).then(() => {
-        const seq = seqs.get(delivery.id)!;
-        seqs.delete(delivery.id);
-        return seq;
-      }),
-    updateDelivery: (update) => writes.add({ kind: 'update', update }),
+    addDelivery: writes.addDelivery,
+    updateDelivery: writes.updateDelivery,
     pending: (endpointId, { after, limit }) => read(ek(endpointId, 'z:pending'), `(${after}`, '+inf', false, limit),
     async getDelivery(endpointId, id) {
       const seq = await client.hGet(ek(endpointId, 'ids'), id);

@@ -1,44 +1,15 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient } from '@redis/client';
 import { waitFor, type StartedServer } from '../support/server.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
-import { createEndpoint, deliveries, linkedSession, sendText, WEBHOOK_TEST_ENV, type Endpoint } from '../webhooks/helpers.js';
-import { NODE_IDS, twoNodes } from './two-nodes.js';
+import { createEndpoint, deliveries, linkedSession, sendText, type Endpoint } from '../webhooks/helpers.js';
+import { webhookNodes } from './webhooks-nodes.js';
 
 // Leases of 30 s: their periodic sweep never comes within a test, so what arrives came through the notes (pub/sub).
-const { ctx } = twoNodes({ ...WEBHOOK_TEST_ENV, LOG_LEVEL: 'info', CLUSTER_LEASE_TTL_MS: '30000' });
+const { ctx, receiver: theReceiver, worker } = webhookNodes({ CLUSTER_LEASE_TTL_MS: '30000' });
 const SESSION = 'hooks';
-let receiver: WebhookReceiver;
-let client: ReturnType<typeof createClient> | undefined;
-before(async () => {
-  receiver = await startWebhookReceiver();
-});
-after(async () => {
-  await client?.close();
-  await receiver?.close();
-});
-/** A connection of the test's own to the nodes' Redis (opened once they run). */
-const redis = async () => {
-  if (!client) {
-    client = createClient({ url: ctx.redis.url });
-    // Redis is stopped with the nodes, maybe before this connection is closed.
-    client.on('error', () => undefined);
-    await client.connect();
-  }
-  return client;
-};
 
-const node = (id: string) => ctx.nodes[NODE_IDS.indexOf(id as (typeof NODE_IDS)[number])]!;
-
-/** The node working the endpoint's deliveries: the holder of its lease in Redis, once there is one. */
-const worker = (endpointId: string) =>
-  waitFor(`a node working ${endpointId}`, async () => {
-    const value = await (await redis()).get(`hs:lease:webhook:${endpointId}`);
-    return value ? node(value.slice(0, value.lastIndexOf(':'))) : undefined;
-  });
-
-test('an endpoint created on one node is listed on the other; a message sent through the other node produces its webhook; any node shows its deliveries and replays them', async () => {
+test('an endpoint created on one node is listed on the other; a message sent through the other node produces its webhook; any node shows its deliveries, replays them, disables and enables the endpoint', async () => {
+  const receiver = theReceiver();
   const [a, b] = ctx.nodes as [StartedServer, StartedServer];
   await linkedSession(a, SESSION);
   const created = await createEndpoint(a, { url: receiver.url, events: ['message.sent'], sessionId: SESSION });

@@ -1,43 +1,14 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient } from '@redis/client';
 import { waitFor } from '../support/server.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
-import { createEndpoint, deliveries, linkedSession, sendText, WEBHOOK_TEST_ENV } from '../webhooks/helpers.js';
-import { NODE_IDS, twoNodes } from './two-nodes.js';
+import { createEndpoint, deliveries, linkedSession, sendText } from '../webhooks/helpers.js';
+import { webhookNodes } from './webhooks-nodes.js';
 
-const { ctx } = twoNodes({ ...WEBHOOK_TEST_ENV, LOG_LEVEL: 'info' });
+const { ctx, receiver: theReceiver, worker } = webhookNodes();
 const SESSION = 'hooks';
-let receiver: WebhookReceiver;
-let client: ReturnType<typeof createClient> | undefined;
-before(async () => {
-  receiver = await startWebhookReceiver();
-});
-after(async () => {
-  await client?.close();
-  await receiver?.close();
-});
-/** A connection of the test's own to the nodes' Redis (opened once they run). */
-const redis = async () => {
-  if (!client) {
-    client = createClient({ url: ctx.redis.url });
-    // Redis is stopped with the nodes, maybe before this connection is closed.
-    client.on('error', () => undefined);
-    await client.connect();
-  }
-  return client;
-};
-
-const node = (id: string) => ctx.nodes[NODE_IDS.indexOf(id as (typeof NODE_IDS)[number])]!;
-
-/** The node working the endpoint's deliveries: the holder of its lease in Redis, once there is one. */
-const worker = (endpointId: string) =>
-  waitFor(`a node working ${endpointId}`, async () => {
-    const value = await (await redis()).get(`hs:lease:webhook:${endpointId}`);
-    return value ? node(value.slice(0, value.lastIndexOf(':'))) : undefined;
-  });
 
 test('kill -9 of the node working an endpoint while its receiver is down: once the receiver is up, the survivor delivers every pending delivery', async () => {
+  const receiver = theReceiver();
   await linkedSession(ctx.nodes[0]!, SESSION);
   const endpoint = await createEndpoint(ctx.nodes[1]!, { url: receiver.url, events: ['message.sent'], sessionId: SESSION });
   const working = await worker(endpoint.id);
