@@ -84,28 +84,38 @@ export const createWebhookEngine = async ({
     shared?.tell(next.id);
   };
 
-  /** Success clears an endpoint's run of failures; failing for `disableAfterMs` without one disables it. */
-  const judge = async (id: string, result: AttemptResult, now: number) => {
-    const e = endpoints.get(id);
-    if (!e) return;
-    if (result.outcome === 'delivered') {
-      if (e.failingSince) await save({ ...e, failingSince: undefined });
-      return;
-    }
-    if (!e.failingSince) return save({ ...e, failingSince: iso(now) });
-    if (!e.enabled || now - Date.parse(e.failingSince) < disableAfterMs) return;
-    log.warn({ endpointId: id, failingSince: e.failingSince }, 'webhook endpoint disabled: every delivery failed');
-    lanes.get(id)?.pause();
-    await save({
+  /** What an attempt's result changes on its endpoint (its run of failures, or disabled); undefined: nothing. */
+  const judged = (e: WebhookEndpoint | undefined, result: AttemptResult, now: number) => {
+    if (!e) return undefined;
+    if (result.outcome === 'delivered') return e.failingSince ? { ...e, failingSince: undefined } : undefined;
+    if (!e.failingSince) return { ...e, failingSince: iso(now) };
+    if (!e.enabled || now - Date.parse(e.failingSince) < disableAfterMs) return undefined;
+    return {
       ...e,
       enabled: false,
       disabledReason: {
-        code: 'failing',
+        code: 'failing' as const,
         message: `every delivery has failed since ${e.failingSince} (the last: ${result.message}); enable it again to resume its pending deliveries`,
         at: iso(now),
       },
       updatedAt: iso(now),
-    });
+    };
+  };
+
+  /** Success clears an endpoint's run of failures; failing for `disableAfterMs` without one disables it. */
+  const judge = async (id: string, result: AttemptResult, now: number) => {
+    let next = judged(endpoints.get(id), result, now);
+    // Beside other nodes the endpoint is read again before it is written: an API call elsewhere may have changed it.
+    if (next && shared) {
+      await reload();
+      next = judged(endpoints.get(id), result, now);
+    }
+    if (!next) return;
+    if (!next.enabled && endpoints.get(id)?.enabled) {
+      log.warn({ endpointId: id, failingSince: next.failingSince }, 'webhook endpoint disabled: every delivery failed');
+      lanes.get(id)?.pause();
+    }
+    await save(next);
   };
 
   const attempt = async (d: StoredDelivery, posted: () => void) => {
