@@ -1,4 +1,5 @@
-import { after, before } from 'node:test';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import { createClient } from '@redis/client';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { openSqliteWebhookStore } from '../../src/webhooks/store-sqlite.js';
 import { openRedisWebhookStore } from '../../src/webhooks/store-redis.js';
-import { webhookStoreConformance } from './store-conformance.ts';
+import { aDelivery, webhookStoreConformance } from './store-conformance.ts';
 
 let redis: RedisServer;
 let raw: ReturnType<typeof createClient>;
@@ -34,4 +35,17 @@ webhookStoreConformance('SQLite', async () => {
 webhookStoreConformance('Redis', async () => {
   await raw.flushAll();
   return { store: await openRedisWebhookStore(redis.url), again: () => openRedisWebhookStore(redis.url) };
+});
+
+test('Redis: an attempt result written under a lease this node no longer holds is refused; under the lease it holds, written', async () => {
+  await raw.flushAll();
+  const store = await openRedisWebhookStore(redis.url);
+  const seq = await store.addDelivery(aDelivery('whe_1'));
+  await raw.set('hs:lease:webhook:whe_1', 'node-b:2');
+  const delivered = { patch: { status: 'delivered' as const, attempts: 1 }, nextAttemptAt: null };
+  await store.updateDelivery({ seq, ...delivered, fence: { key: 'hs:lease:webhook:whe_1', value: 'node-a:1' } });
+  assert.equal((await store.pending('whe_1', { after: 0, limit: 5 })).length, 1);
+  await store.updateDelivery({ seq, ...delivered, fence: { key: 'hs:lease:webhook:whe_1', value: 'node-b:2' } });
+  assert.deepEqual(await store.pending('whe_1', { after: 0, limit: 5 }), []);
+  await store.close();
 });
