@@ -188,6 +188,8 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     onAttempt: metrics.webhooks.attempt,
     onDead: metrics.webhooks.dead,
     formats: { [WASENDER_FORMAT]: createWasenderFormat({ ids: wasenderIds }) },
+    // On Redis: endpoints and deliveries shared, each endpoint worked by one live node.
+    ...(cluster ? { cluster } : {}),
   });
   // From now on: the session states of the restore at start are delivered too.
   const unsubscribeWebhooks = events.subscribe(webhooks.publish);
@@ -291,7 +293,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
         const s = http.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
       });
       outbox.start();
-      webhooks.start();
+      await webhooks.start();
       // This node's share of the sessions opens, with their queues and broadcasts.
       await ownership?.start();
       // After the outbox: a broadcast picked up again finds its session's queue running.

@@ -60,6 +60,16 @@ export const openCluster = async ({ url, config, log: parentLog, events, callTim
       ownership = createOwnership({ nodes, leases, log, ...options });
       return ownership;
     },
+    /**
+     * Another ownership loop over the same live nodes, for work that is not a session (a webhook endpoint's
+     * deliveries); its ids must never be session ids. The sessions' loop starts and leaves the node registry.
+     */
+    ownOther(options: Pick<OwnershipOptions, 'sessionIds' | 'adopt' | 'release'>) {
+      const shared = { ...nodes, start: async () => undefined, leave: async () => undefined, crash: () => undefined };
+      return createOwnership({ nodes: shared, leases, log, ...options });
+    },
+    /** What a write made under a lease checks is still so: the lease's key and this node's value in it (leases.ts). */
+    fence: (id: string, token: number) => ({ key: `hs:lease:${id}`, value: `${nodes.nodeId}:${token}` }),
     /** Every node's ownership loop looks now (a session was created), this one's included. */
     poke() {
       void ownership?.tick();

@@ -58,6 +58,8 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
   /** Bumped by a restart, so a read begun before it is thrown away. */
   let generation = 0;
   let retryTimer: NodeJS.Timeout | undefined;
+  /** Pending deliveries with a seq above this may be unread though below `watermark` (stored by another node). */
+  let floor: number | undefined;
 
   /** The key's head is due: ready now, or a timer for later. */
   const schedule = (key: string) => {
@@ -161,6 +163,11 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
       const head = keys.get(key)?.[0];
       if (head && !busy.has(key)) start(head);
     }
+    if (floor !== undefined && !reading) {
+      watermark = Math.min(watermark, floor);
+      floor = undefined;
+      behind = true;
+    }
     if (!behind || reading || known.size > maxInMemory / 2) return;
     reading = true;
     const gen = generation;
@@ -187,6 +194,7 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
     known.clear();
     for (const e of inFlight) known.set(e.d.seq, e);
     watermark = 0;
+    floor = undefined;
     behind = true;
   }
 
@@ -211,6 +219,14 @@ export const createLane = ({ endpointId, store, concurrency, active, attempt, lo
     },
     /** Something changed on disk outside the lane's knowledge (start, a replay, a re-enable): read it all again. */
     wake: restart,
+    /**
+     * Deliveries from `seq` on were stored by another node, maybe below what this lane has read: it reads again from
+     * there, keeping what it holds (a read skips what is in memory).
+     */
+    wakeFrom(seq: number) {
+      floor = Math.min(floor ?? Infinity, seq - 1);
+      pump();
+    },
     /** Sleeps: no timer left, nothing in memory; attempts in flight end on their own (or by the engine's abort). */
     pause: forget,
     /** Resolves once the attempts in flight have ended. */

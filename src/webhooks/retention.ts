@@ -14,16 +14,21 @@ export const startPruning = ({
   keepMs,
   log,
   clock = Date.now,
+  claim,
 }: {
   store: Pick<WebhookStore, 'prune'>;
   keepMs: number;
   log: Logger;
   clock?: () => number;
+  /** Several nodes on one store: whether this node prunes this period (one does). @default always */
+  claim?: (periodMs: number) => Promise<boolean>;
 }) => {
+  const periodMs = Math.min(HOUR_MS, keepMs);
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   const prune = async () => {
+    if (claim && !(await claim(periodMs))) return;
     const before = new Date(clock() - keepMs).toISOString();
     let removed = 0;
     for (let n = BATCH; n === BATCH && !stopped; removed += n) n = await store.prune(before, BATCH);
@@ -32,7 +37,7 @@ export const startPruning = ({
   const tick = () => {
     running = prune().catch((err: unknown) => log.error({ err }, 'webhook deliveries could not be pruned'));
     void running.then(() => {
-      if (!stopped) timer = setTimeout(tick, Math.min(HOUR_MS, keepMs)).unref();
+      if (!stopped) timer = setTimeout(tick, periodMs).unref();
     });
   };
   tick();

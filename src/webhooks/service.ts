@@ -39,6 +39,8 @@ export interface WebhookServiceOptions {
   requireSession(id: string): void;
   /** How long the secret before a rotation still signs (WEBHOOK_SECRET_GRACE_MS). */
   secretGraceMs: number;
+  /** Brings the engine's endpoints up to date before a call reads them (other nodes change them too). @default none */
+  fresh?: () => Promise<void>;
   clock?: () => number;
 }
 
@@ -95,8 +97,17 @@ const deliveryPage = (items: StoredDelivery[], limit: number) => ({
 });
 
 /** Endpoints, secrets, delivery history and replays, below http: the routes only parse and shape. */
-export const createWebhookService = ({ engine, store, guard, requireSession, secretGraceMs, clock = Date.now }: WebhookServiceOptions) => {
-  const endpoint = (id: string) => {
+export const createWebhookService = ({
+  engine,
+  store,
+  guard,
+  requireSession,
+  secretGraceMs,
+  fresh = async () => undefined,
+  clock = Date.now,
+}: WebhookServiceOptions) => {
+  const endpoint = async (id: string) => {
+    await fresh();
     const e = engine.endpoint(id);
     if (!e) throw notFound(id);
     return e;
@@ -143,6 +154,7 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
      * was disabled for failing stays so unless `enable`: then its pending deliveries get a new retry period.
      */
     async putManaged(id: string, spec: ManagedEndpoint | null, { enable = true }: { enable?: boolean } = {}) {
+      await fresh();
       const current = engine.endpoint(id);
       if (!spec) {
         if (current) await engine.remove(id);
@@ -167,15 +179,16 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
     },
 
     async list() {
+      await fresh();
       const of = await stats();
       return engine.endpoints().map((e) => endpointView(e, of(e.id)));
     },
 
-    get: async (id: string) => endpointView(endpoint(id), (await stats())(id)),
+    get: async (id: string) => endpointView(await endpoint(id), (await stats())(id)),
 
     async update(id: string, patch: EndpointPatch) {
       const url = patch.url === undefined ? undefined : await checkWebhookUrl(guard, patch.url);
-      const current = endpoint(id);
+      const current = await endpoint(id);
       if (patch.url !== undefined || patch.events !== undefined || patch.description !== undefined) refuseManaged(current, 'change');
       const enabling = patch.enabled === true && !current.enabled;
       const next: WebhookEndpoint = {
@@ -194,13 +207,13 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
     },
 
     async remove(id: string) {
-      refuseManaged(endpoint(id), 'remove');
+      refuseManaged(await endpoint(id), 'remove');
       await engine.remove(id);
     },
 
     /** A new secret; the old one signs beside it until the grace period ends. */
     async rotateSecret(id: string) {
-      const current = endpoint(id);
+      const current = await endpoint(id);
       refuseManaged(current, 'rotate the secret of');
       const previousSecretExpiresAt = new Date(clock() + secretGraceMs).toISOString();
       const secret = newSecret();
@@ -209,7 +222,7 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
     },
 
     async deliveries(id: string, page: { status?: DeliveryStatus; limit: number; before?: number }) {
-      endpoint(id);
+      await endpoint(id);
       return deliveryPage(await store.listDeliveries(id, page), page.limit);
     },
 
@@ -218,7 +231,7 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
 
     /** Queues one delivery again (delivered or dead), same event id and body, with a new retry period. */
     async replay(id: string, deliveryId: string) {
-      endpoint(id);
+      await endpoint(id);
       if (!(await store.getDelivery(id, deliveryId))) {
         throw new HashsendError('delivery_not_found', 404, `no delivery "${deliveryId.slice(0, 64)}" of webhook endpoint "${id}"`);
       }
@@ -228,7 +241,7 @@ export const createWebhookService = ({ engine, store, guard, requireSession, sec
     },
 
     async replayAll(id: string, status: Exclude<DeliveryStatus, 'pending'>) {
-      endpoint(id);
+      await endpoint(id);
       const replayed = await store.requeue(id, { status }, clock());
       engine.wake(id);
       return { replayed };

@@ -1,6 +1,6 @@
 import { openStatements } from '../store/sqlite-statements.js';
-import { writeBatch } from '../broadcasts/write-batch.js';
-import type { DeliveryUpdate, WebhookStore } from './store.js';
+import { deliveryWrites } from './delivery-writes.js';
+import type { WebhookStore } from './store.js';
 import type { DeliveryStatus, StoredDelivery, WebhookDelivery, WebhookEndpoint } from './types.js';
 
 /** The time in epoch ms, inside SQLite. */
@@ -91,8 +91,6 @@ const deliveryOf = ({ seq, next_at, data, body }: Row): StoredDelivery => ({
   ...(next_at === null ? {} : { nextAttemptAt: new Date(next_at).toISOString() }),
 });
 
-type Write = { kind: 'insert'; delivery: WebhookDelivery } | { kind: 'update'; update: DeliveryUpdate };
-
 export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 5000 } = {}): Promise<WebhookStore> => {
   const { statements: s, run, all, exec, close } = await openStatements(file, { schema: SCHEMA, sql: SQL, busyTimeoutMs });
   // SQLite's automatic checkpoint would run inside this connection's commits (fsync included) every 1,000 pages of
@@ -108,13 +106,10 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
     return result;
   };
 
-  /** The seq each stored delivery got, by id, from its batch's commit until its `addDelivery` takes it. */
-  const seqs = new Map<string, number>();
-  const writes = writeBatch<Write>(
-    (items) =>
+  const writes = deliveryWrites(
+    (inserts, updates) =>
       serially(async () => {
-        const inserts = items.flatMap((w) => (w.kind === 'insert' ? [w.delivery] : []));
-        const updates = items.flatMap((w) => (w.kind === 'update' ? [w.update] : []));
+        const stored: [string, number][] = [];
         if (inserts.length) {
           const keys = new Set<string>();
           const rows = await all<{ seq: number; id: string }>(
@@ -128,11 +123,12 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
               }),
             ),
           );
-          for (const r of rows) seqs.set(r.id, r.seq);
+          for (const r of rows) stored.push([r.id, r.seq]);
         }
         if (updates.length) {
           await run(s.update, `[${updates.map((u) => `[${u.seq},${mergePatch(u.patch)},${u.nextAttemptAt}]`).join(',')}]`);
         }
+        return stored;
       }),
     // Under load, batches would come back to back, this connection holding the file's write lock most of the time
     // while the outbox's and the broadcasts' writers back off from it: the gap leaves them room and fills batches.
@@ -148,13 +144,8 @@ export const openSqliteWebhookStore = async (file: string, { busyTimeoutMs = 500
         await run(s.removeDeliveries, id);
         await run(s.removeEndpoint, id);
       }),
-    addDelivery: (delivery) =>
-      writes.add({ kind: 'insert', delivery }).then(() => {
-        const seq = seqs.get(delivery.id)!;
-        seqs.delete(delivery.id);
-        return seq;
-      }),
-    updateDelivery: (update) => writes.add({ kind: 'update', update }),
+    addDelivery: writes.addDelivery,
+    updateDelivery: writes.updateDelivery,
     pending: async (endpointId, { after, limit }) => (await serially(() => all<Row>(s.pending, endpointId, after, limit))).map(deliveryOf),
     async getDelivery(endpointId, id) {
       const [row] = await serially(() => all<Row>(s.get, id, endpointId));

@@ -6,11 +6,16 @@ export interface DeliveryUpdate {
   patch: Partial<Pick<WebhookDelivery, 'status' | 'attempts' | 'firstAttemptAt' | 'lastAttemptAt' | 'lastError' | 'deliveredAt'>>;
   /** Null once it is delivered or dead: then the next one of its key becomes due, in the same write. */
   nextAttemptAt: number | null;
+  /**
+   * Written only while `key` holds `value` (the endpoint's lease, still this node's): an attempt that outlived its
+   * node's lease leaves no trace over the new owner's. Checked by the Redis store; one process needs none.
+   */
+  fence?: { key: string; value: string };
 }
 
 /**
  * Endpoints and their deliveries: the embedded SQLite database (a table beside the broadcasts', in DATA_DIR's
- * file even when REDIS_URL is set), behind this interface so a Redis one can stand beside it. Writes made while
+ * file), or Redis when REDIS_URL is set (store-redis.ts: shared by every node). Writes made while
  * one runs are committed together; each promise resolves once its write is durable.
  *
  * Per endpoint and ordering key, only the oldest pending delivery is due (has a `nextAttemptAt`); the next one
