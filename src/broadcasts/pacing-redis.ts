@@ -74,7 +74,8 @@ export interface RedisPacingOptions {
 export const openRedisPacing = async ({ url, log: parentLog }: RedisPacingOptions) => {
   const log = parentLog.child({ component: 'broadcast-pacing' });
   const client = (await createClient({ url }).connect()) as RedisClientType;
-  client.on('error', (err: unknown) => log.warn({ err }, 'broadcast pacing Redis connection error'));
+  // A dropped connection is retried (commands wait for it); the runners log the commands that fail.
+  client.on('error', () => undefined);
   const shared = redisPaceState({ client });
   /** Per broadcast with a runner here: what a tick for it does. */
   const onTicks = new Map<string, (at: number) => void>();
