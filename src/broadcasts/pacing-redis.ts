@@ -63,15 +63,22 @@ export type RedisPaceState = ReturnType<typeof redisPaceState>;
 export interface RedisPacingOptions {
   url: string;
   log: Logger;
+  /**
+   * Waits shorter than this are slept in the runner: a delayed job fires up to ~100 ms late (Redis looks at blocked
+   * clients' timeouts `hz` times a second), which would slow a fast pace by half, and the due time is in Redis
+   * anyway, so a new owner keeps it. Longer ones (a slow pace, the schedule, quiet hours, the next day) are jobs.
+   * @default 1000
+   */
+  shortWaitMs?: number;
 }
 
 /**
- * Pacing for several nodes (`REDIS_URL`): the state in Redis (above), and every wait for a due time a BullMQ delayed
- * job in the session's tick queue (src/broadcasts/ticks.ts), which wakes the runner of the node owning the session
- * when it fires. A runner schedules each due time once and sleeps without a timer of its own; a new owner's runner
- * schedules the same due time again (the dead owner's job fires here too, and wakes it the same).
+ * Pacing for several nodes (`REDIS_URL`): the state in Redis (above), and each wait for a due time but a short one a
+ * BullMQ delayed job in the session's tick queue (src/broadcasts/ticks.ts), which wakes the runner of the node owning
+ * the session when it fires. A runner schedules each due time once and sleeps without a timer of its own; a new
+ * owner's runner schedules the same due time again (the dead owner's job fires here too, and wakes it the same).
  */
-export const openRedisPacing = async ({ url, log: parentLog }: RedisPacingOptions) => {
+export const openRedisPacing = async ({ url, log: parentLog, shortWaitMs = 1000 }: RedisPacingOptions) => {
   const log = parentLog.child({ component: 'broadcast-pacing' });
   const client = (await createClient({ url }).connect()) as RedisClientType;
   // A dropped connection is retried (commands wait for it); the runners log the commands that fail.
@@ -108,6 +115,7 @@ export const openRedisPacing = async ({ url, log: parentLog }: RedisPacingOption
         settling = settling.then(() => shared.settle(b, index).then(() => undefined, logError(b.id, 'a broadcast pace not moved on')));
       },
       async wait(until, now, sleep) {
+        if (until - now < shortWaitMs) return sleep(until - now);
         if (!scheduled.has(until)) {
           scheduled.add(until);
           try {
