@@ -14,7 +14,7 @@ import {
 } from '../broadcasts/helpers.js';
 import { localDay } from '../../src/broadcasts/pace-policy.js';
 import { tickQueueName, type Tick } from '../../src/broadcasts/ticks.js';
-import { twoNodes, untilState } from './two-nodes.js';
+import { adopted, twoNodes, untilState } from './two-nodes.js';
 
 const { ctx, ownerOf } = twoNodes({ CLUSTER_LEASE_TTL_MS: '2000' });
 
@@ -56,7 +56,11 @@ const killMidSend = async (owner: StartedServer, other: StartedServer, session: 
     30_000,
   );
   await owner.kill('SIGKILL');
-  return row;
+  const killedAt = Date.now();
+  // The other node opens the session once the dead owner's lease has run out: a takeover, not a handover.
+  await untilState(other, session, 'connected', 30_000);
+  await waitFor('the takeover', async () => adopted(other, session) === 1 || undefined, 30_000);
+  return { row, killedAt };
 };
 
 /** When the sandbox received each message, in order. */
@@ -82,8 +86,7 @@ test('kill -9 of the owner in the middle of a paced broadcast: every recipient o
     message: { text: 'Offer {{n}}' },
     pace: PACE,
   });
-  await killMidSend(owner, other, session, created.id, 50);
-  const killedAt = Date.now();
+  const { killedAt } = await killMidSend(owner, other, session, created.id, 50);
 
   await assertEachOnceAfterCrash(other, session, created.id, phones);
   const got = await deliveries(other, session);
@@ -124,8 +127,7 @@ test('a daily cap across a takeover is not over-spent: the new owner sends up to
     // No quiet hours (start = end): only the zone whose day the cap counts in.
     quietHours: { start: '00:00', end: '00:00', timezone },
   });
-  await killMidSend(owner, other, session, created.id, 15);
-  const killedAt = Date.now();
+  const { killedAt } = await killMidSend(owner, other, session, created.id, 15);
 
   // The new owner parks the broadcast until the next local day: a delayed job in the session's tick queue.
   const client = await createClient({ url: ctx.redis.url }).connect();
