@@ -135,7 +135,7 @@ export const openRedisPacing = async ({ url, log: parentLog, shortWaitMs = 1000 
     };
   };
 
-  const source: PacingSource & { close(): Promise<void> } = {
+  const source: Required<PacingSource> & { close(): Promise<void> } = {
     for: pacingOf,
     own: ticks.own,
     disown: ticks.disown,

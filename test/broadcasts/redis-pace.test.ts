@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createClient, type RedisClientType } from '@redis/client';
 import { createNodeRedisClient } from 'bullmq';
 import { startRedis, type RedisServer } from '../support/redis.ts';
-import { redisPaceState } from '../../src/broadcasts/pacing-redis.js';
+import { openRedisPacing, redisPaceState } from '../../src/broadcasts/pacing-redis.js';
 import { localDay } from '../../src/broadcasts/pace-policy.js';
 import { createBroadcastTicks, type Tick } from '../../src/broadcasts/ticks.js';
 import { createLogger } from '../../src/log.js';
@@ -119,5 +119,31 @@ test('a due time set by an owner that is gone fires on the node that owns the se
     assert.ok(fired[0]!.at >= at, `fired ${at - fired[0]!.at} ms early`);
   } finally {
     await Promise.all([gone, bystander, heir].map((x) => x.ticks.close()));
+  }
+});
+
+test("a runner's wait of a second or more is a delayed job: when its node is gone, it wakes the runner of the session's next owner, not before its time", async () => {
+  const log = createLogger('silent');
+  const [gone, heir] = [await openRedisPacing({ url: server.url, log }), await openRedisPacing({ url: server.url, log })];
+  try {
+    const bc = broadcast({ sessionId: 'moving', scheduledAt: new Date(Date.now() + 1500).toISOString() });
+    const until = Date.parse(bc.scheduledAt!);
+    await gone.own('moving');
+    // The runner there waits for its schedule (asleep once its job is in), then its node goes away before the time comes.
+    let wake: (() => void) | undefined;
+    let asleep: () => void;
+    const sleeping = new Promise<void>((resolve) => (asleep = resolve));
+    const sleep = () => new Promise<void>((resolve) => ((wake = resolve), asleep()));
+    const waiting = gone.for(bc, () => wake?.()).wait(until, Date.now(), sleep);
+    await sleeping;
+    await gone.close();
+    wake!();
+    await waiting;
+    // The next owner's runner for it has not scheduled anything of its own: the job it is woken by is the last owner's.
+    const woken = new Promise<number>((resolve) => heir.for(bc, () => resolve(Date.now())));
+    await heir.own('moving');
+    assert.ok((await woken) >= until, 'woken before its time');
+  } finally {
+    await heir.close();
   }
 });
