@@ -38,7 +38,9 @@ for i = 6, #ARGV do
   granted = granted + 1
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('(%.0f', now - 3 * 86400000))
+-- Both go by themselves once nothing has been sent for days (a finished broadcast, a deleted session).
 redis.call('PEXPIRE', KEYS[1], 7 * 86400000)
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], 4 * 86400000) end
 return granted
 `;
 

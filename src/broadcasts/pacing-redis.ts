@@ -70,15 +70,20 @@ export interface RedisPacingOptions {
    * @default 1000
    */
   shortWaitMs?: number;
+  /**
+   * How often a runner waiting for a job looks again: the job is what wakes it on time; this only finds a due time
+   * whose job was lost (a Redis that restarted without its data), and adds the job again. @default 60_000
+   */
+  recheckMs?: number;
 }
 
 /**
  * Pacing for several nodes (`REDIS_URL`): the state in Redis (above), and each wait for a due time but a short one a
  * BullMQ delayed job in the session's tick queue (src/broadcasts/ticks.ts), which wakes the runner of the node owning
- * the session when it fires. A runner schedules each due time once and sleeps without a timer of its own; a new
- * owner's runner schedules the same due time again (the dead owner's job fires here too, and wakes it the same).
+ * the session when it fires. A new owner's runner schedules the same due time again (the dead owner's job fires here too,
+ * and wakes it the same).
  */
-export const openRedisPacing = async ({ url, log: parentLog, shortWaitMs = 1000 }: RedisPacingOptions) => {
+export const openRedisPacing = async ({ url, log: parentLog, shortWaitMs = 1000, recheckMs = 60_000 }: RedisPacingOptions) => {
   const log = parentLog.child({ component: 'broadcast-pacing' });
   const client = (await createClient({ url }).connect()) as RedisClientType;
   // A dropped connection is retried (commands wait for it); the runners log the commands that fail.
@@ -95,11 +100,11 @@ export const openRedisPacing = async ({ url, log: parentLog, shortWaitMs = 1000 
 
   const pacingOf = (b: Broadcast, wake: () => void): Pacing => {
     const key = randomBytes(4).toString('hex');
-    /** Due times scheduled by this runner that have not fired yet: each is scheduled once. */
-    const scheduled = new Set<number>();
+    /** Due times this runner waits for whose job has not fired yet. */
+    const pending = new Set<number>();
     let settling = Promise.resolve();
     const onTick = (at: number) => {
-      scheduled.delete(at);
+      pending.delete(at);
       wake();
     };
     onTicks.set(b.id, onTick);
@@ -116,18 +121,12 @@ export const openRedisPacing = async ({ url, log: parentLog, shortWaitMs = 1000 
       },
       async wait(until, now, sleep) {
         if (until - now < shortWaitMs) return sleep(until - now);
-        if (!scheduled.has(until)) {
-          scheduled.add(until);
-          try {
-            await ticks.schedule(b.sessionId, { broadcastId: b.id, at: until }, key, now);
-          } catch (err) {
-            scheduled.delete(until);
-            throw err;
-          }
-        }
-        // Fired while it was being scheduled: nothing to sleep for.
-        if (!scheduled.has(until)) return;
-        await sleep(Number.MAX_SAFE_INTEGER);
+        pending.add(until);
+        // Added at each look: under the same job id nothing new while it waits, and a lost one comes back.
+        await ticks.schedule(b.sessionId, { broadcastId: b.id, at: until }, key, now);
+        // Fired while it was being added: nothing to sleep for.
+        if (!pending.has(until)) return;
+        await sleep(recheckMs);
       },
       close() {
         if (onTicks.get(b.id) === onTick) onTicks.delete(b.id);
