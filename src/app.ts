@@ -194,6 +194,10 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   // From now on: the session states of the restore at start are delivered too.
   const unsubscribeWebhooks = events.subscribe(webhooks.publish);
   const broadcastStore = await openBroadcastStore(stores.backend);
+  // On several nodes a broadcast's pace, daily count and due times live in Redis: a new owner keeps to them.
+  const pacing = config.redisUrl
+    ? await (await import('./broadcasts/pacing-redis.js')).openRedisPacing({ url: config.redisUrl, log })
+    : undefined;
   const broadcasts = createBroadcastService({
     store: broadcastStore,
     messages,
@@ -202,6 +206,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     events,
     log,
     ...(clusterSessions ? { runsHere: clusterSessions.owns } : {}),
+    ...(pacing ? { pacing } : {}),
   });
   // Shown to clients only: another node's broadcast progress too.
   const broadcastEvents = {
@@ -312,6 +317,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       // it at once, not when the lease runs out.
       await ownership?.stop();
       await broadcasts.stop();
+      await pacing?.close();
       await drainAndClose({ drain, outbox, sessions, server, log }, { drainMs });
       // Sessions are closed: nothing more arrives, and what did is stored before the store closes.
       await inbox.stop();

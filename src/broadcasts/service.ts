@@ -10,6 +10,7 @@ import { decidePause, INITIAL_PAUSE_STATE, type PauseState, type SendOutcome } f
 import { createOptOutScreen, type BroadcastOptOuts } from './opt-outs.js';
 import { createProgressTracker } from './progress.js';
 import { listRecipients, type ListedRecipients, type RecipientInput } from './recipients.js';
+import { localPacing, type PacingSource } from './pacing.js';
 import { startRunner, type Runner } from './runner.js';
 import type { BroadcastStore } from './store.js';
 import { personalise, textsOf } from './template.js';
@@ -53,6 +54,8 @@ export interface BroadcastServiceOptions {
    * start at `adoptSession`, or when a broadcast event from another node shows one created or resumed. @default always
    */
   runsHere?: (sessionId: string) => boolean;
+  /** Where paces, daily counts and due times are kept. @default in this process (src/broadcasts/pacing.ts) */
+  pacing?: PacingSource;
 }
 
 const notFound = (id: string) => new HashsendError('broadcast_not_found', 404, `no broadcast "${id.slice(0, 64)}"`);
@@ -72,13 +75,13 @@ export const createBroadcastService = ({
   progressIntervalMs = 250,
   maxFailuresInARow = 5,
   runsHere = () => true,
+  pacing = localPacing({ store, clock, random }),
 }: BroadcastServiceOptions) => {
   const log = parentLog.child({ component: 'broadcasts' });
   const runners = new Map<string, Runner>();
   const sessionOf = new Map<string, string>();
   const pauseStates = new Map<string, PauseState>();
   const ops = new KeyedQueue();
-  const daily = new Map<string, Promise<{ count: number }>>();
   const iso = (ms = clock()) => new Date(ms).toISOString();
 
   const load = async (id: string) => (await store.get(id)) ?? Promise.reject(notFound(id));
@@ -151,8 +154,8 @@ export const createBroadcastService = ({
     const runner = startRunner(b, {
       store,
       clock,
-      random,
       log,
+      pacing: pacing.for(b, () => runners.get(b.id)?.tick()),
       window,
       async enqueue(bc: Broadcast, r: BroadcastRecipient) {
         const content = personalise(bc.content, r.vars);
@@ -167,15 +170,6 @@ export const createBroadcastService = ({
         return record;
       },
       skipIfOptedOut: screen.atTurn,
-      sentToday(sessionId, dayStart) {
-        const key = `${sessionId}\u0000${dayStart}`;
-        let count = daily.get(key);
-        if (!count) daily.set(key, (count = store.queuedSince(sessionId, iso(dayStart)).then((n) => ({ count: n }))));
-        return count.then((c) => c.count);
-      },
-      counted(sessionId, dayStart) {
-        void daily.get(`${sessionId}\u0000${dayStart}`)?.then((c) => void c.count++);
-      },
       started: (bc) =>
         transition(bc.id, (x) => (x.status === 'scheduled' ? { status: 'running', startedAt: iso() } : undefined)).then(() => undefined),
       drained: (bc) => changed(bc.id),
@@ -314,11 +308,14 @@ export const createBroadcastService = ({
     },
     /** This node owns the session now: its scheduled and running broadcasts go on here. */
     async adoptSession(sessionId: string) {
+      // Due times the last owner waited for fire here from now on, at the time they were set for.
+      await pacing.own?.(sessionId);
       for (const b of await store.withStatus(ACTIVE)) if (b.sessionId === sessionId) run(b);
     },
     /** Another node takes the session: its runners stop here (what they handed to the outbox stays queued). */
     async releaseSession(sessionId: string) {
       await Promise.all(ofSession(sessionId).map(stopRunner));
+      await pacing.disown?.(sessionId);
     },
     async stop() {
       unsubscribe();
