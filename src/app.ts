@@ -39,6 +39,7 @@ import { createDrain } from './http/drain.js';
 import { storeGuard } from './http/redis-guard.js';
 import { openCluster } from './cluster/index.js';
 import { ownNodeSessions } from './cluster/node-sessions.js';
+import { leaseFences } from './cluster/leases.js';
 import { Router } from 'express';
 import { drainAndClose } from './shutdown.js';
 import { openBroadcastStore } from './broadcasts/open-store.js';
@@ -107,6 +108,11 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   };
 
   const credentials = createCredentialStore({ config, redis: cluster?.redis.client, log });
+  // The owner's own writes (Baileys' keys and creds) land only under the lease token it opened the session with: a
+  // node paused past its lease cannot overwrite what the next owner wrote.
+  const ownerCredentials = cluster
+    ? createCredentialStore({ config, redis: cluster.redis.client, log, fence: leaseFences(cluster.nodeId, (id) => ownership?.token(id)) })
+    : credentials;
   const sessionStore = stores.namespace('sessions');
   const sessionIds = cluster ? redisSessionIds(cluster.redis.client, sessionStore) : undefined;
   const localSessions = createSessionManager({
@@ -124,7 +130,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
           log,
           uploadCacheTtlMs: config.whatsapp.uploadCacheTtlMs,
           ...config.whatsapp.baileys,
-          credentials,
+          credentials: ownerCredentials,
         }),
       ),
       cloud: createCloudDriver({

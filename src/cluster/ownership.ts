@@ -24,6 +24,11 @@ export interface Ownership {
   crash(): void;
   /** The sessions adopted and not released, sorted. */
   owned(): string[];
+  /**
+   * The fencing token this node holds the session under, from the moment its adoption starts until its release is
+   * done; undefined otherwise. Writes fenced by it land only while Redis still has the lease as this node's.
+   */
+  token(sessionId: string): number | undefined;
   /** Called after a session is adopted (`owned: true`) and after it is closed (`owned: false`). */
   onChange(listener: (change: OwnershipChange) => void): () => void;
   /** Runs one pass now (or after the one under way); resolves when it is done. */
@@ -233,6 +238,7 @@ export const createOwnership = ({
         .filter(([, { state }]) => state === 'owned')
         .map(([id]) => id)
         .sort(),
+    token: (sessionId) => local.get(sessionId)?.token,
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
