@@ -149,6 +149,15 @@ export const createOwnership = ({
     emit({ sessionId, owned: true, token: lease.token });
   };
 
+  /** Leases Redis still shows under this node id, from a process that is gone: freed, so its sessions open now. */
+  const freeInherited = async () => {
+    const holders = await leases.holders(await sessionIds());
+    const stale = [...holders].flatMap(([id, holder]) => (holder?.nodeId === self ? [{ id, token: holder.token }] : []));
+    await Promise.all(stale.map(({ id, token }) => leases.release(id, token)));
+    if (stale.length > 0)
+      log.info({ sessions: stale.length }, "the leases of this node id's previous process were freed: its sessions open at once");
+  };
+
   const pass = async () => {
     const [live, sessions] = await Promise.all([nodes.live(), sessionIds()]);
     const held = new Map<string, HeldLease>();
@@ -213,6 +222,8 @@ export const createOwnership = ({
         nodes.onEvent((event) => event.nodeId !== self && void tick()),
       );
       await nodes.start();
+      if (nodes.predecessorGone())
+        await freeInherited().catch((err: unknown) => log.warn({ err }, 'stale leases not freed; they run out on their own'));
       timer = setInterval(() => void tick(), tickMs);
       timer.unref();
       await tick();
