@@ -23,7 +23,16 @@ export const leaseCheck =
   (client: { get(key: string): Promise<string | null> }, fence: Fence) =>
   async (sessionId: string): Promise<void> => {
     const held = fence(sessionId);
-    if (!held || (await client.get(held.key)) !== held.value) throw new FencedWriteError(sessionId);
+    if (!held) throw new FencedWriteError(sessionId);
+    let value: string | null;
+    try {
+      value = await client.get(held.key);
+    } catch {
+      // Redis unreachable: nobody can take the lease before this node's keeper gives it up and closes the session,
+      // so the write is still the owner's (as it was before leases were checked at all).
+      return;
+    }
+    if (value !== held.value) throw new FencedWriteError(sessionId);
   };
 
 /** KEYS: lease, hash. ARGV: lease value, number of fields set, then field/value pairs, then fields removed. */
