@@ -1,8 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { messageApi, reached, type ApiMessage } from '../support/message-api.js';
 import { makeJpeg, makePdf } from '../support/media-fixtures.js';
@@ -10,19 +9,14 @@ import { startOrigin, type Origin } from '../support/origin.js';
 import { startServer, waitFor, type StartedServer } from '../support/server.js';
 import { adopted, twoNodes, untilState } from './two-nodes.js';
 
-let blobsDir: string;
 let origin: Origin;
-// Each node keeps its own DATA_DIR; their blobs live on one shared folder, as the README tells.
-const { ctx, ownerOf } = twoNodes(async () => {
-  blobsDir = await mkdtemp(path.join(tmpdir(), 'hashsend-shared-blobs-'));
-  return { BLOBS_DIR: blobsDir, MEDIA_ALLOW_HOSTS: '127.0.0.1' };
-});
+// Each node keeps its own DATA_DIR; their blobs live on one shared BLOBS_DIR (ctx.blobsDir), as the README tells.
+const { ctx, ownerOf } = twoNodes({ MEDIA_ALLOW_HOSTS: '127.0.0.1' });
 before(async () => {
   origin = await startOrigin();
 });
 after(async () => {
   await origin?.close();
-  if (blobsDir) await rm(blobsDir, { recursive: true, force: true });
 });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -91,7 +85,7 @@ test('a blob the message pins that its owner cannot find fails the message blob_
   );
   // Accepted while the session waits to be linked; the file goes before the owner gets to send it.
   const id = await sendOn(other, session, { media: { sha256: hash }, as: 'document' });
-  await rm(path.join(blobsDir, hash.slice(0, 2), hash));
+  await rm(path.join(ctx.blobsDir, hash.slice(0, 2), hash));
   assert.equal((await other.api(`/api/sessions/${session}/sandbox/link`, { method: 'POST', json: {} })).status, 200);
 
   const m = (await messageApi(other).until(id, (x) => x.status === 'failed' || reached(x), 'the message settled', 20_000)) as Sent;
@@ -118,7 +112,7 @@ test('a node whose BLOBS_DIR is not the shared folder says what to set, is not r
       .split('\n')
       .filter((l) => l.includes('BLOBS_DIR is not the folder the other nodes share'));
     assert.equal(lines.length, 1);
-    assert.ok(lines[0]!.includes(`BLOBS_DIR=${path.resolve(blobsDir)}`), lines[0]);
+    assert.ok(lines[0]!.includes(`BLOBS_DIR=${path.resolve(ctx.blobsDir)}`), lines[0]);
 
     const send = await stray.api('/api/sessions/media/messages', { method: 'POST', json: { to: TO, text: 'hi' } });
     assert.deepEqual([send.status, await errorCode(send)], [503, 'blobs_not_shared']);
