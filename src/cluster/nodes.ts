@@ -69,8 +69,8 @@ export interface NodeRegistry {
   /** Test hook: stops heartbeats and listening without a word, as a killed process would. */
   crash(): void;
   /**
-   * After `start()`: whether any earlier process under this node id is known to be gone (none of its Redis
-   * connections is open), so leases Redis still shows under this id are stale and may be freed at once.
+   * After `inspect()` (or `start()`): whether any earlier process under this node id is known to be gone (none of
+   * its Redis connections is open), so leases Redis still shows under this id are stale and may be freed at once.
    */
   predecessorGone(): boolean;
 }
@@ -208,7 +208,7 @@ export const createNodeRegistry = ({
   return {
     nodeId,
     async inspect() {
-      await (inspected ??= lookForTwin());
+      predecessorGone = await (inspected ??= lookForTwin());
     },
     async start() {
       predecessorGone = await (inspected ??= lookForTwin());

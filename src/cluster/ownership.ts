@@ -82,6 +82,8 @@ export const createOwnership = ({
   const listeners = new Set<(change: OwnershipChange) => void>();
   let freeSince = new Map<string, number>();
   let stopped = false;
+  // No pass before start() has freed what a predecessor left (a poke may come first): its own start pass follows.
+  let started = false;
   let timer: NodeJS.Timeout | undefined;
   const unsubscribe: (() => void)[] = [];
 
@@ -152,7 +154,7 @@ export const createOwnership = ({
   /** Leases Redis still shows under this node id, from a process that is gone: freed, so its sessions open now. */
   const freeInherited = async () => {
     const holders = await leases.holders(await sessionIds());
-    const stale = [...holders].flatMap(([id, holder]) => (holder?.nodeId === self ? [{ id, token: holder.token }] : []));
+    const stale = [...holders].flatMap(([id, holder]) => (holder?.nodeId === self && !local.has(id) ? [{ id, token: holder.token }] : []));
     await Promise.all(stale.map(({ id, token }) => leases.release(id, token)));
     if (stale.length > 0)
       log.info({ sessions: stale.length }, "the leases of this node id's previous process were freed: its sessions open at once");
@@ -195,7 +197,7 @@ export const createOwnership = ({
   let running: Promise<void> | undefined;
   let again = false;
   const tick = (): Promise<void> => {
-    if (stopped) return running ?? Promise.resolve();
+    if (stopped || !started) return running ?? Promise.resolve();
     if (running) {
       again = true;
       return running;
@@ -217,13 +219,16 @@ export const createOwnership = ({
 
   return {
     async start() {
+      // Before any pass can run: a lease this process takes must never be mistaken for its predecessor's.
+      await nodes.inspect();
+      if (nodes.predecessorGone())
+        await freeInherited().catch((err: unknown) => log.warn({ err }, 'stale leases not freed; they run out on their own'));
+      started = true;
       unsubscribe.push(
         nodes.onChange(() => void tick()),
         nodes.onEvent((event) => event.nodeId !== self && void tick()),
       );
       await nodes.start();
-      if (nodes.predecessorGone())
-        await freeInherited().catch((err: unknown) => log.warn({ err }, 'stale leases not freed; they run out on their own'));
       timer = setInterval(() => void tick(), tickMs);
       timer.unref();
       await tick();
