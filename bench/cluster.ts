@@ -94,18 +94,20 @@ const measure = async (nodes: Hashsend[], redis?: Redis): Promise<Run> => {
   };
 };
 
-/** Nodes on one Redis, sharing one SESSIONS_DIR; each its own DATA_DIR and port. */
+/** Nodes on one Redis, sharing one SESSIONS_DIR and one BLOBS_DIR; each its own DATA_DIR and port. */
 const startNodes = async (count: number, redisUrl: string) => {
   const sessionsDir = await mkdtemp(path.join(tmpdir(), 'hashsend-bench-sessions-'));
+  const blobsDir = path.join(sessionsDir, '..', `${path.basename(sessionsDir)}-blobs`);
   const nodes: Hashsend[] = [];
   for (let i = 0; i < count; i++) {
-    nodes.push(await startHashsend({ sessionsDir, env: { REDIS_URL: redisUrl, CLUSTER_NODE_ID: `node-${i}` } }));
+    nodes.push(await startHashsend({ sessionsDir, env: { REDIS_URL: redisUrl, CLUSTER_NODE_ID: `node-${i}`, BLOBS_DIR: blobsDir } }));
   }
   return {
     nodes,
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
       await rm(sessionsDir, { recursive: true, force: true });
+      await rm(blobsDir, { recursive: true, force: true });
     },
   };
 };

@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import path from 'node:path';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createStoreFactory } from './store/index.js';
@@ -7,6 +6,8 @@ import { ensureApiKey } from './api-key.js';
 import { createHttpApp } from './http/app.js';
 import { healthRoutes, type Readiness } from './http/routes/health.js';
 import { createBlobStore } from './media/blobs.js';
+import { driverBlobs } from './media/driver-blobs.js';
+import { blobsNotShared, checkSharedBlobs } from './media/shared-blobs.js';
 import { createFetcher } from './media/fetcher.js';
 import { createMediaResolver } from './media/resolver.js';
 import { createSandboxDriver } from './whatsapp/sandbox/driver.js';
@@ -38,6 +39,7 @@ import { createDrain } from './http/drain.js';
 import { storeGuard } from './http/redis-guard.js';
 import { openCluster } from './cluster/index.js';
 import { ownNodeSessions } from './cluster/node-sessions.js';
+import { leaseFences } from './cluster/leases.js';
 import { Router } from 'express';
 import { drainAndClose } from './shutdown.js';
 import { openBroadcastStore } from './broadcasts/open-store.js';
@@ -82,7 +84,13 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   const cluster = config.redisUrl ? await openCluster({ url: config.redisUrl, config, log, events }) : undefined;
   const apiKey = await ensureApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
 
-  const blobs = createBlobStore({ dir: path.join(config.dataDir, 'blobs'), log });
+  const blobs = createBlobStore({ dir: config.blobsDir, log });
+  // A node that cannot read the others' blobs would accept sends their owners cannot make, and own sessions whose
+  // sends it cannot make: it takes no work (`/readyz` 503) until BLOBS_DIR is the shared folder.
+  const blobsShare = cluster
+    ? await checkSharedBlobs({ dir: config.blobsDir, client: cluster.redis.client, nodeId: cluster.nodeId, log })
+    : undefined;
+  const unshared = blobsShare?.shared === false ? blobsShare : undefined;
   const fetcher = createFetcher({ media: config.media, proxy: config.proxy, log });
   const resolver = createMediaResolver({
     limits: config.media.maxBytes,
@@ -100,6 +108,11 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   };
 
   const credentials = createCredentialStore({ config, redis: cluster?.redis.client, log });
+  // The owner's own writes (Baileys' keys and creds) land only under the lease token it opened the session with: a
+  // node paused past its lease cannot overwrite what the next owner wrote.
+  const ownerCredentials = cluster
+    ? createCredentialStore({ config, redis: cluster.redis.client, log, fence: leaseFences(cluster.nodeId, (id) => ownership?.token(id)) })
+    : credentials;
   const sessionStore = stores.namespace('sessions');
   const sessionIds = cluster ? redisSessionIds(cluster.redis.client, sessionStore) : undefined;
   const localSessions = createSessionManager({
@@ -117,7 +130,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
           log,
           uploadCacheTtlMs: config.whatsapp.uploadCacheTtlMs,
           ...config.whatsapp.baileys,
-          credentials,
+          credentials: ownerCredentials,
         }),
       ),
       cloud: createCloudDriver({
@@ -130,7 +143,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       }),
     },
     defaultDriver: config.whatsapp.defaultDriver,
-    blobs,
+    blobs: driverBlobs(blobs, config.blobsDir),
     log,
   });
   const clusterSessions =
@@ -167,6 +180,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
   const drain = createDrain();
   // Work is refused while the server drains, and while the store it would be kept in (Redis) does not answer.
   const guards = Router().use(drain.guard, ...(cluster ? [storeGuard(cluster.redis.isUp)] : []));
+  if (unshared) guards.use((_req, _res, next) => next(blobsNotShared(unshared)));
   // Throws session_not_found for an unknown id before anything is fetched or stored.
   const requireSession = (id: string) => void sessions.get(id);
   const optOutStore = createOptOutStore(stores.namespace('optouts'));
@@ -245,7 +259,14 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     trustProxy: config.trustProxy,
     auth: { apiKey: apiKey.key, ...config.auth, limiter: cluster?.failureLimiter('api') },
     health: healthRoutes({
-      readiness: () => (readiness === 'ready' && cluster && !cluster.redis.isUp() ? 'store_unreachable' : readiness),
+      readiness: () =>
+        readiness !== 'ready'
+          ? readiness
+          : unshared
+            ? 'blobs_not_shared'
+            : cluster && !cluster.redis.isUp()
+              ? 'store_unreachable'
+              : readiness,
     }),
     metrics: metricsHandler(metrics.registry),
     open: [
@@ -300,7 +321,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
       outbox.start();
       await webhooks.start();
       // This node's share of the sessions opens, with their queues and broadcasts.
-      await ownership?.start();
+      if (!unshared) await ownership?.start();
       // After the outbox: a broadcast picked up again finds its session's queue running.
       await broadcasts.start();
       readiness = 'ready';

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { config as loadDotenv } from 'dotenv';
 import { DEFAULT_OPTOUT_KEYWORDS } from './optouts/keywords.js';
@@ -42,6 +43,7 @@ export const settingsSchema = z.object({
   TRUST_PROXY: z.string().default('loopback'),
   API_KEY: optional(),
   DATA_DIR: z.string().default('./data'),
+  BLOBS_DIR: optional(),
   SESSIONS_DIR: z.string().default('./sessions'),
   REDIS_URL: optional(),
   CLUSTER_LEASE_TTL_MS: int(10_000).refine((n) => n >= 1000, 'at least 1000 (milliseconds)'),
@@ -121,6 +123,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   apiKey?: string;
   dataDir: string;
+  /** Content-addressed media blobs: DATA_DIR/blobs unless set; one volume every node mounts when there are several. */
+  blobsDir: string;
   sessionsDir: string;
   redisUrl?: string;
   /** Several nodes on `redisUrl`: how long a session's lease outlives its owner, and this node's id in the cluster. */
@@ -264,6 +268,7 @@ export const loadConfig = (env: Record<string, string | undefined> = readEnv()):
             : s.TRUST_PROXY,
     apiKey: s.API_KEY,
     dataDir: s.DATA_DIR,
+    blobsDir: s.BLOBS_DIR ?? path.join(s.DATA_DIR, 'blobs'),
     sessionsDir: s.SESSIONS_DIR,
     redisUrl: s.REDIS_URL,
     cluster: { leaseTtlMs: s.CLUSTER_LEASE_TTL_MS, nodeId: s.CLUSTER_NODE_ID },

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { createRedisFailureLimiter } from './auth-failures.js';
 import { bridgeEvents } from './event-bridge.js';
 import { createLeases } from './leases.js';
-import { createNodeRegistry } from './nodes.js';
+import { connectionName, createNodeRegistry, defaultNodeId } from './nodes.js';
 import { createOwnership, type OwnershipOptions } from './ownership.js';
 import { openClusterRedis } from './redis.js';
 import { createRpc, type Handler } from './rpc.js';
@@ -30,9 +30,14 @@ export interface OpenClusterOptions {
  */
 export const openCluster = async ({ url, config, log: parentLog, events, callTimeoutMs = 20_000 }: OpenClusterOptions) => {
   const log = parentLog.child({ component: 'cluster' });
-  const redis = await openClusterRedis({ url, log });
-  const { leaseTtlMs: ttlMs, nodeId: configuredId } = config.cluster;
-  const nodes = createNodeRegistry({ redis, log, ttlMs, ...(configuredId ? { nodeId: configuredId } : {}) });
+  const { leaseTtlMs: ttlMs, nodeId = defaultNodeId() } = config.cluster;
+  // Named, so a process started under the same CLUSTER_NODE_ID sees whether this one is still there.
+  const redis = await openClusterRedis({ url, log, name: connectionName(nodeId) });
+  const nodes = createNodeRegistry({ redis, log, ttlMs, nodeId });
+  await nodes.inspect().catch(async (err: unknown) => {
+    await redis.close();
+    throw err;
+  });
   const leases = createLeases({ client: redis.client, nodeId: nodes.nodeId, ttlMs });
   // One subscriber for both, so an event published before a call's answer arrives before that answer.
   const subscriber = await redis.subscriber();

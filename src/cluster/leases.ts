@@ -7,6 +7,24 @@ import { evalScript, type ScriptClient } from '../lib/redis-script.js';
  * Every change is one script, so "check then write" cannot interleave with another node's.
  */
 const leaseKey = (sessionId: string) => `hs:lease:${sessionId}`;
+const leaseValue = (nodeId: string, token: number) => `${nodeId}:${token}`;
+
+/** What a write fenced by this lease checks, in the same script: the lease key still holds this node's value. */
+export const leaseFence = (sessionId: string, nodeId: string, token: number) => ({
+  key: leaseKey(sessionId),
+  value: leaseValue(nodeId, token),
+});
+
+/**
+ * The fences of the leases this node holds, by session, from `token` (the ownership loop's): what the session's
+ * owner checks its credential writes against. Undefined for a session this node does not hold.
+ */
+export const leaseFences =
+  (nodeId: string, token: (sessionId: string) => number | undefined) =>
+  (sessionId: string): { key: string; value: string } | undefined => {
+    const held = token(sessionId);
+    return held === undefined ? undefined : leaseFence(sessionId, nodeId, held);
+  };
 const fenceKey = (sessionId: string) => `hs:fence:${sessionId}`;
 
 /** Takes a free lease under the next token; nil when someone holds it. */
@@ -73,7 +91,7 @@ const parseHolder = (value: string | null): LeaseHolder | undefined => {
 };
 
 export const createLeases = ({ client, nodeId, ttlMs }: LeasesOptions): Leases => {
-  const mine = (token: number) => `${nodeId}:${token}`;
+  const mine = (token: number) => leaseValue(nodeId, token);
   const renewMany: Leases['renewMany'] = async (leases) => {
     if (leases.length === 0) return [];
     const keys = leases.map(({ sessionId }) => leaseKey(sessionId));

@@ -49,6 +49,11 @@ const parseEvent = (raw: string): ClusterEvent | undefined => {
 
 export interface NodeRegistry {
   readonly nodeId: string;
+  /**
+   * Looks for another process under this node id (once; `start()` does it too): throws NodeIdInUseError when a live
+   * one is there, so a node can refuse to start before it listens to anything under that id.
+   */
+  inspect(): Promise<void>;
   /** Registers this node, listens to the cluster channel and announces the join. */
   start(): Promise<void>;
   /** The ids of the nodes whose heartbeat has not run out, sorted. */
@@ -63,6 +68,11 @@ export interface NodeRegistry {
   leave(): Promise<void>;
   /** Test hook: stops heartbeats and listening without a word, as a killed process would. */
   crash(): void;
+  /**
+   * After `inspect()` (or `start()`): whether any earlier process under this node id is known to be gone (none of
+   * its Redis connections is open), so leases Redis still shows under this id are stale and may be freed at once.
+   */
+  predecessorGone(): boolean;
 }
 
 export interface NodeRegistryOptions {
@@ -77,6 +87,20 @@ export interface NodeRegistryOptions {
 }
 
 export const defaultNodeId = () => `${hostname()}-${randomBytes(3).toString('hex')}`;
+
+/** The name this process's Redis connections carry: the node id, then one process's own suffix. */
+export const connectionName = (nodeId: string) => `hs:node:${encodeURIComponent(nodeId)}:${randomBytes(6).toString('hex')}`;
+
+/** The thrown error of a start under a node id that a live process is using. */
+export class NodeIdInUseError extends Error {
+  constructor(readonly nodeId: string) {
+    super(
+      `CLUSTER_NODE_ID=${nodeId} is in use by another live process (its Redis connection is open and its heartbeat current): ` +
+        'every process needs its own id; stop the other one or give this one another CLUSTER_NODE_ID',
+    );
+    this.name = 'NodeIdInUseError';
+  }
+}
 
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
@@ -93,6 +117,8 @@ export const createNodeRegistry = ({
   let timer: NodeJS.Timeout | undefined;
   let subscriber: RedisClientType | undefined;
   let failing = false;
+  let predecessorGone = false;
+  let inspected: Promise<boolean> | undefined;
 
   const emit = <T>(listeners: Set<(value: T) => void>, value: T) => {
     for (const listener of listeners) {
@@ -134,6 +160,36 @@ export const createNodeRegistry = ({
     return known;
   };
 
+  /**
+   * Another process's connections under this node id: none means any earlier process under it is gone (a killed
+   * process's connections close with it). One that is open with a current heartbeat is a live twin: refused. One
+   * open without a heartbeat (a host gone silent, a process paused for a ttl) is waited out, as leases are.
+   */
+  const lookForTwin = async () => {
+    const own = redis.name;
+    if (!own) return false;
+    const prefix = own.slice(0, own.lastIndexOf(':') + 1);
+    let listing: string;
+    try {
+      listing = String(await redis.client.sendCommand(['CLIENT', 'LIST', 'TYPE', 'normal']));
+    } catch (err) {
+      log.warn({ err }, 'Redis refused CLIENT LIST: a restart under this node id waits for its old leases to run out');
+      return false;
+    }
+    const twins = listing
+      .split('\n')
+      .map((line) => /(?:^| )name=(\S+)/.exec(line)?.[1])
+      .filter((name) => name?.startsWith(prefix) && name !== own);
+    if (twins.length === 0) return true;
+    if ((await live()).includes(nodeId)) {
+      const error = new NodeIdInUseError(nodeId);
+      log.error({ nodeId }, error.message);
+      throw error;
+    }
+    log.warn({ nodeId }, 'a process under this node id still has a Redis connection open, but no heartbeat: its leases are waited out');
+    return false;
+  };
+
   const onMessage = (raw: string) => {
     const event = parseEvent(raw);
     if (!event) return log.warn({ raw }, 'an unreadable notice on the cluster channel');
@@ -151,7 +207,11 @@ export const createNodeRegistry = ({
 
   return {
     nodeId,
+    async inspect() {
+      predecessorGone = await (inspected ??= lookForTwin());
+    },
     async start() {
+      predecessorGone = await (inspected ??= lookForTwin());
       subscriber = await redis.subscriber();
       await subscriber.subscribe(CLUSTER_CHANNEL, onMessage);
       await heartbeat();
@@ -174,5 +234,6 @@ export const createNodeRegistry = ({
       await announce('leave');
     },
     crash: silence,
+    predecessorGone: () => predecessorGone,
   };
 };

@@ -24,6 +24,11 @@ export interface Ownership {
   crash(): void;
   /** The sessions adopted and not released, sorted. */
   owned(): string[];
+  /**
+   * The fencing token this node holds the session under, from the moment its adoption starts until its release is
+   * done; undefined otherwise. Writes fenced by it land only while Redis still has the lease as this node's.
+   */
+  token(sessionId: string): number | undefined;
   /** Called after a session is adopted (`owned: true`) and after it is closed (`owned: false`). */
   onChange(listener: (change: OwnershipChange) => void): () => void;
   /** Runs one pass now (or after the one under way); resolves when it is done. */
@@ -77,6 +82,8 @@ export const createOwnership = ({
   const listeners = new Set<(change: OwnershipChange) => void>();
   let freeSince = new Map<string, number>();
   let stopped = false;
+  // No pass before start() has freed what a predecessor left (a poke may come first): its own start pass follows.
+  let started = false;
   let timer: NodeJS.Timeout | undefined;
   const unsubscribe: (() => void)[] = [];
 
@@ -144,6 +151,15 @@ export const createOwnership = ({
     emit({ sessionId, owned: true, token: lease.token });
   };
 
+  /** Leases Redis still shows under this node id, from a process that is gone: freed, so its sessions open now. */
+  const freeInherited = async () => {
+    const holders = await leases.holders(await sessionIds());
+    const stale = [...holders].flatMap(([id, holder]) => (holder?.nodeId === self && !local.has(id) ? [{ id, token: holder.token }] : []));
+    await Promise.all(stale.map(({ id, token }) => leases.release(id, token)));
+    if (stale.length > 0)
+      log.info({ sessions: stale.length }, "the leases of this node id's previous process were freed: its sessions open at once");
+  };
+
   const pass = async () => {
     const [live, sessions] = await Promise.all([nodes.live(), sessionIds()]);
     const held = new Map<string, HeldLease>();
@@ -181,7 +197,7 @@ export const createOwnership = ({
   let running: Promise<void> | undefined;
   let again = false;
   const tick = (): Promise<void> => {
-    if (stopped) return running ?? Promise.resolve();
+    if (stopped || !started) return running ?? Promise.resolve();
     if (running) {
       again = true;
       return running;
@@ -203,6 +219,11 @@ export const createOwnership = ({
 
   return {
     async start() {
+      // Before any pass can run: a lease this process takes must never be mistaken for its predecessor's.
+      await nodes.inspect();
+      if (nodes.predecessorGone())
+        await freeInherited().catch((err: unknown) => log.warn({ err }, 'stale leases not freed; they run out on their own'));
+      started = true;
       unsubscribe.push(
         nodes.onChange(() => void tick()),
         nodes.onEvent((event) => event.nodeId !== self && void tick()),
@@ -233,6 +254,7 @@ export const createOwnership = ({
         .filter(([, { state }]) => state === 'owned')
         .map(([id]) => id)
         .sort(),
+    token: (sessionId) => local.get(sessionId)?.token,
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

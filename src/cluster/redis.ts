@@ -5,6 +5,8 @@ import type { Logger } from '../log.js';
 export interface ClusterRedis {
   /** For commands. While Redis is down a command fails at once (or after `commandTimeoutMs`), never waits for it. */
   readonly client: RedisClientType;
+  /** The name (CLIENT SETNAME) each of this process's connections carries, when one was given. */
+  readonly name?: string;
   /** A connected copy of the client for SUBSCRIBE (a subscribed connection takes no other command); closed by `close()`. */
   subscriber(): Promise<RedisClientType>;
   /** Whether the last check found Redis answering: the connection is ready and a PING came back in time. */
@@ -23,6 +25,8 @@ export interface ClusterRedisOptions {
   commandTimeoutMs?: number;
   /** The longest pause between attempts to reconnect. @default 1000 */
   maxReconnectDelayMs?: number;
+  /** Set on every connection (its copies too), again after each reconnect: how other processes can see this one's. */
+  name?: string;
 }
 
 /**
@@ -36,12 +40,14 @@ export const openClusterRedis = async ({
   pingIntervalMs = 500,
   commandTimeoutMs = 1000,
   maxReconnectDelayMs = 1000,
+  name,
 }: ClusterRedisOptions): Promise<ClusterRedis> => {
   // Loaded here: only installs with REDIS_URL pay for the Redis client.
   const { createClient } = await import('@redis/client');
   let opened = false;
   const client = createClient({
     url,
+    ...(name ? { name } : {}),
     // Commands fail instead of queueing while the connection is down (callers answer 503 rather than hang); one
     // stuck behind others times out, and one already sent to a silent Redis fails when the PING watchdog drops it.
     disableOfflineQueue: true,
@@ -120,6 +126,7 @@ export const openClusterRedis = async ({
 
   return {
     client,
+    ...(name ? { name } : {}),
     async subscriber() {
       const copy = client.duplicate({ disableOfflineQueue: false }) as RedisClientType;
       copy.on('error', () => undefined);

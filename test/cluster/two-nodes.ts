@@ -9,22 +9,31 @@ import { startServer, waitFor, type StartedServer } from '../support/server.js';
 export const NODE_IDS = ['node-a', 'node-b'] as const;
 
 /**
- * Two hashsend processes on one redis-server, sharing one SESSIONS_DIR (the volume credentials live on), each with
- * its own DATA_DIR and port; started before the file's tests and stopped after.
+ * Two hashsend processes on one redis-server, sharing one SESSIONS_DIR (the volume credentials live on) and one
+ * BLOBS_DIR (the volume media lives on), each with its own DATA_DIR and port; started before the file's tests and
+ * stopped after.
  */
 export const twoNodes = (
   env: Record<string, string> | (() => Promise<Record<string, string>>) = {},
   { imports }: { imports?: string[] } = {},
 ) => {
-  const ctx = {} as { redis: RedisServer; sessionsDir: string; nodes: StartedServer[] };
+  const ctx = {} as { redis: RedisServer; sessionsDir: string; blobsDir: string; nodes: StartedServer[] };
   before(async () => {
     const settings = typeof env === 'function' ? await env() : env;
     ctx.redis = await startRedis();
     ctx.sessionsDir = await mkdtemp(path.join(tmpdir(), 'hashsend-shared-sessions-'));
+    ctx.blobsDir = await mkdtemp(path.join(tmpdir(), 'hashsend-shared-blobs-'));
     ctx.nodes = await Promise.all(
       NODE_IDS.map((id) =>
         startServer(
-          { LOG_LEVEL: 'info', CLUSTER_LEASE_TTL_MS: '2000', ...settings, REDIS_URL: ctx.redis.url, CLUSTER_NODE_ID: id },
+          {
+            LOG_LEVEL: 'info',
+            CLUSTER_LEASE_TTL_MS: '2000',
+            BLOBS_DIR: ctx.blobsDir,
+            ...settings,
+            REDIS_URL: ctx.redis.url,
+            CLUSTER_NODE_ID: id,
+          },
           { sessionsDir: ctx.sessionsDir, ...(imports ? { imports } : {}) },
         ),
       ),
@@ -34,6 +43,7 @@ export const twoNodes = (
     await Promise.all((ctx.nodes ?? []).map((n) => n.close()));
     await ctx.redis?.stop();
     if (ctx.sessionsDir) await rm(ctx.sessionsDir, { recursive: true, force: true });
+    if (ctx.blobsDir) await rm(ctx.blobsDir, { recursive: true, force: true });
   });
   return {
     ctx,

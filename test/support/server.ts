@@ -38,6 +38,11 @@ export interface ServerOptions {
    * @default a folder of this server's own, removed by `close()`
    */
   sessionsDir?: string;
+  /**
+   * What start-up waits for: `/readyz` 200, or `/healthz` 200 only (a server expected to stay unready).
+   * @default 'ready'
+   */
+  until?: 'ready' | 'listening';
 }
 
 /**
@@ -46,7 +51,7 @@ export interface ServerOptions {
  */
 export const startServer = async (
   env: Record<string, string> = {},
-  { imports = [], sessionsDir: sharedSessionsDir }: ServerOptions = {},
+  { imports = [], sessionsDir: sharedSessionsDir, until = 'ready' }: ServerOptions = {},
 ): Promise<StartedServer> => {
   const root = await mkdtemp(path.join(tmpdir(), 'hashsend-test-'));
   const port = await freePort();
@@ -85,7 +90,7 @@ export const startServer = async (
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (!alive) throw new Error(`hashsend exited during start-up:\n${out.slice(-3000)}`);
-      const ready = await fetch(`${url}/readyz`).then(
+      const ready = await fetch(`${url}/${until === 'ready' ? 'readyz' : 'healthz'}`).then(
         (r) => r.ok,
         () => false,
       );

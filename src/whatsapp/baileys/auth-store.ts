@@ -13,6 +13,7 @@ import type { Logger } from '../../log.js';
 import { fileRecords } from '../credentials/file-records.js';
 import { DRIVER_OPTIONS, StoreUnavailableError, UnreadableRecordError, type SessionRecords } from '../credentials/records.js';
 import { NeedsRelinkError } from './needs-relink-error.js';
+import { FencedWriteError } from '../credentials/fenced-write.js';
 
 export const CREDS_FILE = 'creds.json';
 /** The record of the credentials themselves; every other one is a Signal key (or a driver's options, never here). */
@@ -30,7 +31,11 @@ export interface AuthStore {
   wipe(): Promise<void>;
 }
 
-export type AuthStoreOptions = { log: Logger } & (
+export type AuthStoreOptions = {
+  log: Logger;
+  /** Called when a write is refused because another node owns the session now: this socket must go. */
+  onFenced?: (error: FencedWriteError) => void;
+} & (
   | {
       /** `SESSIONS_DIR/<id>`: created 0700 when absent. */
       dir: string;
@@ -104,7 +109,7 @@ const loadCreds = async (records: SessionRecords): Promise<AuthenticationCreds> 
  * restore: it never answers that with fresh credentials.
  */
 export const openAuthStore = async (options: AuthStoreOptions): Promise<AuthStore> => {
-  const { log } = options;
+  const { log, onFenced } = options;
   const records = 'records' in options ? options.records : fileRecords(options.dir);
   const creds = await loadCreds(records);
   // Only to await in flush(): each backend keeps the order of its own writes.
@@ -113,7 +118,10 @@ export const openAuthStore = async (options: AuthStoreOptions): Promise<AuthStor
     pending.add(write);
     void write.then(
       () => pending.delete(write),
-      () => pending.delete(write),
+      (error: unknown) => {
+        pending.delete(write);
+        if (error instanceof FencedWriteError) onFenced?.(error);
+      },
     );
     return write;
   };

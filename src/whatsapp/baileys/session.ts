@@ -95,7 +95,7 @@ export class BaileysSession implements DriverSession {
     await this.store?.flush();
     this.store = undefined;
     try {
-      this.store = await openAuthStore({ records: this.records(), log: this.baileysLog });
+      this.store = await openAuthStore({ records: this.records(), log: this.baileysLog, onFenced: (error) => this.fencedOff(error) });
     } catch (error) {
       if (!(error instanceof NeedsRelinkError)) throw error;
       this.wanted = false;
@@ -289,6 +289,19 @@ export class BaileysSession implements DriverSession {
         this.setState('stopped', { code: statusCode, reason: 'no QR code was scanned in time; ask for a new one' });
         return;
     }
+  }
+
+  /**
+   * Another node holds the session's lease now (this process was paused past it): its credentials are the ones that
+   * count, so this socket closes without reconnecting, and the ownership loop releases the session here.
+   */
+  private fencedOff(error: Error) {
+    if (!this.wanted) return;
+    this.log.error({ err: error.message }, 'credentials write refused: another node owns this session now; closing this socket');
+    this.wanted = false;
+    this.clearRetry();
+    void this.sock?.end(undefined);
+    this.setState('stopped', { reason: 'another node owns this session now' });
   }
 
   /** Ends a socket that looks open but is not: its close then runs the reconnect policy as for `code`. */

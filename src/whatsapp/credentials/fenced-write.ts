@@ -14,6 +14,27 @@ export class FencedWriteError extends Error {
   }
 }
 
+/**
+ * A file cannot be written on a condition held in Redis, so for `CREDENTIALS_STORE=files` the lease is read just
+ * before each write and a write is refused when it is no longer this node's. Best effort: a process paused between
+ * that read and its rename can still land one stale write (Redis-kept credentials check in the write itself).
+ */
+export const leaseCheck =
+  (client: { get(key: string): Promise<string | null> }, fence: Fence) =>
+  async (sessionId: string): Promise<void> => {
+    const held = fence(sessionId);
+    if (!held) throw new FencedWriteError(sessionId);
+    let value: string | null;
+    try {
+      value = await client.get(held.key);
+    } catch {
+      // Redis unreachable: nobody can take the lease before this node's keeper gives it up and closes the session,
+      // so the write is still the owner's (as it was before leases were checked at all).
+      return;
+    }
+    if (value !== held.value) throw new FencedWriteError(sessionId);
+  };
+
 /** KEYS: lease, hash. ARGV: lease value, number of fields set, then field/value pairs, then fields removed. */
 const WRITE = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end

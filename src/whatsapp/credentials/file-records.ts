@@ -12,15 +12,24 @@ const fileOf = (name: string) => `${name}${SUFFIX}`;
  * folder, one write at a time per file so the last asked is the last on disk. On a volume every node mounts, this
  * is also the shared store.
  */
-export const fileRecords = (dir: string): SessionRecords => {
+export const fileRecords = (
+  dir: string,
+  {
+    guard,
+  }: {
+    /** Runs once per write or wipe, before anything changes; a rejection refuses it (see `fencedFiles`). */
+    guard?: () => Promise<void>;
+  } = {},
+): SessionRecords => {
   const queue = new KeyedQueue();
   let wiped = false;
   // Written before a session first opens (a driver's options), so the folder may not be there yet.
   let folder: Promise<unknown> | undefined;
   // Queued at once, in the order asked: anything awaited before taking a place in the queue would let an older
   // save land after a newer one.
-  const change = (name: string, value: string | null) =>
+  const change = (name: string, value: string | null, allowed?: Promise<void>) =>
     queue.run(name, async () => {
+      await allowed;
       if (wiped) return;
       if (value === null) return removeFileDurably(path.join(dir, fileOf(name)));
       await (folder ??= mkdir(dir, { recursive: true, mode: 0o700 }));
@@ -49,9 +58,13 @@ export const fileRecords = (dir: string): SessionRecords => {
     read: (names) => Promise.all(names.map(readOne)),
     async write(changes) {
       if (wiped) return;
-      await Promise.all(changes.map(([name, value]) => change(name, value)));
+      // One check for the batch, started now and awaited in each file's turn: the queue's order stays the order asked.
+      const allowed = guard?.();
+      allowed?.catch(() => undefined);
+      await Promise.all(changes.map(([name, value]) => change(name, value, allowed)));
     },
     async wipe() {
+      await guard?.();
       wiped = true;
       await queue.drain();
       await rm(dir, { recursive: true, force: true });
@@ -59,8 +72,11 @@ export const fileRecords = (dir: string): SessionRecords => {
   };
 };
 
-/** `CREDENTIALS_STORE=files`: each session's records in `SESSIONS_DIR/<id>`. */
-export const fileCredentials = (sessionsDir: string): CredentialStore => ({
+/**
+ * `CREDENTIALS_STORE=files`: each session's records in `SESSIONS_DIR/<id>`. `guard(sessionId)`, when given, runs
+ * before each write and may refuse it.
+ */
+export const fileCredentials = (sessionsDir: string, guard?: (sessionId: string) => Promise<void>): CredentialStore => ({
   kind: 'files',
-  session: (sessionId) => fileRecords(path.join(sessionsDir, sessionId)),
+  session: (sessionId) => fileRecords(path.join(sessionsDir, sessionId), guard ? { guard: () => guard(sessionId) } : {}),
 });
