@@ -3,7 +3,7 @@ import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
 import { createRedisFailureLimiter } from './auth-failures.js';
 import { bridgeEvents } from './event-bridge.js';
-import { createLeases } from './leases.js';
+import { createLeases, leaseFence } from './leases.js';
 import { connectionName, createNodeRegistry, defaultNodeId } from './nodes.js';
 import { createOwnership, type OwnershipOptions } from './ownership.js';
 import { openClusterRedis } from './redis.js';
@@ -74,7 +74,7 @@ export const openCluster = async ({ url, config, log: parentLog, events, callTim
       return createOwnership({ nodes: shared, leases, log, ...options });
     },
     /** What a write made under a lease checks is still so: the lease's key and this node's value in it (leases.ts). */
-    fence: (id: string, token: number) => ({ key: `hs:lease:${id}`, value: `${nodes.nodeId}:${token}` }),
+    fence: (id: string, token: number) => leaseFence(id, nodes.nodeId, token),
     /** Every node's ownership loop looks now (a session was created), this one's included. */
     poke() {
       void ownership?.tick();
