@@ -20,14 +20,18 @@ export const fakeSessions = () => {
   const fake = {
     sent,
     beforeAnswer: undefined as ((messageId: string) => Promise<void> | void) | undefined,
+    /** Receipts each send gets once answered, as a group's members' would come (one per member). */
+    receipts: [] as ('delivered' | 'read')[],
     sessions: {
       list: () => [...states.keys()].map((id) => ({ id })),
       get: (id) => ({ state: states.get(id) ?? 'stopped' }),
       has: (id) => states.has(id),
-      async send(_id, request) {
+      async send(sessionId, request) {
         sent.push(request.messageId);
         for (const check of waits) check();
         await fake.beforeAnswer?.(request.messageId);
+        const receipts = fake.receipts.map((status) => ({ type: 'receipt' as const, sessionId, waMessageId: request.messageId, status }));
+        setImmediate(() => receipts.forEach((receipt) => listeners.forEach((l) => l(receipt))));
         return { waMessageId: request.messageId };
       },
       subscribe(listener) {

@@ -151,10 +151,13 @@ const commandCount = async () => {
   return calls;
 };
 
-test('Redis commands: sends while the owner is awake cost one script of 3 commands each (no wake-up job), and sending them at most 3 each', async () => {
+test('Redis commands: sends while the owner is awake cost one script of 3 commands each (no wake-up job), and sending them (recorded as sending, sent, delivered) 3 and a little each', async () => {
   const fake = fakeSessions();
   fake.setState('count', 'reconnecting');
-  const [owner, other] = [await nodes.node(fake.sessions), await nodes.node(fake.sessions)];
+  // Two members' receipts each: the second tells nothing new and is not written.
+  fake.receipts = ['delivered', 'delivered'];
+  // The other node hears none of the owner's receipts (they are the owner's driver's events).
+  const [owner, other] = [await nodes.node(fake.sessions), await nodes.node(fakeSessions().sessions)];
   try {
     await owner.own('count');
     // The first send wakes the owner (whose BullMQ scripts are loaded then, once per connection); it waits for the
@@ -167,11 +170,12 @@ test('Redis commands: sends while the owner is awake cost one script of 3 comman
     fake.setState('count', 'connected');
     await waitFor('201 sends', async () => (fake.sent.length >= 201 ? true : undefined), 60_000);
     await caughtUp('count', 201);
+    await waitFor('the receipts recorded', async () => ((await owner.get(fake.sent[200]))?.status === 'delivered' ? true : undefined));
     const sent = await commandCount();
     const perSend = (accepted - before) / 200;
     const perDelivery = (sent - accepted) / 200;
     assert.ok(perSend <= 4.2, `${perSend} commands per accepted send`);
-    assert.ok(perDelivery <= 3, `${perDelivery} commands per message sent`);
+    assert.ok(perDelivery <= 3.5, `${perDelivery} commands per message sent`);
   } finally {
     await owner.stop();
     await other.stop();
