@@ -117,8 +117,17 @@ export const startSessionRunner = async (options: RunnerOptions) => {
     })();
   }
   pull();
-  // A wake-up can be missing: a node that died between accepting a send and queuing its job left the flag set.
-  const sweep = setInterval(() => idle && !pulling && pull(), lockMs);
+  // A wake-up can be missing: a node that died between accepting a send and queuing its job left the flag set. An
+  // idle owner thus looks at its order's length now and then (one command), and reads it when it grew; a wake-up
+  // in hand whose read failed is read for again.
+  const look = async () => {
+    if (!idle || pulling) return;
+    if (waiters.size || (await order.length(sessionId)) > next) pull();
+  };
+  const sweep = setInterval(
+    () => void look().catch((err: unknown) => log.warn({ err, sessionId }, 'the session order could not be read')),
+    lockMs,
+  );
   sweep.unref();
 
   let stopping!: () => void;
