@@ -32,11 +32,7 @@ export interface MessageRecords {
   append(record: Omit<MessageRecord, 'position'>): Promise<MessageRecord>;
 }
 
-export interface MessageStoreOptions {
-  /** Where each session's order is kept. @default chunked lists on `store` (one process appends per session) */
-  order?: ChunkedList | Omit<ChunkedList, 'append'>;
-  /** Where records are kept and appended (with `order` read for lists). @default `store`, appended through `order` */
-  records?: MessageRecords;
+interface LiveOption {
   /**
    * Whether records are read from the copy kept in memory, for all or for some. Off where other processes change
    * messages too (several nodes), except for those only this process changes now: a copy here would go stale.
@@ -44,6 +40,33 @@ export interface MessageStoreOptions {
    */
   live?: boolean | ((record: MessageRecord) => boolean);
 }
+
+export type MessageStoreOptions = LiveOption &
+  (
+    | {
+        /** Where each session's order is kept. @default chunked lists on `store` (one process appends per session) */
+        order?: ChunkedList;
+        records?: undefined;
+      }
+    | {
+        /** Where each session's order is read; `records.append` writes it. */
+        order: Omit<ChunkedList, 'append'>;
+        /** Where records are kept and appended. */
+        records: MessageRecords;
+      }
+  );
+
+/** Records in `store` (`msg:<id>`), appended through `order`. */
+const storeRecords = (store: Store, order: ChunkedList): MessageRecords => ({
+  get: async (id) => (await store.get(msgKey(id))) as MessageRecord | undefined,
+  set: (record) => store.set(msgKey(record.id), record),
+  append: (record) =>
+    order.append(record.sessionId, record.id, async (position) => {
+      const positioned: MessageRecord = { ...record, position };
+      await store.set(msgKey(positioned.id), positioned);
+      return positioned;
+    }),
+});
 
 export const createMessageStore = (store: Store, onChange: MessageChange = () => undefined, options: MessageStoreOptions = {}) => {
   const live = new Map<string, MessageRecord>();
@@ -55,17 +78,12 @@ export const createMessageStore = (store: Store, onChange: MessageChange = () =>
     live.set(record.id, record);
     if (live.size > LIVE_MAX) live.delete(live.keys().next().value!);
   };
-  const order = options.order ?? createChunkedList(store);
-  const records: MessageRecords = options.records ?? {
-    get: async (id) => (await store.get(msgKey(id))) as MessageRecord | undefined,
-    set: (record) => store.set(msgKey(record.id), record),
-    append: (record) =>
-      (order as ChunkedList).append(record.sessionId, record.id, async (position) => {
-        const positioned: MessageRecord = { ...record, position };
-        await store.set(msgKey(positioned.id), positioned);
-        return positioned;
-      }),
-  };
+  const { order, records } = options.records
+    ? options
+    : (() => {
+        const chunked = options.order ?? createChunkedList(store);
+        return { order: chunked, records: storeRecords(store, chunked) };
+      })();
   const cursors = new Map<string, CursorWrites>();
   const locks = new Map<string, Promise<unknown>>();
 
