@@ -40,13 +40,22 @@ const until = async <T>(what: string, check: () => Promise<T | undefined>, every
 };
 
 type Redis = Pick<ReturnType<typeof createClient>, 'info'>;
-/** Every command Redis ran so far, as `INFO commandstats` counts them (INFO itself left out). */
-const commandCount = async (redis: Redis) => {
+/** Every command Redis ran so far, by name, as `INFO commandstats` counts them (INFO itself left out). */
+const commandCounts = async (redis: Redis) => {
   const info = await redis.info('commandstats');
-  let calls = 0;
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (m[1] !== 'info') calls += Number(m[2]);
+  const calls = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (m[1] !== 'info') calls.set(m[1], Number(m[2]));
   return calls;
 };
+const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
+/** The commands run between two counts, per send, most frequent first: where a phase's figure comes from. */
+const breakdown = (from: Map<string, number>, to: Map<string, number>) =>
+  [...to]
+    .map(([name, calls]) => [name, (calls - (from.get(name) ?? 0)) / SENDS] as const)
+    .filter(([, per]) => per >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, per]) => `${name} ${per.toFixed(2)}`)
+    .join(', ');
 
 const delivered = async (node: Hashsend) =>
   ((await (await ok(await node.api(`/api/sessions/${SESSION}/sandbox/deliveries`), 'deliveries')).json()) as { items: unknown[] }).items
@@ -57,12 +66,14 @@ interface Run {
   dispatchRate: number;
   commandsPerSend?: number;
   commandsPerDelivery?: number;
+  sendBreakdown?: string;
+  deliveryBreakdown?: string;
 }
 
 /** SENDS texts accepted through `nodes` in turn while the session waits unlinked, then dispatched once it links. */
 const measure = async (nodes: Hashsend[], redis?: Redis): Promise<Run> => {
   await ok(await nodes[0].api('/api/sessions', { method: 'POST', json: { id: SESSION, driver: 'sandbox' } }), 'create');
-  const c0 = redis && (await commandCount(redis));
+  const c0 = redis && (await commandCounts(redis));
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -81,16 +92,23 @@ const measure = async (nodes: Hashsend[], redis?: Redis): Promise<Run> => {
     }),
   );
   const acceptRate = SENDS / ((performance.now() - started) / 1000);
-  const c1 = redis && (await commandCount(redis));
+  const c1 = redis && (await commandCounts(redis));
   const linked = performance.now();
   await ok(await nodes[0].api(`/api/sessions/${SESSION}/sandbox/link`, { method: 'POST', json: {} }), 'link');
   await until('every send delivered', async () => ((await delivered(nodes[0])) >= SENDS ? true : undefined), 50);
   const dispatchRate = SENDS / ((performance.now() - linked) / 1000);
-  const c2 = redis && (await commandCount(redis));
+  const c2 = redis && (await commandCounts(redis));
   return {
     acceptRate,
     dispatchRate,
-    ...(redis ? { commandsPerSend: (c1! - c0!) / SENDS, commandsPerDelivery: (c2! - c1!) / SENDS } : {}),
+    ...(redis
+      ? {
+          commandsPerSend: (total(c1!) - total(c0!)) / SENDS,
+          commandsPerDelivery: (total(c2!) - total(c1!)) / SENDS,
+          sendBreakdown: breakdown(c0!, c1!),
+          deliveryBreakdown: breakdown(c1!, c2!),
+        }
+      : {}),
   };
 };
 
@@ -130,6 +148,8 @@ try {
         `${count} node(s) on Redis: ${run.acceptRate.toFixed(0)} accepted/s, dispatch ${run.dispatchRate.toFixed(0)} msg/s, ` +
           `${run.commandsPerSend!.toFixed(1)} Redis commands per accepted send, ${run.commandsPerDelivery!.toFixed(1)} per delivered message`,
       );
+      console.log(`  per accepted send: ${run.sendBreakdown}`);
+      console.log(`  per delivered message: ${run.deliveryBreakdown}`);
       return run;
     } finally {
       await cluster.stop();

@@ -174,7 +174,7 @@ export const createApp = async ({ config, log, events = createEventBus<HashsendE
     maxAttempts: config.whatsapp.queueMaxAttempts,
   };
   // On Redis the queue is BullMQ's: any node queues, a session's queue is worked by its owner only.
-  const bullOutbox = config.redisUrl ? await createBullOutbox({ ...outboxOptions, redisUrl: config.redisUrl, ownAll: false }) : undefined;
+  const bullOutbox = config.redisUrl ? await createBullOutbox({ ...outboxOptions, redisUrl: config.redisUrl }) : undefined;
   const outbox = bullOutbox ?? createOutbox(outboxOptions);
   const metrics = createMetrics({ events, sessions: sessions.list, backlog: outbox.backlog, webhooks: () => webhooks.counts() });
   const drain = createDrain();

@@ -25,42 +25,76 @@ const LIVE_MAX = 10_000;
 /** Told of every message once stored: just queued (`previous` absent), or changed from `previous`. */
 export type MessageChange = (record: MessageRecord, previous?: MessageRecord) => void;
 
-export interface MessageStoreOptions {
-  /** Where each session's order is kept. @default chunked lists on `store` (one process appends per session) */
-  order?: ChunkedList;
-  /**
-   * Whether records are read from the copy kept in memory. Off where other processes change messages too (several
-   * nodes): a copy here would go stale. @default true
-   */
-  live?: boolean;
+/** Where records are kept, when not in `store`: `append` stores a new one and takes its place in the order in one step. */
+export interface MessageRecords {
+  get(id: string): Promise<MessageRecord | undefined>;
+  set(record: MessageRecord): Promise<unknown>;
+  append(record: Omit<MessageRecord, 'position'>): Promise<MessageRecord>;
 }
+
+interface LiveOption {
+  /**
+   * Whether records are read from the copy kept in memory, for all or for some. Off where other processes change
+   * messages too (several nodes), except for those only this process changes now: a copy here would go stale.
+   * @default true
+   */
+  live?: boolean | ((record: MessageRecord) => boolean);
+}
+
+export type MessageStoreOptions = LiveOption &
+  (
+    | {
+        /** Where each session's order is kept. @default chunked lists on `store` (one process appends per session) */
+        order?: ChunkedList;
+        records?: undefined;
+      }
+    | {
+        /** Where each session's order is read; `records.append` writes it. */
+        order: Omit<ChunkedList, 'append'>;
+        /** Where records are kept and appended. */
+        records: MessageRecords;
+      }
+  );
+
+/** Records in `store` (`msg:<id>`), appended through `order`. */
+const storeRecords = (store: Store, order: ChunkedList): MessageRecords => ({
+  get: async (id) => (await store.get(msgKey(id))) as MessageRecord | undefined,
+  set: (record) => store.set(msgKey(record.id), record),
+  append: (record) =>
+    order.append(record.sessionId, record.id, async (position) => {
+      const positioned: MessageRecord = { ...record, position };
+      await store.set(msgKey(positioned.id), positioned);
+      return positioned;
+    }),
+});
 
 export const createMessageStore = (store: Store, onChange: MessageChange = () => undefined, options: MessageStoreOptions = {}) => {
   const live = new Map<string, MessageRecord>();
   const keepLive = options.live ?? true;
   const remember = (record: MessageRecord) => {
     live.delete(record.id);
-    if (!keepLive) return;
+    if (typeof keepLive === 'function' ? !keepLive(record) : !keepLive) return;
     if (record.status === 'read' || record.status === 'failed') return;
     live.set(record.id, record);
     if (live.size > LIVE_MAX) live.delete(live.keys().next().value!);
   };
-  const order = options.order ?? createChunkedList(store);
+  const { order, records } = options.records
+    ? options
+    : (() => {
+        const chunked = options.order ?? createChunkedList(store);
+        return { order: chunked, records: storeRecords(store, chunked) };
+      })();
   const cursors = new Map<string, CursorWrites>();
   const locks = new Map<string, Promise<unknown>>();
 
   const api = {
-    get: async (id: string) => live.get(id) ?? ((await store.get(msgKey(id))) as MessageRecord | undefined),
+    get: async (id: string) => live.get(id) ?? (await records.get(id)),
 
     count: (sessionId: string) => order.count(sessionId),
 
     /** Persists the record and appends it to its session's order; resolves once both are stored. */
     async append(record: Omit<MessageRecord, 'position'>): Promise<MessageRecord> {
-      const full = await order.append(record.sessionId, record.id, async (position) => {
-        const positioned: MessageRecord = { ...record, position };
-        await store.set(msgKey(positioned.id), positioned);
-        return positioned;
-      });
+      const full = await records.append(record);
       remember(full);
       onChange(full);
       return full;
@@ -73,7 +107,7 @@ export const createMessageStore = (store: Store, onChange: MessageChange = () =>
         const next = current && change(current);
         if (!next) return current;
         next.updatedAt = new Date().toISOString();
-        await store.set(msgKey(id), next);
+        await records.set(next);
         remember(next);
         onChange(next, current);
         return next;
@@ -82,6 +116,13 @@ export const createMessageStore = (store: Store, onChange: MessageChange = () =>
       locks.set(id, settled);
       void settled.then(() => locks.get(id) === settled && locks.delete(id));
       return run;
+    },
+
+    /** Records read elsewhere (a batch) that later reads may take from memory, as `live` allows. */
+    keep: (found: MessageRecord[]) => found.forEach((r) => live.has(r.id) || remember(r)),
+    /** Drops the copies of a session's records (another process may change them from now on). */
+    forget(sessionId: string) {
+      for (const [id, r] of live) if (r.sessionId === sessionId) live.delete(id);
     },
 
     /** Whether the record is in its session's order, so a worker will find it: a crash can leave a record without. */

@@ -11,12 +11,15 @@ const receiptChange =
     if (r.sessionId !== sessionId || r.status === 'failed') return undefined;
     // A platform that accepted the message may still fail it (the Cloud API's `failed` status): that is final.
     if (status === 'failed') return { ...r, status, error: error ?? { code: 'send_failed', message: 'the platform failed the message' } };
-    return {
+    const next = {
       ...r,
       status: STATUS_RANK[r.status] >= STATUS_RANK[status] ? r.status : status,
       ...(status === 'sent' ? { sentAt: r.sentAt ?? at } : { deliveredAt: r.deliveredAt ?? at }),
       ...(status === 'read' ? { readAt: r.readAt ?? at } : {}),
     };
+    // A receipt that tells nothing new (`sent` after the send was recorded) is not written again.
+    const same = next.status === r.status && next.sentAt === r.sentAt && next.deliveredAt === r.deliveredAt && next.readAt === r.readAt;
+    return same ? undefined : next;
   };
 
 /**

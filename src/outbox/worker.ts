@@ -13,6 +13,8 @@ export interface WorkerOptions {
   maxAgeMs: number;
   retryBaseMs: number;
   maxAttempts: number;
+  /** Told each time every message pushed so far is finished and recorded (a queue that feeds it in batches). */
+  onIdle?: () => void;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -29,7 +31,17 @@ const errorOf = (err: unknown) =>
  * connected, retries what may pass later with capped exponential backoff, and fails a message for good on a
  * permanent error, after `maxAttempts`, or when it has waited longer than `maxAgeMs` (`expired`).
  */
-export const createSessionWorker = ({ sessionId, messages, send, state, log, maxAgeMs, retryBaseMs, maxAttempts }: WorkerOptions) => {
+export const createSessionWorker = ({
+  sessionId,
+  messages,
+  send,
+  state,
+  log,
+  maxAgeMs,
+  retryBaseMs,
+  maxAttempts,
+  onIdle,
+}: WorkerOptions) => {
   let pending: string[] = [];
   let loaded = false;
   let running: Promise<void> | undefined;
@@ -194,6 +206,7 @@ export const createSessionWorker = ({ sessionId, messages, send, state, log, max
         running = undefined;
         // Work that arrived while the loop was finishing.
         if (!stopped && pending.length) ensureRunning();
+        else if (!stopped) onIdle?.();
       });
   };
 

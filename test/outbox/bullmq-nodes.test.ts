@@ -1,86 +1,21 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createLogger } from '../../src/log.js';
-import { createBullOutbox, type BullOutbox } from '../../src/outbox/bullmq/index.js';
 import type { MessageRecord, OutboxSessions } from '../../src/outbox/index.js';
-import { createStoreFactory, type StoreFactory } from '../../src/store/index.js';
-import type { SessionEvent } from '../../src/whatsapp/sessions.js';
-import type { SessionState } from '../../src/whatsapp/driver.js';
+import { bullNodes, fakeSessions, text } from './bullmq-fakes.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { waitFor } from '../support/server.js';
 
-/**
- * Two outboxes in this process on one Redis stand for two nodes: each has its own store connection, queues and
- * workers, as another process would.
- */
 let redis: RedisServer;
-let dir: string;
-const factories: StoreFactory[] = [];
+let nodes: Awaited<ReturnType<typeof bullNodes>>;
 before(async () => {
   redis = await startRedis();
-  dir = await mkdtemp(path.join(tmpdir(), 'hashsend-bullmq-nodes-'));
+  nodes = await bullNodes(redis.url);
 });
 after(async () => {
-  await Promise.all(factories.map((f) => f.close()));
+  await nodes?.close();
   await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
-
-/** A session manager with one session per id, whose state the test sets; its sends are counted. */
-const fakeSessions = () => {
-  const states = new Map<string, SessionState>();
-  const listeners = new Set<(event: SessionEvent) => void>();
-  const sent: string[] = [];
-  let onSent: (() => void) | undefined;
-  const sessions: OutboxSessions = {
-    list: () => [...states.keys()].map((id) => ({ id })),
-    get: (id) => ({ state: states.get(id) ?? 'stopped' }),
-    has: (id) => states.has(id),
-    async send(_id, request) {
-      sent.push(request.messageId);
-      onSent?.();
-      return { waMessageId: request.messageId };
-    },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
-  return {
-    sessions,
-    sent,
-    setState(id: string, state: SessionState) {
-      states.set(id, state);
-      const now = new Date().toISOString();
-      for (const l of listeners) l({ type: 'state', session: { id, driver: 'fake', state, createdAt: now, updatedAt: now } });
-    },
-    /** Resolves once `n` sends have been made. */
-    sends: (n: number) =>
-      new Promise<void>((resolve) => {
-        const check = () => sent.length >= n && resolve();
-        onSent = check;
-        check();
-      }),
-  };
-};
-
-const node = async (sessions: OutboxSessions): Promise<BullOutbox> => {
-  const factory = await createStoreFactory({ dataDir: dir, redisUrl: redis.url });
-  factories.push(factory);
-  return createBullOutbox({
-    store: factory.namespace('outbox'),
-    sessions,
-    log: createLogger('silent'),
-    maxAgeMs: 60_000,
-    retryBaseMs: 10,
-    maxAttempts: 3,
-    redisUrl: redis.url,
-  });
-};
-const text = (t: string) => ({ type: 'text' as const, text: t });
+const node = (sessions: OutboxSessions) => nodes.node(sessions);
 
 test('two nodes racing on one Idempotency-Key queue one message, sent once', async () => {
   const fake = fakeSessions();

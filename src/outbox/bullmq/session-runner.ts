@@ -4,83 +4,151 @@ import type { OutboxSessions } from '../index.js';
 import type { MessageStore } from '../message-store.js';
 import { isFinished, type MessageRecord } from '../types.js';
 import { createSessionWorker } from '../worker.js';
-import type { Finishes } from './finishes.js';
+import { createOwnerCursor } from './owner-cursor.js';
+import type { RedisOrder } from './redis-order.js';
+import type { RedisRecords } from './redis-records.js';
 import { BULL_PREFIX } from './redis.js';
-import { jobMessageId, queueName, type SendJob, type SessionQueues } from './session-queues.js';
+import { queueName } from './session-queues.js';
 
 export interface RunnerOptions {
   sessionId: string;
-  queues: SessionQueues;
   connection: ReturnType<typeof createNodeRedisClient>;
   messages: MessageStore;
-  finishes: Finishes;
+  order: RedisOrder;
+  records: Pick<RedisRecords, 'many'>;
   sessions: Pick<OutboxSessions, 'send' | 'has' | 'get'>;
   log: Logger;
   maxAgeMs: number;
   retryBaseMs: number;
   maxAttempts: number;
   /**
-   * How long a job's lock lasts without renewal: a job whose worker died comes back (stalled) after at most this
-   * plus two checks of `lockMs / 2`. @default 5000
+   * How long a wake-up job's lock lasts without renewal: the job of a worker that died comes back (stalled) after
+   * at most this plus two checks of `lockMs / 2`. Also how often an idle owner looks at its order unasked. @default 5000
    */
   lockMs?: number;
+  /**
+   * How long the owner waits, once it has sent everything, before it looks at the order a last time and clears the
+   * wake flag: sends accepted meanwhile find the flag set and cost no wake-up job. @default 50
+   */
+  lingerMs?: number;
 }
 
-/** A job has stalled so often only if something is badly wrong; it must never fail for it (its message is intact). */
+/** Ids read from the order at a time (and their records, in one read). */
+const BATCH = 500;
+/** A wake-up job has stalled so often only if something is badly wrong; it must never fail for it. */
 const NEVER_FAIL_STALLED = 1_000_000_000;
 
 /**
- * Works one owned session's queue: a BullMQ Worker with concurrency 1 hands each job's message to the embedded
- * session worker (src/outbox/worker.ts: waiting for the session, retries with backoff, expiry, `maxAttempts`, the
- * recording pipeline) and keeps the job active until the message is finished. A message that waits or is retried
- * thus holds back the ones after it, since BullMQ gives out the next job only when this one completes; its lock is
- * renewed meanwhile.
+ * Works one owned session's order, from its cursor, with the embedded session worker (src/outbox/worker.ts:
+ * waiting for the session, retries with backoff, expiry, `maxAttempts`, the recording pipeline), fed in batches:
+ * when it has finished what it was given, the next batch is read; when there is none, the wake flag is cleared in
+ * that same read (src/outbox/bullmq/redis-order.ts), so a send accepted later queues a wake-up.
  *
- * Jobs already active when the session is taken on are the last owner's, which died mid-job: their messages go
- * first (one that was `sending` goes again under its id), and when BullMQ gives a job back as stalled its message is
- * found finished.
+ * Wake-up jobs (a BullMQ Worker with concurrency 1) only make the owner look now; a job stays active until the
+ * order is caught up, so a node that dies mid-work leaves it to stall and come back. The next owner does not wait
+ * for that: it resumes from the cursor at once, and a message that was `sending` goes again under its id.
  */
 export const startSessionRunner = async (options: RunnerOptions) => {
-  const { sessionId, queues, messages, finishes, sessions, log, lockMs = 5000 } = options;
-  const left: Pick<Job, 'data' | 'id'>[] = await queues.queue(sessionId).getJobs(['active']);
-  const adopted = new Set<string>(left.map((job) => jobMessageId(job)));
-  const adoptedRecords = (await Promise.all([...adopted].map(messages.get)))
-    .filter((r): r is MessageRecord => !!r && !isFinished(r.status))
-    .sort((a, b) => a.position - b.position);
+  const { sessionId, messages, order, records, sessions, log, lockMs = 5000, lingerMs = 50 } = options;
+  /** The first position not yet given to the session worker: every one before it is finished or in its hands. */
+  let next = await order.cursor(sessionId);
+  const cursor = createOwnerCursor(next, (position) => order.setCursor(sessionId, position));
+  /** The session worker has finished everything given to it (so `next` may be stored as the cursor). */
+  let idle = true;
+  let stopped = false;
+  /** The last read filled a batch: more is there, read it without lingering. */
+  let full = false;
+  /** Wake-up jobs in hand, each waiting for a read that finds the order caught up and starts after it came. */
+  const waiters = new Set<() => void>();
+  let pulling: Promise<void> | undefined;
+  let wanted = false;
+  let lingering: NodeJS.Timeout | undefined;
 
   const worker = createSessionWorker({
     ...options,
-    // The embedded worker resumes from a cursor over the session's order; here the queue is the order, and what it
-    // resumes is only what the last owner left in hand.
-    messages: { ...messages, getCursor: async () => 0, from: async () => adoptedRecords, setCursor: async () => undefined },
+    messages: {
+      ...messages,
+      getCursor: async () => next,
+      from: async () => [],
+      setCursor: async (_id, position) => cursor.moved(position),
+    },
     send: sessions.send,
     state: (id) => (sessions.has(id) ? sessions.get(id).state : undefined),
+    onIdle() {
+      idle = true;
+      if (full) pull();
+      else lingering = setTimeout(pull, lingerMs);
+    },
   });
-  worker.sessionChanged();
 
-  let stopping: (() => void) | undefined;
-  const stopped = new Promise<'stopped'>((resolve) => (stopping = () => resolve('stopped')));
+  const handOver = (ids: string[], found: (MessageRecord | undefined)[]) => {
+    messages.keep(found.filter((r): r is MessageRecord => !!r));
+    for (const r of found)
+      if (r?.status === 'sending') log.info({ messageId: r.id }, 'retrying a message that was being sent when its owner stopped');
+    full = ids.length === BATCH;
+    next += ids.length;
+    idle = false;
+    for (const id of ids) worker.push(id);
+  };
 
-  const sendJob = async (job: Job<SendJob>, token?: string) => {
-    const id = jobMessageId(job);
-    const { finished, cancel } = finishes.wait(id);
+  /** Reads the order past `next` while the worker is idle and someone asked; errors wait for the next look. */
+  function pull() {
+    clearTimeout(lingering);
+    wanted = true;
+    pulling ??= (async () => {
+      try {
+        while (wanted && idle && !stopped) {
+          wanted = false;
+          const asked = [...waiters];
+          const ids = await order.pull(sessionId, next, BATCH, cursor.storedAt(next));
+          if (stopped) return;
+          if (ids.length) {
+            handOver(ids, await records.many(ids));
+            continue;
+          }
+          cursor.caughtUp(next);
+          for (const done of asked) done();
+        }
+      } catch (err) {
+        log.warn({ err, sessionId }, 'the session order could not be read; looking again shortly');
+      } finally {
+        pulling = undefined;
+      }
+    })();
+  }
+  pull();
+  // A wake-up can be missing: a node that died between accepting a send and queuing its job left the flag set. An
+  // idle owner thus looks at its order's length now and then (one command), and reads it when it grew; a wake-up
+  // in hand whose read failed is read for again.
+  const look = async () => {
+    if (!idle || pulling) return;
+    if (waiters.size || (await order.length(sessionId)) > next) pull();
+  };
+  const sweep = setInterval(
+    () => void look().catch((err: unknown) => log.warn({ err, sessionId }, 'the session order could not be read')),
+    lockMs,
+  );
+  sweep.unref();
+
+  let stopping!: () => void;
+  const stoppedOrder = new Promise<'stopped'>((resolve) => (stopping = () => resolve('stopped')));
+
+  const wakeUp = async (job: Job, token?: string) => {
+    let done!: () => void;
+    const caughtUp = new Promise<'caught-up'>((resolve) => (done = () => resolve('caught-up')));
+    waiters.add(done);
     try {
-      const record = await messages.get(id);
-      if (!record || isFinished(record.status)) return;
-      // An adopted message is in the session worker already: handing it over again would send it twice.
-      if (!adopted.delete(id)) worker.push(id);
-      if ((await Promise.race([finished, stopped])) !== 'stopped') return;
-      const now = await messages.get(id);
-      if (!now || isFinished(now.status)) return;
-      // Given up (the session is disowned): back to the head of the queue, for the next owner, not failed.
+      if (idle) pull();
+      if ((await Promise.race([caughtUp, stoppedOrder])) === 'caught-up') return;
+      // Given up (the session is disowned): back to the queue for the next owner, not completed.
       await job.moveToWait(token);
       throw new WaitingError();
     } finally {
-      cancel();
+      waiters.delete(done);
     }
   };
 
-  const bull = new Worker<SendJob>(queueName(sessionId), sendJob, {
+  const bull = new Worker(queueName(sessionId), wakeUp, {
     connection: options.connection,
     prefix: BULL_PREFIX,
     concurrency: 1,
@@ -92,18 +160,35 @@ export const startSessionRunner = async (options: RunnerOptions) => {
 
   /** Stops taking jobs; the message in hand finishes its attempt, and is recorded, before this resolves. */
   const close = async (finish: () => Promise<void>) => {
+    stopped = true;
+    clearTimeout(lingering);
+    clearInterval(sweep);
     const closing = bull.close();
     await finish();
-    stopping?.();
+    await pulling;
+    stopping();
     await closing;
+    await cursor.flush().catch((err: unknown) => log.warn({ err, sessionId }, 'restart point not stored'));
   };
 
   return {
     sessionChanged: () => worker.sessionChanged(),
     recorded: () => worker.recorded(),
     stop: () => close(() => worker.stop()),
-    /** Fails the messages in hand (the session was deleted); the queue's other jobs are the caller's. */
-    abandon: (error: { code: string; message: string }) => close(() => worker.abandon(error)),
+    /** Fails every message not finished (the session was deleted): those in hand and those not read yet. */
+    async abandon(error: { code: string; message: string }) {
+      await close(() => worker.abandon(error));
+      const ids = await order.order.ids(sessionId, next, await order.length(sessionId));
+      for (const id of ids) await messages.update(id, (r) => (isFinished(r.status) ? undefined : { ...r, status: 'failed', error }));
+      await order.settle(sessionId, next + ids.length);
+    },
+    /** Messages not finished and the oldest of them: those in the worker's hands, then those not read yet. */
+    async backlog() {
+      const { depth, head } = worker.backlog();
+      const unread = Math.max(0, (await order.length(sessionId)) - next);
+      const oldestId = head ?? (unread ? (await order.order.ids(sessionId, next, next + 1))[0] : undefined);
+      return { depth: depth + unread, oldestId };
+    },
   };
 };
 
