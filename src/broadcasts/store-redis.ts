@@ -1,9 +1,9 @@
-import type { RedisClientType } from '@redis/client';
 import type { BroadcastStore } from './store.js';
 import type { Broadcast, BroadcastRecipient, BroadcastStatus, RecipientCounts, RecipientStatus } from './types.js';
 import * as scripts from './store-redis-scripts.js';
 import { writeBatch } from './write-batch.js';
 import { evalScript } from '../lib/redis-script.js';
+import { openRedisStoreClient } from '../lib/redis-open.js';
 
 /*
  * Keys, under PREFIX:
@@ -72,24 +72,7 @@ const checkIndexes = (recipients: BroadcastRecipient[]) => {
 type Reply = unknown;
 
 export const openRedisBroadcastStore = async (url: string): Promise<BroadcastStore> => {
-  // Loaded here, not at the top: only installs with REDIS_URL pay for the Redis client.
-  const { createClient } = await import('@redis/client');
-  let opened = false;
-  const client = createClient({
-    url,
-    // At start-up an unreachable Redis is a clear error, not a wait without end; once open, a dropped connection is
-    // retried (commands wait for it) with a growing pause.
-    socket: { reconnectStrategy: (retries, cause) => (opened ? Math.min(100 * 2 ** retries, 5000) : cause) },
-  }) as RedisClientType;
-  // Without a listener a dropped connection would be an uncaught 'error' event; the caller learns of it from the
-  // commands that fail.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Error(`Redis at ${new URL(url).host} cannot be reached for broadcasts: ${(err as Error).message}`, { cause: err });
-  }
-  opened = true;
+  const client = await openRedisStoreClient(url, 'broadcasts', 5000);
 
   const run = (script: string, keys: string[], args: (string | number)[]): Promise<Reply> => evalScript(client, script, keys, args);
 

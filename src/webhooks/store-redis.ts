@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { RedisClientType } from '@redis/client';
 import { evalScript } from '../lib/redis-script.js';
 import { deliveryWrites } from './delivery-writes.js';
 import * as scripts from './store-redis-scripts.js';
 import type { WebhookStore } from './store.js';
 import type { DeliveryStatus, StoredDelivery, WebhookDelivery, WebhookEndpoint } from './types.js';
+import { openRedisStoreClient } from '../lib/redis-open.js';
 
 /*
  * Keys, under PREFIX:
@@ -70,21 +70,7 @@ const transient = (err: unknown) => !(err instanceof Error) || !/^(ERR|WRONGTYPE
  * known by its delivery id, so it is never stored twice) until Redis answers or WRITE_RETRY_MS has passed.
  */
 export const openRedisWebhookStore = async (url: string): Promise<WebhookStore> => {
-  // Loaded here: only installs with REDIS_URL pay for the Redis client.
-  const { createClient } = await import('@redis/client');
-  let opened = false;
-  const client = createClient({
-    url,
-    socket: { reconnectStrategy: (retries, cause) => (opened ? Math.min(100 * 2 ** retries, 2000) : cause) },
-  }) as RedisClientType;
-  // The caller learns of a dropped connection from the commands that fail; without a listener it would end the process.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Error(`Redis at ${new URL(url).host} cannot be reached for webhooks: ${(err as Error).message}`, { cause: err });
-  }
-  opened = true;
+  const client = await openRedisStoreClient(url, 'webhooks', 2000);
   let closed = false;
 
   const run = (script: string, args: (string | number)[]) => evalScript(client, script, [], [PREFIX, ...args]);
