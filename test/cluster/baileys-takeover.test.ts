@@ -7,14 +7,14 @@ import { startWaSimulator, type WaSimulator } from '../support/wa-simulator/inde
 import { waitFor } from '../support/server.js';
 import { createBroadcast, report, untilStatus } from '../broadcasts/helpers.js';
 import { FAST_WHATSAPP, TRUST_PRELOAD } from '../whatsapp/e2e/harness.js';
-import { adopted, twoNodes, untilState } from './two-nodes.js';
+import { adopted, explained, twoNodes, untilState } from './two-nodes.js';
 
 const PHONE = '15550610001';
 const SESSION = 'wa';
 let sim: WaSimulator;
 let caDir: string;
 
-const { ownerOf } = twoNodes(
+const { ctx, ownerOf } = twoNodes(
   async () => {
     sim = await startWaSimulator();
     caDir = await mkdtemp(path.join(tmpdir(), 'hashsend-wa-ca-'));
@@ -59,7 +59,7 @@ test('Baileys against the simulator: linked through the non-owner, the owner kil
   await owner.kill('SIGKILL');
   assert.ok(shown() < phones.length, 'killed before the end');
 
-  await untilStatus(other, created.id, 'completed', 90_000);
+  await explained(ctx.nodes, untilStatus(other, created.id, 'completed', 90_000));
   assert.equal(adopted(other, SESSION), 1);
   // Every phone shows its own text once; only a message in flight at the kill may have been relayed twice (same id).
   const relayed = phones.map((p) => Object.values(sim.relayCounts(p)));

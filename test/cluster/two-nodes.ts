@@ -93,3 +93,21 @@ export const adopted = (node: StartedServer, sessionId: string) => adoptions(nod
 /** What `node`'s ownership loop did with the session, in order: opened it (`adopted`) or began closing it. */
 export const ownershipLog = (node: StartedServer, sessionId: string) =>
   ownershipLines(node, sessionId).map((l) => (l.msg === 'session adopted' ? ('adopted' as const) : ('closing' as const)));
+
+/** On failure the nodes' last warnings and errors go with the error: a two-node failure is read from both logs. */
+export const explained = async <T>(nodes: StartedServer[], work: Promise<T>): Promise<T> => {
+  try {
+    return await work;
+  } catch (err) {
+    const lines = nodes.flatMap((node, i) =>
+      node
+        .output()
+        .split('\n')
+        .filter((line) => /"level":(40|50|60)/.test(line))
+        .slice(-20)
+        .map((line) => `${NODE_IDS[i]}: ${line}`),
+    );
+    if (err instanceof Error) err.message += `\nthe nodes' last warnings and errors:\n${lines.join('\n')}`;
+    throw err;
+  }
+};
