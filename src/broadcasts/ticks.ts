@@ -1,4 +1,5 @@
-import { Queue, Worker, type Job, type createNodeRedisClient } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
+import { BULL_PREFIX, sessionQueues, type BullConnection } from '../lib/bull-queues.js';
 import type { Logger } from '../log.js';
 
 /** What a tick carries: whose due time it is, and which. */
@@ -7,10 +8,6 @@ export interface Tick {
   at: number;
 }
 
-type Connection = ReturnType<typeof createNodeRedisClient>;
-
-/** BullMQ's keys start with this, as the outbox's queues' do (src/outbox/bullmq/redis.ts). */
-const BULL_PREFIX = 'hs:bull';
 export const tickQueueName = (sessionId: string) => `hs-broadcast-ticks-${sessionId}`;
 
 /** A tick's data, checked: job data comes from Redis, which any client may have written to. */
@@ -21,7 +18,7 @@ const tickOf = (job: Pick<Job, 'data' | 'id'>): Tick => {
 };
 
 export interface BroadcastTicksOptions {
-  connection: Connection;
+  connection: BullConnection;
   log: Logger;
   /** A due time has come, on the node that owns the broadcast's session. */
   onTick(tick: Tick): void;
@@ -34,13 +31,8 @@ export interface BroadcastTicksOptions {
  * the same time.
  */
 export const createBroadcastTicks = ({ connection, log, onTick }: BroadcastTicksOptions) => {
-  const queues = new Map<string, Queue<Tick>>();
+  const queues = sessionQueues<Tick>(connection, tickQueueName);
   const workers = new Map<string, Worker<Tick>>();
-  const queue = (sessionId: string) => {
-    let q = queues.get(sessionId);
-    if (!q) queues.set(sessionId, (q = new Queue<Tick>(tickQueueName(sessionId), { connection, prefix: BULL_PREFIX })));
-    return q;
-  };
   const disown = async (sessionId: string) => {
     const worker = workers.get(sessionId);
     workers.delete(sessionId);
@@ -50,7 +42,7 @@ export const createBroadcastTicks = ({ connection, log, onTick }: BroadcastTicks
   return {
     /** Fires `onTick` here at `at`, or at once if that has passed; `key` tells one waiter's jobs from another's. */
     async schedule(sessionId: string, tick: Tick, key: string, now = Date.now()) {
-      await queue(sessionId).add('tick', tick, {
+      await queues.get(sessionId).add('tick', tick, {
         jobId: `${tick.broadcastId}-${tick.at}-${key}`,
         delay: Math.max(0, tick.at - now),
         removeOnComplete: true,
@@ -74,7 +66,7 @@ export const createBroadcastTicks = ({ connection, log, onTick }: BroadcastTicks
 
     async close() {
       await Promise.all([...workers.keys()].map(disown));
-      await Promise.all([...queues.values()].map((q) => q.close()));
+      await queues.close();
     },
   };
 };

@@ -1,7 +1,4 @@
-import { Queue, type createNodeRedisClient } from 'bullmq';
-import { BULL_PREFIX } from './redis.js';
-
-type Connection = ReturnType<typeof createNodeRedisClient>;
+import { sessionQueues, type BullConnection } from '../../lib/bull-queues.js';
 
 export const queueName = (sessionId: string) => `hs-outbox-${sessionId}`;
 
@@ -13,28 +10,15 @@ export const wakeJobId = (messageId: string) => `wake-${messageId}`;
  * not messages: a job tells the session's owner, on whichever node, that its order has messages to look at. The
  * messages themselves are in the session's order (src/outbox/bullmq/redis-order.ts). Any node adds to any queue.
  */
-export const createSessionQueues = (connection: Connection) => {
-  const queues = new Map<string, Queue>();
-  const queue = (sessionId: string) => {
-    let q = queues.get(sessionId);
-    if (!q) {
-      q = new Queue(queueName(sessionId), { connection, prefix: BULL_PREFIX });
-      queues.set(sessionId, q);
-    }
-    return q;
-  };
-
+export const createSessionQueues = (connection: BullConnection) => {
+  const queues = sessionQueues(connection, queueName);
   return {
     /** Queues a wake-up for the session's owner; finished ones are removed, so the queue holds only those due. */
-    wake: (sessionId: string, jobId: string) => queue(sessionId).add('wake', {}, { jobId, removeOnComplete: true, removeOnFail: true }),
+    wake: (sessionId: string, jobId: string) =>
+      queues.get(sessionId).add('wake', {}, { jobId, removeOnComplete: true, removeOnFail: true }),
 
-    async remove(sessionId: string) {
-      await queue(sessionId).obliterate({ force: true });
-      await queue(sessionId).close();
-      queues.delete(sessionId);
-    },
-
-    close: () => Promise.all([...queues.values()].map((q) => q.close())),
+    remove: queues.remove,
+    close: queues.close,
   };
 };
 

@@ -3,11 +3,11 @@ import type { Logger } from '../../log.js';
 import type { OutboxSessions } from '../index.js';
 import type { MessageStore } from '../message-store.js';
 import { isFinished, type MessageRecord } from '../types.js';
+import { BULL_PREFIX } from '../../lib/bull-queues.js';
 import { createSessionWorker } from '../worker.js';
 import { createOwnerCursor } from './owner-cursor.js';
 import type { RedisOrder } from './redis-order.js';
 import type { RedisRecords } from './redis-records.js';
-import { BULL_PREFIX } from './redis.js';
 import { queueName } from './session-queues.js';
 
 export interface RunnerOptions {
