@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createClient, type RedisClientType } from '@redis/client';
+import type { RedisClientType } from '@redis/client';
 import { createNodeRedisClient } from 'bullmq';
 import type { Logger } from '../log.js';
+import { openRedisStoreClient } from '../lib/redis-open.js';
 import { evalScript } from '../lib/redis-script.js';
 import { gapMs, localDay } from './pace-policy.js';
 import type { Pacing, PacingSource, PaceState } from './pacing.js';
@@ -85,9 +86,8 @@ export interface RedisPacingOptions {
  */
 export const openRedisPacing = async ({ url, log: parentLog, shortWaitMs = 1000, recheckMs = 60_000 }: RedisPacingOptions) => {
   const log = parentLog.child({ component: 'broadcast-pacing' });
-  const client = (await createClient({ url }).connect()) as RedisClientType;
-  // A dropped connection is retried (commands wait for it); the runners log the commands that fail.
-  client.on('error', () => undefined);
+  // As the broadcast store's: a dropped connection is retried (commands wait for it); the runners log the commands that fail.
+  const client = await openRedisStoreClient(url, 'broadcast pacing', 5000);
   const shared = redisPaceState({ client });
   /** Per broadcast with a runner here: what a tick for it does. */
   const onTicks = new Map<string, (at: number) => void>();
