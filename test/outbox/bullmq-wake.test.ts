@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from '@redis/client';
 import type { MessageRecord } from '../../src/outbox/index.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -121,6 +122,37 @@ test('a new owner resumes from the cursor a crash left behind: finished messages
   } finally {
     await a.stop();
     await b.stop();
+  }
+});
+
+test('a session event while the owner reads its order, then a send slower than the linger: the owner goes on reading its order', async () => {
+  const fake = fakeSessions();
+  fake.setState('event', 'connected');
+  const lingerMs = 200;
+  const [owner, other] = [await nodes.node(fake.sessions, { lingerMs }), await nodes.node(fake.sessions)];
+  try {
+    const first = await other.enqueue({ sessionId: 'event', to, content: text('first') });
+    fake.beforeAnswer = (id) => (id === first.id ? delay(lingerMs * 2) : undefined);
+    // Redis holds the new owner's first read of its order (a script) while the session's state changes: the idle
+    // worker says so (a linger starts), then the read hands it the message, and the linger ends during its send.
+    await look.sendCommand(['CLIENT', 'PAUSE', '10000', 'WRITE']);
+    try {
+      await owner.own('event');
+      fake.setState('event', 'connected');
+      // The state event is handled in callbacks with no I/O: one turn of the event loop.
+      await new Promise(setImmediate);
+    } finally {
+      await look.sendCommand(['CLIENT', 'UNPAUSE']);
+    }
+    await fake.sends(1);
+    const second = await other.enqueue({ sessionId: 'event', to, content: text('second') });
+    await waitFor('the second sent', async () => (fake.sent.length === 2 ? true : undefined));
+    assert.deepEqual(fake.sent, [first.id, second.id]);
+    await caughtUp('event', 2);
+  } finally {
+    fake.beforeAnswer = undefined;
+    await owner.stop();
+    await other.stop();
   }
 });
 

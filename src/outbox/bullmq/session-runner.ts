@@ -92,29 +92,31 @@ export const startSessionRunner = async (options: RunnerOptions) => {
   };
 
   /** Reads the order past `next` while the worker is idle and someone asked; errors wait for the next look. */
+  const drain = async () => {
+    try {
+      while (wanted && idle && !stopped) {
+        wanted = false;
+        const asked = [...waiters];
+        const ids = await order.pull(sessionId, next, BATCH, cursor.storedAt(next));
+        if (stopped) return;
+        if (ids.length) {
+          handOver(ids, await records.many(ids));
+          continue;
+        }
+        cursor.caughtUp(next);
+        for (const done of asked) done();
+      }
+    } catch (err) {
+      log.warn({ err, sessionId }, 'the session order could not be read; looking again shortly');
+    }
+  };
+  // A busy worker asks again when it is idle. `pulling` is cleared only after it was set: a read that ended at once
+  // and cleared it first would leave it set for good, and this owner would never read its order again.
   function pull() {
     clearTimeout(lingering);
     wanted = true;
-    pulling ??= (async () => {
-      try {
-        while (wanted && idle && !stopped) {
-          wanted = false;
-          const asked = [...waiters];
-          const ids = await order.pull(sessionId, next, BATCH, cursor.storedAt(next));
-          if (stopped) return;
-          if (ids.length) {
-            handOver(ids, await records.many(ids));
-            continue;
-          }
-          cursor.caughtUp(next);
-          for (const done of asked) done();
-        }
-      } catch (err) {
-        log.warn({ err, sessionId }, 'the session order could not be read; looking again shortly');
-      } finally {
-        pulling = undefined;
-      }
-    })();
+    if (pulling || !idle || stopped) return;
+    pulling = drain().finally(() => (pulling = undefined));
   }
   pull();
   // A wake-up can be missing: a node that died between accepting a send and queuing its job left the flag set. An
