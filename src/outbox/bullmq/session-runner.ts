@@ -186,8 +186,10 @@ export const startSessionRunner = async (options: RunnerOptions) => {
     },
     /** Messages not finished and the oldest of them: those in the worker's hands, then those not read yet. */
     async backlog() {
+      const length = await order.length(sessionId);
+      // Taken together after the read: a batch handed over meanwhile moved `next` and the worker's depth alike.
       const { depth, head } = worker.backlog();
-      const unread = Math.max(0, (await order.length(sessionId)) - next);
+      const unread = Math.max(0, length - next);
       const oldestId = head ?? (unread ? (await order.order.ids(sessionId, next, next + 1))[0] : undefined);
       return { depth: depth + unread, oldestId };
     },
