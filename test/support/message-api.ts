@@ -36,15 +36,23 @@ export const messageApi = (server: StartedServer) => {
     link: (session: string) => server.api(`/api/sessions/${session}/sandbox/link`, { method: 'POST', json: {} }),
     failNext: (session: string, failure: Record<string, unknown>) =>
       server.api(`/api/sessions/${session}/sandbox/failures`, { method: 'POST', json: failure }),
-    until: (id: string, ok: (m: ApiMessage) => boolean, what: string, timeoutMs?: number) =>
-      waitFor(
-        what,
-        async () => {
-          const m = await message(id);
-          return ok(m) ? m : undefined;
-        },
-        timeoutMs,
-      ),
+    /** Resolves with the message once `ok`; a timeout says what the message was last. */
+    async until(id: string, ok: (m: ApiMessage) => boolean, what: string, timeoutMs?: number) {
+      let last: ApiMessage | undefined;
+      try {
+        return await waitFor(
+          what,
+          async () => {
+            last = await message(id);
+            return ok(last) ? last : undefined;
+          },
+          timeoutMs,
+        );
+      } catch (err) {
+        if (err instanceof Error) err.message += `; the message was last ${JSON.stringify(last)}`;
+        throw err;
+      }
+    },
   };
 };
 
