@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClientType } from '@redis/client';
-import { createNodeRedisClient } from 'bullmq';
+import { bullConnection } from '../lib/bull-queues.js';
 import type { Logger } from '../log.js';
 import { openRedisStoreClient } from '../lib/redis-open.js';
 import { evalScript } from '../lib/redis-script.js';
@@ -92,7 +92,7 @@ export const openRedisPacing = async ({ url, log: parentLog, shortWaitMs = 1000,
   /** Per broadcast with a runner here: what a tick for it does. */
   const onTicks = new Map<string, (at: number) => void>();
   const ticks = createBroadcastTicks({
-    connection: createNodeRedisClient(client),
+    connection: bullConnection(client),
     log,
     onTick: ({ broadcastId, at }) => onTicks.get(broadcastId)?.(at),
   });

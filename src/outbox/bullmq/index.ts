@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { createNodeRedisClient } from 'bullmq';
+import { bullConnection } from '../../lib/bull-queues.js';
 import { newRecord, publishingMessageStore, queuedFor } from '../accept.js';
 import { createAppendTurns } from '../append-turns.js';
 import { crashPoint } from '../crash-point.js';
@@ -50,7 +50,7 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
   const { sessions, log, maxAgeMs, idempotencyTtlMs = 86_400_000, events, store } = options;
   const client = options.redis ?? (await redisClient(options.redisUrl).connect());
   const ownClient = !options.redis;
-  const connection = createNodeRedisClient(client);
+  const connection = bullConnection(client);
   const queues = createSessionQueues(connection);
   const order = createRedisOrder(client);
   const redisRecords = createRedisRecords(client);
