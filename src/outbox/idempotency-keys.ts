@@ -24,11 +24,24 @@ export const reservedId = (saved: Reservation | undefined, fingerprint: string) 
 
 const storeKey = (key: string) => `idem:${key}`;
 
-/** A store that failed is the server's fault, and a retry may pass: 503, never a 202 for what was not kept. */
-export const storeUnavailable = (cause: unknown) =>
-  new HashsendError('store_unavailable', 503, 'the message store could not keep the request; nothing was queued, retry it', undefined, {
-    cause,
-  });
+/**
+ * A store that failed is the server's fault, and a retry may pass: 503, never a 202 for what was not kept. With
+ * `inDoubt`, the store took the write and went away before confirming it (Redis dropped mid-command): the message
+ * may be queued under that id, and the answer says so rather than "nothing was queued", which a retry would double.
+ */
+export const storeUnavailable = (cause: unknown, inDoubt?: string) =>
+  inDoubt
+    ? new HashsendError(
+        'store_unavailable',
+        503,
+        `the message store went away before confirming the request: it may have been queued as message ${inDoubt} ` +
+          `(GET /api/messages/${inDoubt} tells once the store is back); retry with an Idempotency-Key to be sure of one message`,
+        { messageId: inDoubt },
+        { cause },
+      )
+    : new HashsendError('store_unavailable', 503, 'the message store could not keep the request; nothing was queued, retry it', undefined, {
+        cause,
+      });
 
 /** Where an outbox keeps what each `Idempotency-Key` stands for. */
 export interface IdempotencyKeys {

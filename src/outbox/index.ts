@@ -9,7 +9,7 @@ import { newRecord, publishingMessageStore, queuedFor } from './accept.js';
 import { createAppendTurns } from './append-turns.js';
 import { createIdempotencyKeys, storeUnavailable, type IdempotencyRef } from './idempotency-keys.js';
 import { newMessageId } from './message-id.js';
-import { createReceiptHandler } from './receipts.js';
+import { createReceiptRecorder } from './receipts.js';
 import type { MessageRecord } from './types.js';
 import { createSessionWorker, type SessionWorker } from './worker.js';
 
@@ -126,13 +126,11 @@ export const createOutbox = ({
     return w;
   };
 
-  const onReceipt = createReceiptHandler(messages, (sessionId) => workers.get(sessionId)?.recorded());
+  const receipts = createReceiptRecorder(messages, (sessionId) => workers.get(sessionId)?.recorded(), outboxLog);
 
   const unsubscribe = sessions.subscribe((event) => {
     if (event.type === 'state') worker(event.session.id).sessionChanged();
-    if (event.type === 'receipt') {
-      onReceipt(event).catch((err) => outboxLog.error({ err }, 'receipt not recorded'));
-    }
+    if (event.type === 'receipt') receipts.take(event);
     if (event.type === 'deleted') {
       const w = workers.get(event.sessionId);
       workers.delete(event.sessionId);
@@ -194,6 +192,7 @@ export const createOutbox = ({
 
     async stop() {
       unsubscribe();
+      receipts.stop();
       await Promise.all([...workers.values()].map((w) => w.stop()));
     },
   };

@@ -1,3 +1,4 @@
+import type { Logger } from '../log.js';
 import type { SessionEvent } from '../whatsapp/sessions.js';
 import type { MessageStore } from './message-store.js';
 import { STATUS_RANK, type MessageRecord } from './types.js';
@@ -26,7 +27,7 @@ const receiptChange =
  * Records receipts on the messages they name. `recorded(sessionId)` resolves once the session's last send is stored
  * with the platform's id for it (a worker's `recorded()`), or is undefined when no worker runs there.
  */
-export const createReceiptHandler =
+const createReceiptHandler =
   (messages: Pick<MessageStore, 'update' | 'byWaId'>, recorded: (sessionId: string) => Promise<unknown> | undefined) =>
   async (receipt: Receipt) => {
     const change = receiptChange(receipt, new Date().toISOString());
@@ -40,3 +41,48 @@ export const createReceiptHandler =
     const later = await messages.byWaId(sessionId, waMessageId);
     if (later) await messages.update(later, change);
   };
+
+export interface ReceiptRecorderOptions {
+  /** How long a receipt that could not be recorded is tried again before it is given up. @default 600000 */
+  giveUpMs?: number;
+  /** The longest pause between tries; they start at 100 ms and double. @default 2000 */
+  maxPauseMs?: number;
+}
+
+/**
+ * Records each receipt (see `createReceiptHandler`); one that failed, the store being away (Redis dropped with the
+ * write in flight), is tried again until it is recorded or `giveUpMs` passed: WhatsApp sends a receipt once, so a
+ * receipt dropped here leaves its message `sent` for good. Receipts only move a status forward, so a late one is
+ * harmless. `stop()` drops those still waiting, saying how many.
+ */
+export const createReceiptRecorder = (
+  messages: Pick<MessageStore, 'update' | 'byWaId'>,
+  recorded: (sessionId: string) => Promise<unknown> | undefined,
+  log: Logger,
+  { giveUpMs = 600_000, maxPauseMs = 2000 }: ReceiptRecorderOptions = {},
+) => {
+  const handle = createReceiptHandler(messages, recorded);
+  const waiting = new Map<NodeJS.Timeout, Receipt>();
+  const attempt = (receipt: Receipt, tries: number, since: number) =>
+    handle(receipt).catch((err: unknown) => {
+      const { sessionId, waMessageId } = receipt;
+      if (Date.now() - since >= giveUpMs) return log.error({ err, sessionId, waMessageId }, 'receipt not recorded; given up');
+      if (tries === 0) log.warn({ err, sessionId, waMessageId }, 'receipt not recorded yet; trying again until the store answers');
+      const timer = setTimeout(
+        () => {
+          waiting.delete(timer);
+          void attempt(receipt, tries + 1, since);
+        },
+        Math.min(100 * 2 ** tries, maxPauseMs),
+      );
+      waiting.set(timer, receipt);
+    });
+  return {
+    take: (receipt: Receipt) => void attempt(receipt, 0, Date.now()),
+    stop() {
+      if (waiting.size) log.error({ receipts: waiting.size }, 'receipts not recorded at the stop; their messages keep their last status');
+      for (const timer of waiting.keys()) clearTimeout(timer);
+      waiting.clear();
+    },
+  };
+};

@@ -39,6 +39,10 @@ export const fakeSessions = () => {
         return () => listeners.delete(listener);
       },
     } satisfies OutboxSessions,
+    /** A receipt from the platform, now. */
+    receipt(sessionId: string, waMessageId: string, status: 'delivered' | 'read') {
+      for (const l of listeners) l({ type: 'receipt', sessionId, waMessageId, status });
+    },
     setState(id: string, state: SessionState) {
       states.set(id, state);
       const now = new Date().toISOString();

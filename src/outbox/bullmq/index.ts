@@ -7,7 +7,7 @@ import { storeUnavailable, type IdempotencyRef } from '../idempotency-keys.js';
 import type { EnqueueRequest, Outbox, OutboxOptions, SessionBacklog } from '../index.js';
 import { newMessageId } from '../message-id.js';
 import type { MessageRecords } from '../message-store.js';
-import { createReceiptHandler } from '../receipts.js';
+import { createReceiptRecorder } from '../receipts.js';
 import type { MessageRecord } from '../types.js';
 import { createRedisIdempotencyKeys } from './idempotency.js';
 import { createRedisOrder } from './redis-order.js';
@@ -124,7 +124,7 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
   const disown = (sessionId: string) => letGo(sessionId, (r) => r.stop());
   const runner = (sessionId: string, use: (r: SessionRunner) => unknown) => void runners.get(sessionId)?.then(use, () => undefined);
 
-  const onReceipt = createReceiptHandler(messages, async (sessionId) => (await runners.get(sessionId))?.recorded());
+  const receipts = createReceiptRecorder(messages, async (sessionId) => (await runners.get(sessionId))?.recorded(), outboxLog);
 
   /** A deleted session's messages fail, those in hand and those not read yet; its wake-ups go. */
   const deleted = async (sessionId: string) => {
@@ -135,7 +135,7 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
 
   const unsubscribe = sessions.subscribe((event) => {
     if (event.type === 'state' && runners.has(event.session.id)) runner(event.session.id, (r) => r.sessionChanged());
-    if (event.type === 'receipt') onReceipt(event).catch((err) => outboxLog.error({ err }, 'receipt not recorded'));
+    if (event.type === 'receipt') receipts.take(event);
     if (event.type === 'deleted' && runners.has(event.sessionId)) {
       deleted(event.sessionId).catch((err: unknown) =>
         outboxLog.error({ err, sessionId: event.sessionId }, 'queued messages of a deleted session could not be failed'),
@@ -201,7 +201,8 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
       }
       return appended.catch((err: unknown) => {
         checkNext.delete(id);
-        throw storeUnavailable(err);
+        // The script was sent: a connection lost before its answer leaves it run or not.
+        throw storeUnavailable(err, id);
       });
     },
 
@@ -213,6 +214,7 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
 
     async stop() {
       unsubscribe();
+      receipts.stop();
       await Promise.all([...runners.keys()].map(disown));
       left = await backlog().catch(() => []);
       await queues.close();

@@ -81,14 +81,21 @@ export const startSessionRunner = async (options: RunnerOptions) => {
     },
   });
 
+  /**
+   * Gives the worker the batch's messages not finished; false if there were none (a cursor that lagged). Only those
+   * are kept in memory: a finished one is changed only by receipts, which a former owner may still be recording.
+   */
   const handOver = (ids: string[], found: (MessageRecord | undefined)[]) => {
-    messages.keep(found.filter((r): r is MessageRecord => !!r));
-    for (const r of found)
-      if (r?.status === 'sending') log.info({ messageId: r.id }, 'retrying a message that was being sent when its owner stopped');
+    const due = found.filter((r): r is MessageRecord => !!r && !isFinished(r.status));
+    messages.keep(due);
+    for (const r of due)
+      if (r.status === 'sending') log.info({ messageId: r.id }, 'retrying a message that was being sent when its owner stopped');
     full = ids.length === BATCH;
     next += ids.length;
+    if (!due.length) return false;
     idle = false;
-    for (const id of ids) worker.push(id);
+    for (const r of due) worker.push(r.id);
+    return true;
   };
 
   /** Reads the order past `next` while the worker is idle and someone asked; errors wait for the next look. */
@@ -100,7 +107,7 @@ export const startSessionRunner = async (options: RunnerOptions) => {
         const ids = await order.pull(sessionId, next, BATCH, cursor.storedAt(next));
         if (stopped) return;
         if (ids.length) {
-          handOver(ids, await records.many(ids));
+          if (!handOver(ids, await records.many(ids))) wanted = true;
           continue;
         }
         cursor.caughtUp(next);

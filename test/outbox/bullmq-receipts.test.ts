@@ -1,0 +1,86 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from '@redis/client';
+import { HashsendError } from '../../src/errors.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
+import { waitFor } from '../support/server.js';
+import { bullNodes, fakeSessions, text } from './bullmq-fakes.js';
+
+/** An outbox on Redis, and a client of the test's own that holds and drops the outbox's connections to Redis. */
+let redis: RedisServer;
+let nodes: Awaited<ReturnType<typeof bullNodes>>;
+let look: ReturnType<typeof createClient>;
+before(async () => {
+  redis = await startRedis();
+  nodes = await bullNodes(redis.url);
+  look = createClient({ url: redis.url });
+  await look.connect();
+});
+after(async () => {
+  await look?.close();
+  await nodes?.close();
+  await redis?.stop();
+});
+
+const to = 'x@s.whatsapp.net';
+
+/**
+ * Redis holds every write (CLIENT PAUSE WRITE) while `act` runs; once a `command` is held, every connection but the
+ * test's is dropped with it in flight, as when Redis goes away mid-command.
+ */
+const droppedMidCommand = async <T>(command: string, act: () => Promise<T>) => {
+  await look.sendCommand(['CLIENT', 'PAUSE', '10000', 'WRITE']);
+  try {
+    const acting = act();
+    await waitFor(`a ${command} held`, async () =>
+      (await look.sendCommand<string>(['CLIENT', 'LIST'])).split('\n').some((c) => /flags=b /.test(c) && c.includes(` cmd=${command} `))
+        ? true
+        : undefined,
+    );
+    await look.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']);
+    return await acting;
+  } finally {
+    await look.sendCommand(['CLIENT', 'UNPAUSE']);
+  }
+};
+
+test('a receipt whose write was in flight when Redis dropped is recorded once Redis answers: the message is delivered, not left sent', async () => {
+  const fake = fakeSessions();
+  fake.setState('receipts', 'connected');
+  const owner = await nodes.node(fake.sessions);
+  try {
+    await owner.own('receipts');
+    const message = await owner.enqueue({ sessionId: 'receipts', to, content: text('hello') });
+    await waitFor('sent', async () => ((await owner.get(message.id))?.status === 'sent' ? true : undefined));
+    await droppedMidCommand('set', async () => fake.receipt('receipts', message.id, 'delivered'));
+    const delivered = await waitFor('the receipt recorded', async () => {
+      const m = await owner.get(message.id);
+      return m?.status === 'delivered' ? m : undefined;
+    });
+    assert.ok(delivered.deliveredAt);
+  } finally {
+    await owner.stop();
+  }
+});
+
+test('a send whose accept script was in flight when Redis dropped is refused saying it may be queued, and under which id', async () => {
+  const fake = fakeSessions();
+  const node = await nodes.node(fake.sessions);
+  try {
+    const refused = await droppedMidCommand('eval', () =>
+      node.enqueue({ sessionId: 'doubt', to, content: text('hello') }).then(
+        () => assert.fail('accepted'),
+        (err: unknown) => err,
+      ),
+    );
+    assert.ok(refused instanceof HashsendError);
+    assert.equal(refused.code, 'store_unavailable');
+    assert.equal(refused.status, 503);
+    const id = refused.details?.messageId as string;
+    assert.match(refused.message, new RegExp(`may have been queued as message ${id}`));
+    // Dropped before Redis ran it: not queued, which a look at the id tells.
+    assert.equal(await node.get(id), undefined);
+  } finally {
+    await node.stop();
+  }
+});
