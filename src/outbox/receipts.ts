@@ -42,16 +42,13 @@ const createReceiptHandler =
     if (later) await messages.update(later, change);
   };
 
-export interface ReceiptRecorderOptions {
-  /** How long a receipt that could not be recorded is tried again before it is given up. @default 600000 */
-  giveUpMs?: number;
-  /** The longest pause between tries; they start at 100 ms and double. @default 2000 */
-  maxPauseMs?: number;
-}
+/** How long a receipt that could not be recorded is tried again; the pauses between tries grow from 100 ms to 2 s. */
+const GIVE_UP_MS = 600_000;
+const MAX_PAUSE_MS = 2000;
 
 /**
  * Records each receipt (see `createReceiptHandler`); one that failed, the store being away (Redis dropped with the
- * write in flight), is tried again until it is recorded or `giveUpMs` passed: WhatsApp sends a receipt once, so a
+ * write in flight), is tried again until it is recorded or `GIVE_UP_MS` passed: WhatsApp sends a receipt once, so a
  * receipt dropped here leaves its message `sent` for good. Receipts only move a status forward, so a late one is
  * harmless. `stop()` drops those still waiting, saying how many.
  */
@@ -59,29 +56,30 @@ export const createReceiptRecorder = (
   messages: Pick<MessageStore, 'update' | 'byWaId'>,
   recorded: (sessionId: string) => Promise<unknown> | undefined,
   log: Logger,
-  { giveUpMs = 600_000, maxPauseMs = 2000 }: ReceiptRecorderOptions = {},
 ) => {
   const handle = createReceiptHandler(messages, recorded);
-  const waiting = new Map<NodeJS.Timeout, Receipt>();
+  const waiting = new Set<NodeJS.Timeout>();
+  let stopped = false;
   const attempt = (receipt: Receipt, tries: number, since: number) =>
     handle(receipt).catch((err: unknown) => {
       const { sessionId, waMessageId } = receipt;
-      if (Date.now() - since >= giveUpMs) return log.error({ err, sessionId, waMessageId }, 'receipt not recorded; given up');
+      if (stopped || Date.now() - since >= GIVE_UP_MS) return log.error({ err, sessionId, waMessageId }, 'receipt not recorded; given up');
       if (tries === 0) log.warn({ err, sessionId, waMessageId }, 'receipt not recorded yet; trying again until the store answers');
       const timer = setTimeout(
         () => {
           waiting.delete(timer);
           void attempt(receipt, tries + 1, since);
         },
-        Math.min(100 * 2 ** tries, maxPauseMs),
+        Math.min(100 * 2 ** tries, MAX_PAUSE_MS),
       );
-      waiting.set(timer, receipt);
+      waiting.add(timer);
     });
   return {
     take: (receipt: Receipt) => void attempt(receipt, 0, Date.now()),
     stop() {
+      stopped = true;
       if (waiting.size) log.error({ receipts: waiting.size }, 'receipts not recorded at the stop; their messages keep their last status');
-      for (const timer of waiting.keys()) clearTimeout(timer);
+      for (const timer of waiting) clearTimeout(timer);
       waiting.clear();
     },
   };
