@@ -35,6 +35,8 @@ export const startCheckpointer = async (alone: Alone, file: string, busyTimeoutM
   /** Pages in the WAL as the last checkpoint found it (0 once it can start over). */
   let walPages = 0;
   let commits = 0;
+  /** The WAL file is empty: no commit since the last TRUNCATE went through (a RESTART starts it over, not shorter). */
+  let givenBack = true;
   let running: Promise<void> | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -48,6 +50,7 @@ export const startCheckpointer = async (alone: Alone, file: string, busyTimeoutM
         // A failed or busy checkpoint loses nothing (the WAL keeps every commit); the next one tries again. One that
         // did not get the checkpoint lock at all (log -1) learned nothing of the WAL's size.
         if (!err && row) walPages = mode !== 'PASSIVE' && !row.busy ? 0 : row.log >= 0 ? row.log : walPages;
+        if (mode === 'TRUNCATE' && !err && row && !row.busy) givenBack = true;
         resolve();
       };
       if (mode === 'PASSIVE') db.all(sql, done);
@@ -58,6 +61,8 @@ export const startCheckpointer = async (alone: Alone, file: string, busyTimeoutM
       if (running !== mine) return;
       running = undefined;
       if (!closed && walPages >= limits.hardPages) run('RESTART');
+      // A TRUNCATE that found a reader in the way is tried again while the store stays idle.
+      else if (!closed && mode === 'TRUNCATE' && !givenBack) idleTimer ??= setTimeout(idle, limits.idleMs).unref();
     });
     running = mine;
   };
@@ -76,7 +81,7 @@ export const startCheckpointer = async (alone: Alone, file: string, busyTimeoutM
   const idle = () => {
     idleTimer = undefined;
     if (running) idleTimer = setTimeout(idle, limits.idleMs).unref();
-    else if (walPages > 0 || commits > 0) run('TRUNCATE');
+    else if (!givenBack) run('TRUNCATE');
   };
 
   return {
@@ -84,6 +89,7 @@ export const startCheckpointer = async (alone: Alone, file: string, busyTimeoutM
     committed() {
       if (closed) return;
       commits += 1;
+      givenBack = false;
       if (!running && commits >= limits.everyCommits) run(walPages >= limits.hardPages ? 'RESTART' : 'PASSIVE');
       else if (running && commits >= limits.everyCommits * 4) overtake();
       if (idleTimer) idleTimer.refresh();
