@@ -18,7 +18,13 @@ export const sessionQueues = <T>(connection: BullConnection, name: (sessionId: s
   const queues = new Map<string, Queue<T>>();
   const get = (sessionId: string) => {
     let q = queues.get(sessionId);
-    if (!q) queues.set(sessionId, (q = new Queue<T>(name(sessionId), { connection, prefix: BULL_PREFIX })));
+    if (!q) {
+      q = new Queue<T>(name(sessionId), { connection, prefix: BULL_PREFIX });
+      // The calls that fail tell their callers; with no listener BullMQ prints each connection error raw on stderr,
+      // among the JSON log lines.
+      q.on('error', () => undefined);
+      queues.set(sessionId, q);
+    }
     return q;
   };
   return {
