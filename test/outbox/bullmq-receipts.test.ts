@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from '@redis/client';
 import { HashsendError } from '../../src/errors.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -13,7 +14,9 @@ let look: ReturnType<typeof createClient>;
 before(async () => {
   redis = await startRedis();
   nodes = await bullNodes(redis.url);
+  // Redis is halted by the last test: the test's own client reconnects like the outbox's.
   look = createClient({ url: redis.url });
+  look.on('error', () => undefined);
   await look.connect();
 });
 after(async () => {
@@ -80,6 +83,36 @@ test('a send whose accept script was in flight when Redis dropped is refused say
     assert.match(refused.message, new RegExp(`may have been queued as message ${id}`));
     // Dropped before Redis ran it: not queued, which a look at the id tells.
     assert.equal(await node.get(id), undefined);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('a send while Redis is down is refused at once, not held until Redis is back; sends are accepted again after', async () => {
+  const fake = fakeSessions();
+  fake.setState('down', 'connected');
+  const node = await nodes.node(fake.sessions);
+  try {
+    await node.own('down');
+    await node.enqueue({ sessionId: 'down', to, content: text('before') });
+    await redis.halt();
+    try {
+      const answer = await Promise.race([
+        node.enqueue({ sessionId: 'down', to, content: text('while down') }).then(
+          () => 'accepted',
+          (err: unknown) => (err instanceof HashsendError ? `${err.status} ${err.code}` : String(err)),
+        ),
+        delay(5000).then(() => 'no answer while Redis is down'),
+      ]);
+      assert.equal(answer, '503 store_unavailable');
+    } finally {
+      await redis.restart();
+    }
+    const after = await waitFor('a send accepted again', () =>
+      node.enqueue({ sessionId: 'down', to, content: text('after') }).catch(() => undefined),
+    );
+    await fake.sends(2);
+    assert.deepEqual(fake.sent.at(-1), after.id);
   } finally {
     await node.stop();
   }

@@ -179,6 +179,8 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
     replay: async (ref: IdempotencyRef) => (await queuedFor(keys, messages, ref)).record,
 
     async enqueue(request: EnqueueRequest): Promise<MessageRecord> {
+      // While the connection is down its commands wait for Redis to come back, and the request would wait with them.
+      if (!client.isReady) throw storeUnavailable(new Error('the outbox has no connection to Redis'));
       const { sessionId, idempotency } = request;
       const ours = newMessageId();
       let id = ours;
