@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,8 @@ import { createStoreFactory, type StoreFactory } from '../../src/store/index.js'
 import type { OutboxSessions } from '../../src/outbox/index.js';
 import type { SessionState } from '../../src/whatsapp/driver.js';
 import type { SessionEvent } from '../../src/whatsapp/sessions.js';
+import { createClient } from '@redis/client';
+import { startRedis, type RedisServer } from '../support/redis.js';
 
 /**
  * A session manager with one session per id, whose state the test sets; its sends are counted, and `beforeAnswer`
@@ -90,3 +93,25 @@ export const bullNodes = async (redisUrl: string) => {
 };
 
 export const text = (t: string) => ({ type: 'text' as const, text: t });
+
+/**
+ * For one file's tests: a redis-server of its own, outboxes on it standing for nodes (`nodes.node(…)`), and a client
+ * of the test's own (`look`) to look at what they keep there, or to hold and drop their connections.
+ */
+export const outboxesOnRedis = () => {
+  const ctx = {} as { redis: RedisServer; nodes: Awaited<ReturnType<typeof bullNodes>>; look: ReturnType<typeof createClient> };
+  before(async () => {
+    ctx.redis = await startRedis();
+    ctx.nodes = await bullNodes(ctx.redis.url);
+    ctx.look = createClient({ url: ctx.redis.url });
+    // A test may halt Redis: this client then reconnects, as the outboxes' do.
+    ctx.look.on('error', () => undefined);
+    await ctx.look.connect();
+  });
+  after(async () => {
+    await ctx.look?.close();
+    await ctx.nodes?.close();
+    await ctx.redis?.stop();
+  });
+  return ctx;
+};

@@ -1,21 +1,11 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MessageRecord, OutboxSessions } from '../../src/outbox/index.js';
-import { bullNodes, fakeSessions, text } from './bullmq-fakes.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { fakeSessions, outboxesOnRedis, text } from './bullmq-fakes.js';
 import { waitFor } from '../support/server.js';
 
-let redis: RedisServer;
-let nodes: Awaited<ReturnType<typeof bullNodes>>;
-before(async () => {
-  redis = await startRedis();
-  nodes = await bullNodes(redis.url);
-});
-after(async () => {
-  await nodes?.close();
-  await redis?.stop();
-});
-const node = (sessions: OutboxSessions) => nodes.node(sessions);
+const ctx = outboxesOnRedis();
+const node = (sessions: OutboxSessions) => ctx.nodes.node(sessions);
 
 test('two nodes racing on one Idempotency-Key queue one message, sent once', async () => {
   const fake = fakeSessions();

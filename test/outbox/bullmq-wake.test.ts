@@ -1,51 +1,35 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createClient } from '@redis/client';
 import type { MessageRecord } from '../../src/outbox/index.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
 import { waitFor } from '../support/server.js';
-import { bullNodes, fakeSessions, text } from './bullmq-fakes.js';
+import { fakeSessions, outboxesOnRedis, text } from './bullmq-fakes.js';
 
-/** Outboxes on one Redis standing for nodes, and a client of the test's own to look at what they keep there. */
-let redis: RedisServer;
-let nodes: Awaited<ReturnType<typeof bullNodes>>;
-let look: ReturnType<typeof createClient>;
-before(async () => {
-  redis = await startRedis();
-  nodes = await bullNodes(redis.url);
-  look = createClient({ url: redis.url });
-  await look.connect();
-});
-after(async () => {
-  await look?.close();
-  await nodes?.close();
-  await redis?.stop();
-});
+const ctx = outboxesOnRedis();
 
 const keys = (session: string) => ({ wake: `hs:outbox:{${session}}:wake`, cursor: `hs:outbox:{${session}}:cursor` });
 const to = 'x@s.whatsapp.net';
 /** The session's wake flag cleared and its cursor at `position`: its owner has caught up and stopped looking. */
 const caughtUp = (session: string, position: number) =>
   waitFor(`${session} caught up at ${position}`, async () => {
-    const [wake, cursor] = await Promise.all([look.get(keys(session).wake), look.get(keys(session).cursor)]);
+    const [wake, cursor] = await Promise.all([ctx.look.get(keys(session).wake), ctx.look.get(keys(session).cursor)]);
     return wake === null && cursor === String(position) ? true : undefined;
   });
 
 test('a send accepted while the owner sends the last one is not stranded: the wake-up in hand covers it, and the next after the flag clears wakes it again', async () => {
   const fake = fakeSessions();
   fake.setState('drain', 'connected');
-  const [owner, other] = [await nodes.node(fake.sessions), await nodes.node(fake.sessions)];
+  const [owner, other] = [await ctx.nodes.node(fake.sessions), await ctx.nodes.node(fake.sessions)];
   try {
     await owner.own('drain');
     let release!: () => void;
     fake.beforeAnswer = () => new Promise<void>((resolve) => (release = resolve));
     const first = await other.enqueue({ sessionId: 'drain', to, content: text('first') });
     await fake.sends(1);
-    assert.equal(await look.get(keys('drain').wake), `wake-${first.id}`);
+    assert.equal(await ctx.look.get(keys('drain').wake), `wake-${first.id}`);
     // Accepted while the first is in the owner's hands: the flag is set, so no wake-up of its own is queued.
     const second = await other.enqueue({ sessionId: 'drain', to, content: text('second') });
-    assert.equal(await look.get(keys('drain').wake), `wake-${first.id}`);
+    assert.equal(await ctx.look.get(keys('drain').wake), `wake-${first.id}`);
     fake.beforeAnswer = undefined;
     release();
     await fake.sends(2);
@@ -63,7 +47,7 @@ test('a send accepted while the owner sends the last one is not stranded: the wa
 test('sends accepted the moment the one before is sent, 300 times, with no linger: every one sent once, in order', async () => {
   const fake = fakeSessions();
   fake.setState('edge', 'connected');
-  const [owner, other] = [await nodes.node(fake.sessions, { lingerMs: 0 }), await nodes.node(fake.sessions)];
+  const [owner, other] = [await ctx.nodes.node(fake.sessions, { lingerMs: 0 }), await ctx.nodes.node(fake.sessions)];
   const accepted: string[] = [];
   try {
     await owner.own('edge');
@@ -88,7 +72,7 @@ test('a new owner resumes from the cursor a crash left behind: finished messages
   const newNode = fakeSessions();
   oldNode.setState('moved', 'connected');
   newNode.setState('moved', 'connected');
-  const [a, b] = [await nodes.node(oldNode.sessions), await nodes.node(newNode.sessions)];
+  const [a, b] = [await ctx.nodes.node(oldNode.sessions), await ctx.nodes.node(newNode.sessions)];
   try {
     await a.own('moved');
     const queued: MessageRecord[] = [];
@@ -99,9 +83,9 @@ test('a new owner resumes from the cursor a crash left behind: finished messages
     for (const t of ['m3', 'm4']) queued.push(await b.enqueue({ sessionId: 'moved', to, content: text(t) }));
     await a.disown('moved');
     // What a kill -9 mid-send leaves: a cursor that lags (stored every hundred messages), m3 stored as `sending`.
-    await look.set(keys('moved').cursor, '0');
+    await ctx.look.set(keys('moved').cursor, '0');
     const m3 = (await a.get(queued[3].id))!;
-    await look.set(`hs:outbox:msg:${m3.id}`, JSON.stringify({ ...m3, status: 'sending', attempts: 1 }));
+    await ctx.look.set(`hs:outbox:msg:${m3.id}`, JSON.stringify({ ...m3, status: 'sending', attempts: 1 }));
 
     await b.own('moved');
     await newNode.sends(2);
@@ -129,20 +113,20 @@ test('a session event while the owner reads its order, then a send slower than t
   const fake = fakeSessions();
   fake.setState('event', 'connected');
   const lingerMs = 200;
-  const [owner, other] = [await nodes.node(fake.sessions, { lingerMs }), await nodes.node(fake.sessions)];
+  const [owner, other] = [await ctx.nodes.node(fake.sessions, { lingerMs }), await ctx.nodes.node(fake.sessions)];
   try {
     const first = await other.enqueue({ sessionId: 'event', to, content: text('first') });
     fake.beforeAnswer = (id) => (id === first.id ? delay(lingerMs * 2) : undefined);
     // Redis holds the new owner's first read of its order (a script) while the session's state changes: the idle
     // worker says so (a linger starts), then the read hands it the message, and the linger ends during its send.
-    await look.sendCommand(['CLIENT', 'PAUSE', '10000', 'WRITE']);
+    await ctx.look.sendCommand(['CLIENT', 'PAUSE', '10000', 'WRITE']);
     try {
       await owner.own('event');
       fake.setState('event', 'connected');
       // The state event is handled in callbacks with no I/O: one turn of the event loop.
       await new Promise(setImmediate);
     } finally {
-      await look.sendCommand(['CLIENT', 'UNPAUSE']);
+      await ctx.look.sendCommand(['CLIENT', 'UNPAUSE']);
     }
     await fake.sends(1);
     const second = await other.enqueue({ sessionId: 'event', to, content: text('second') });
@@ -159,14 +143,14 @@ test('a session event while the owner reads its order, then a send slower than t
 test('a wake-up lost between accepting a send and queuing its job: the idle owner finds the message on its next look', async () => {
   const fake = fakeSessions();
   fake.setState('lost', 'connected');
-  const owner = await nodes.node(fake.sessions, { lockMs: 500 });
+  const owner = await ctx.nodes.node(fake.sessions, { lockMs: 500 });
   try {
     await owner.own('lost');
     const first = await owner.enqueue({ sessionId: 'lost', to, content: text('first') });
     await fake.sends(1);
     await caughtUp('lost', 1);
     // The flag as a node that died after the accept script and before queuing the job left it: set, no job.
-    await look.set(keys('lost').wake, 'wake-3EB0DEAD');
+    await ctx.look.set(keys('lost').wake, 'wake-3EB0DEAD');
     const second = await owner.enqueue({ sessionId: 'lost', to, content: text('found') });
     await waitFor('the message to be found', async () => (fake.sent.length === 2 ? true : undefined));
     assert.deepEqual(fake.sent, [first.id, second.id]);
@@ -179,7 +163,8 @@ test('a wake-up lost between accepting a send and queuing its job: the idle owne
 /** Every command Redis ran so far, as `INFO commandstats` counts them (scripts' inner commands included; INFO left out). */
 const commandCount = async () => {
   let calls = 0;
-  for (const m of (await look.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (m[1] !== 'info') calls += Number(m[2]);
+  for (const m of (await ctx.look.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    if (m[1] !== 'info') calls += Number(m[2]);
   return calls;
 };
 
@@ -189,13 +174,13 @@ test('Redis commands: sends while the owner is awake cost one script of 3 comman
   // Two members' receipts each: the second tells nothing new and is not written.
   fake.receipts = ['delivered', 'delivered'];
   // The other node hears none of the owner's receipts (they are the owner's driver's events).
-  const [owner, other] = [await nodes.node(fake.sessions), await nodes.node(fakeSessions().sessions)];
+  const [owner, other] = [await ctx.nodes.node(fake.sessions), await ctx.nodes.node(fakeSessions().sessions)];
   try {
     await owner.own('count');
     // The first send wakes the owner (whose BullMQ scripts are loaded then, once per connection); it waits for the
     // session with its wake-up in hand, so the 200 after it cost their script only.
     await other.enqueue({ sessionId: 'count', to, content: text('first') });
-    await waitFor('the wake-up taken', async () => ((await look.lLen('hs:bull:hs-outbox-count:active')) === 1 ? true : undefined));
+    await waitFor('the wake-up taken', async () => ((await ctx.look.lLen('hs:bull:hs-outbox-count:active')) === 1 ? true : undefined));
     const before = await commandCount();
     for (let i = 0; i < 200; i++) await other.enqueue({ sessionId: 'count', to, content: text(`c${i}`) });
     const accepted = await commandCount();
