@@ -25,9 +25,13 @@ test('an endpoint created on one node is listed on the other; a message sent thr
     receiver.accepted().find((d) => (d.body.data as { id?: string }).id === messageId),
   );
   assert.equal(got.body.type, 'message.sent');
-  // Both nodes show the same delivery, delivered, and the same stats.
+  // Both nodes show the same delivery, delivered, and the same stats: once its answer is recorded, a moment after
+  // the receiver had the request.
   for (const n of ctx.nodes) {
-    const all = await deliveries(n, created.id);
+    const all = await waitFor('the delivery recorded as delivered', async () => {
+      const found = await deliveries(n, created.id);
+      return found.every((d) => d.status !== 'pending') ? found : undefined;
+    });
     assert.deepEqual(
       all.map((d) => [d.id, d.status]),
       [[String(got.headers['x-hashsend-delivery-id']), 'delivered']],

@@ -12,7 +12,7 @@ import type { MessageRecord } from '../types.js';
 import { createRedisIdempotencyKeys } from './idempotency.js';
 import { createRedisOrder } from './redis-order.js';
 import { createRedisRecords } from './redis-records.js';
-import { redisClient, type RedisClient } from './redis.js';
+import { readyWithin, redisClient, type RedisClient } from './redis.js';
 import { createSessionQueues, wakeJobId } from './session-queues.js';
 import { startSessionRunner, type SessionRunner } from './session-runner.js';
 
@@ -37,6 +37,8 @@ export interface BullOutbox extends Outbox {
   owned(): string[];
 }
 
+/** Longer than the client's longest pause between reconnects (2 s and a jitter of up to 0.2 s). */
+const RECONNECT_WAIT_MS = 3000;
 /** How long a request that lost an `Idempotency-Key` race waits for the winner's message to be stored. */
 const WINNER_WAIT_MS = 5000;
 
@@ -179,8 +181,8 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
     replay: async (ref: IdempotencyRef) => (await queuedFor(keys, messages, ref)).record,
 
     async enqueue(request: EnqueueRequest): Promise<MessageRecord> {
-      // While the connection is down its commands wait for Redis to come back, and the request would wait with them.
-      if (!client.isReady) throw storeUnavailable(new Error('the outbox has no connection to Redis'));
+      // A request is not held for an outage; a reconnect under way (Redis just back) is waited for.
+      if (!(await readyWithin(client, RECONNECT_WAIT_MS))) throw storeUnavailable(new Error('the outbox has no connection to Redis'));
       const { sessionId, idempotency } = request;
       const ours = newMessageId();
       let id = ours;

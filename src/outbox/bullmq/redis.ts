@@ -8,3 +8,21 @@ export type RedisClient = ReturnType<typeof redisClient>;
 
 /** Every key the outbox keeps in Redis starts with this; BullMQ's own keys start with `hs:bull` (lib/bull-queues.ts). */
 export const KEY_PREFIX = 'hs:outbox';
+
+/**
+ * Whether `client` is connected, or gets connected within `ms`: while it is not, its commands wait for Redis to come
+ * back, and whatever awaits them with them.
+ */
+export const readyWithin = (client: RedisClient, ms: number) =>
+  client.isReady
+    ? Promise.resolve(true)
+    : new Promise<boolean>((resolve) => {
+        const done = (ready: boolean) => {
+          clearTimeout(timer);
+          client.off('ready', onReady);
+          resolve(ready);
+        };
+        const onReady = () => done(true);
+        const timer = setTimeout(done, ms, false);
+        client.on('ready', onReady);
+      });
