@@ -12,7 +12,7 @@ import type { MessageRecord } from '../types.js';
 import { createRedisIdempotencyKeys } from './idempotency.js';
 import { createRedisOrder } from './redis-order.js';
 import { createRedisRecords } from './redis-records.js';
-import { readyWithin, redisClient, type RedisClient } from './redis.js';
+import { readiness, redisClient, type RedisClient } from './redis.js';
 import { createSessionQueues, wakeJobId } from './session-queues.js';
 import { startSessionRunner, type SessionRunner } from './session-runner.js';
 
@@ -53,6 +53,7 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
   const client = options.redis ?? (await redisClient(options.redisUrl).connect());
   const ownClient = !options.redis;
   const connection = bullConnection(client);
+  const connected = readiness(client, RECONNECT_WAIT_MS);
   const queues = createSessionQueues(connection);
   const order = createRedisOrder(client);
   const redisRecords = createRedisRecords(client);
@@ -182,7 +183,7 @@ export const createBullOutbox = async (options: BullOutboxOptions): Promise<Bull
 
     async enqueue(request: EnqueueRequest): Promise<MessageRecord> {
       // A request is not held for an outage; a reconnect under way (Redis just back) is waited for.
-      if (!(await readyWithin(client, RECONNECT_WAIT_MS))) throw storeUnavailable(new Error('the outbox has no connection to Redis'));
+      if (!(await connected())) throw storeUnavailable(new Error('the outbox has no connection to Redis'));
       const { sessionId, idempotency } = request;
       const ours = newMessageId();
       let id = ours;

@@ -11,18 +11,21 @@ export const KEY_PREFIX = 'hs:outbox';
 
 /**
  * Whether `client` is connected, or gets connected within `ms`: while it is not, its commands wait for Redis to come
- * back, and whatever awaits them with them.
+ * back, and whatever awaits them with them. Callers meanwhile share one wait (one listener, however many ask).
  */
-export const readyWithin = (client: RedisClient, ms: number) =>
-  client.isReady
-    ? Promise.resolve(true)
-    : new Promise<boolean>((resolve) => {
-        const done = (ready: boolean) => {
-          clearTimeout(timer);
-          client.off('ready', onReady);
-          resolve(ready);
-        };
-        const onReady = () => done(true);
-        const timer = setTimeout(done, ms, false);
-        client.on('ready', onReady);
-      });
+export const readiness = (client: RedisClient, ms: number) => {
+  let waiting: Promise<boolean> | undefined;
+  const wait = () =>
+    new Promise<boolean>((resolve) => {
+      const done = (ready: boolean) => {
+        clearTimeout(timer);
+        client.off('ready', onReady);
+        waiting = undefined;
+        resolve(ready);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(done, ms, false);
+      client.on('ready', onReady);
+    });
+  return () => (client.isReady ? Promise.resolve(true) : (waiting ??= wait()));
+};
